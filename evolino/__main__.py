@@ -1,0 +1,5 @@
+"""``python -m evolino``."""
+
+from evolino.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,307 @@
+"""The Evolino LSTM: genome layout and the population-batched forward pass (numpy reference).
+
+One memory cell per block. Every cell receives the same source vector
+
+    x(t) = [u(t), s * y(t-1), h(t-1)]        (n_inputs + n_outputs*feedback + cells,)
+
+(external inputs ``u``, the previous target or output ``y`` fed back at scale ``s``, and all cell outputs) and
+computes, with gate order (cell input z, input gate i, forget gate f, output gate o)::
+
+    z = tanh(W_z x + b_z)
+    i = sigmoid(W_i x + b_i + p_i * c(t-1))
+    f = sigmoid(W_f x + b_f + p_f * c(t-1))        (f = 1 without a forget gate)
+    c = f * c(t-1) + i * z
+    o = sigmoid(W_o x + b_o + p_o * c(t))
+    h = o * tanh(c)
+
+The linear output layer ``y = [h, 1] @ W_out`` is not part of the genome: the readout computes it.
+
+Genome layout, cell-major so that each cell's weights are one contiguous slice (ESP's chromosome)::
+
+    genome = [cell_0 | cell_1 | ... ],  cell_k = [W_z[k], b_z[k], W_i[k], b_i[k], W_f[k], b_f[k],
+                                                   W_o[k], b_o[k], p_i[k], p_f[k], p_o[k]]
+
+Every function here is pure: arrays in, arrays out; a genome's result never depends on which other genomes share
+its batch (each genome's arithmetic is done by the same per-genome operations in the same order).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+__all__ = ["LSTMSpec", "LSTMWeights", "LSTMState", "sigmoid", "unpack", "teacher_forced", "closed_loop"]
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    """Logistic function written with tanh, so that huge arguments never overflow."""
+    return 0.5 + 0.5 * np.tanh(0.5 * x)
+
+
+@dataclass(frozen=True)
+class LSTMSpec:
+    """Sizes and variant of an Evolino LSTM; defines the genome layout.
+
+    Parameters
+    ----------
+    n_inputs : int
+        External inputs per step (0 for purely generative tasks such as MSO).
+    cells : int
+        Memory cells (one per block).
+    n_outputs : int
+        Linear outputs computed by the readout.
+    peepholes : bool
+        Peephole connections from the cell state to the three gates.
+    forget_gate : bool
+        Use a forget gate; without it the cell state is a pure accumulator (f = 1).
+    feedback : bool
+        Feed the previous target (teacher forcing) or output (closed loop) back as an input.
+    feedback_scale : float
+        Factor applied to the fed-back value. Small values (1e-3) keep the cells near their linear regime, which is
+        what oscillator tasks need.
+    """
+
+    n_inputs: int = 0
+    cells: int = 10
+    n_outputs: int = 1
+    peepholes: bool = True
+    forget_gate: bool = True
+    feedback: bool = True
+    feedback_scale: float = 1e-3
+
+    def __post_init__(self) -> None:
+        if self.cells < 1:
+            raise ValueError(f"cells must be >= 1, got {self.cells}")
+        if self.n_inputs < 0 or self.n_outputs < 1:
+            raise ValueError(f"need n_inputs >= 0 and n_outputs >= 1, got {self.n_inputs}, {self.n_outputs}")
+        if not np.isfinite(self.feedback_scale):
+            raise ValueError(f"feedback_scale must be finite, got {self.feedback_scale}")
+
+    @property
+    def n_gates(self) -> int:
+        """Weighted units per cell: cell input, input gate, [forget gate], output gate."""
+        return 4 if self.forget_gate else 3
+
+    @property
+    def n_feedback(self) -> int:
+        return self.n_outputs if self.feedback else 0
+
+    @property
+    def n_sources(self) -> int:
+        """Length of the source vector x(t) every unit sees."""
+        return self.n_inputs + self.n_feedback + self.cells
+
+    @property
+    def n_peepholes(self) -> int:
+        return (self.n_gates - 1) if self.peepholes else 0
+
+    @property
+    def cell_genes(self) -> int:
+        """Genes per cell: weights and bias of each unit, plus peepholes."""
+        return self.n_gates * (self.n_sources + 1) + self.n_peepholes
+
+    @property
+    def dimension(self) -> int:
+        """Genome length d."""
+        return self.cells * self.cell_genes
+
+    def cell_slices(self) -> list[slice]:
+        """The contiguous genome slice of each cell (ESP's chromosomes)."""
+        g = self.cell_genes
+        return [slice(k * g, (k + 1) * g) for k in range(self.cells)]
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> LSTMSpec:
+        return cls(**json.loads(text))
+
+
+@dataclass(frozen=True)
+class LSTMWeights:
+    """A population's weights in computation-friendly form.
+
+    Attributes
+    ----------
+    w_ext : (n, G*C, n_inputs + n_feedback)   weights from the external inputs and the (unscaled) feedback
+    w_rec : (n, G*C, C)                        weights from the previous cell outputs
+    bias : (n, G*C)
+    peep : (n, G-1, C)                         peepholes of input, [forget,] output gate (zeros without peepholes)
+
+    Rows are unit-major: row ``g*C + k`` is unit ``g`` (z, i, [f,] o) of cell ``k``. The feedback scale is folded
+    into ``w_ext``'s feedback columns, so callers feed the raw previous target or output.
+    """
+
+    w_ext: np.ndarray
+    w_rec: np.ndarray
+    bias: np.ndarray
+    peep: np.ndarray
+
+
+@dataclass
+class LSTMState:
+    """Cell outputs ``h`` and cell states ``c`` of a population, each (n, cells)."""
+
+    h: np.ndarray
+    c: np.ndarray
+
+    @classmethod
+    def zeros(cls, n: int, cells: int) -> LSTMState:
+        return cls(np.zeros((n, cells)), np.zeros((n, cells)))
+
+    def copy(self) -> LSTMState:
+        return LSTMState(self.h.copy(), self.c.copy())
+
+
+def unpack(spec: LSTMSpec, genomes: np.ndarray) -> LSTMWeights:
+    """Turn genomes (n, d) into batched weight arrays (see :class:`LSTMWeights`)."""
+    genomes = np.asarray(genomes, dtype=np.float64)
+    if genomes.ndim != 2 or genomes.shape[1] != spec.dimension:
+        raise ValueError(f"genomes must have shape (n, {spec.dimension}), got {genomes.shape}")
+    n, C, G, S = genomes.shape[0], spec.cells, spec.n_gates, spec.n_sources
+    per_cell = genomes.reshape(n, C, spec.cell_genes)
+    units = per_cell[:, :, : G * (S + 1)].reshape(n, C, G, S + 1).transpose(0, 2, 1, 3)  # (n, G, C, S+1)
+    w = units[..., :S].reshape(n, G * C, S)
+    n_ext = spec.n_inputs + spec.n_feedback
+    w_ext = np.array(w[:, :, :n_ext])
+    if spec.n_feedback:
+        w_ext[:, :, spec.n_inputs :] *= spec.feedback_scale
+    w_rec = np.ascontiguousarray(w[:, :, n_ext:])
+    bias = np.ascontiguousarray(units[..., S].reshape(n, G * C))
+    if spec.peepholes:
+        peep = np.ascontiguousarray(per_cell[:, :, G * (S + 1) :].transpose(0, 2, 1))
+    else:
+        peep = np.zeros((n, G - 1, C))
+    return LSTMWeights(w_ext=w_ext, w_rec=w_rec, bias=bias, peep=peep)
+
+
+def _external_drive(weights: LSTMWeights, sources: np.ndarray) -> np.ndarray:
+    """Bias plus the contribution of shared external sources.
+
+    sources : (T, n_ext) inputs and raw feedback, the same for every genome -> (n, T, G*C)
+    """
+    n, GC, n_ext = weights.w_ext.shape
+    drive = np.broadcast_to(weights.bias[:, None, :], (n, sources.shape[0], GC)).copy()
+    if n_ext:
+        drive += np.matmul(sources[None, :, :], weights.w_ext.transpose(0, 2, 1))
+    return drive
+
+
+def _cell_step(spec: LSTMSpec, weights: LSTMWeights, pre: np.ndarray, state: LSTMState) -> LSTMState:
+    """Advance every cell one step given the units' pre-activations without peepholes, pre (n, G*C)."""
+    C = spec.cells
+    pre = pre + np.matmul(weights.w_rec, state.h[:, :, None])[:, :, 0]
+    z = np.tanh(pre[:, :C])
+    i = sigmoid(pre[:, C : 2 * C] + weights.peep[:, 0] * state.c)
+    if spec.forget_gate:
+        f = sigmoid(pre[:, 2 * C : 3 * C] + weights.peep[:, 1] * state.c)
+        c = f * state.c + i * z
+    else:
+        c = state.c + i * z
+    o = sigmoid(pre[:, -C:] + weights.peep[:, -1] * c)
+    return LSTMState(h=o * np.tanh(c), c=c)
+
+
+def _sources(spec: LSTMSpec, inputs: np.ndarray | None, feedback: np.ndarray | None, steps: int) -> np.ndarray:
+    """Stack the shared external sources [u(t), y(t-1)] of a teacher-forced run -> (steps, n_ext)."""
+    parts = []
+    if spec.n_inputs:
+        if inputs is None or inputs.shape != (steps, spec.n_inputs):
+            got = None if inputs is None else inputs.shape
+            raise ValueError(f"inputs must have shape ({steps}, {spec.n_inputs}), got {got}")
+        parts.append(np.asarray(inputs, dtype=np.float64))
+    if spec.n_feedback:
+        if feedback is None or feedback.shape != (steps, spec.n_outputs):
+            got = None if feedback is None else feedback.shape
+            raise ValueError(f"feedback must have shape ({steps}, {spec.n_outputs}), got {got}")
+        parts.append(np.asarray(feedback, dtype=np.float64))
+    if not parts:
+        return np.zeros((steps, 0))
+    return np.concatenate(parts, axis=1)
+
+
+def teacher_forced(
+    spec: LSTMSpec,
+    weights: LSTMWeights,
+    steps: int,
+    inputs: np.ndarray | None = None,
+    feedback: np.ndarray | None = None,
+    state: LSTMState | None = None,
+) -> tuple[np.ndarray, LSTMState]:
+    """Run the population with inputs and fed-back values that are the same for every genome.
+
+    Parameters
+    ----------
+    weights : LSTMWeights of n genomes
+    steps : int
+        Sequence length T.
+    inputs : (T, n_inputs) or None
+    feedback : (T, n_outputs) or None
+        The value fed back at each step, i.e. the *previous* target y(t-1) (zeros at t = 0).
+    state : LSTMState or None
+        Initial state, zeros by default.
+
+    Returns
+    -------
+    states : (n, T, cells)
+        Cell outputs h(t) for every step.
+    final : LSTMState
+        The state after the last step.
+    """
+    n = weights.bias.shape[0]
+    drive = _external_drive(weights, _sources(spec, inputs, feedback, steps))
+    state = LSTMState.zeros(n, spec.cells) if state is None else state
+    states = np.empty((n, steps, spec.cells))
+    with np.errstate(over="ignore", invalid="ignore"):
+        for t in range(steps):
+            state = _cell_step(spec, weights, drive[:, t], state)
+            states[:, t] = state.h
+    return states, state
+
+
+def closed_loop(
+    spec: LSTMSpec,
+    weights: LSTMWeights,
+    readout: np.ndarray,
+    state: LSTMState,
+    first_feedback: np.ndarray,
+    steps: int,
+    inputs: np.ndarray | None = None,
+) -> np.ndarray:
+    """Generate ``steps`` outputs, feeding each output back as the next step's input.
+
+    Parameters
+    ----------
+    readout : (n, cells + 1, n_outputs)
+        Output weights per genome; the last row is the bias (zero if the readout has none).
+    state : LSTMState
+        State after teacher forcing (not modified).
+    first_feedback : (n_outputs,) or (n, n_outputs)
+        The value fed back at the first generated step (the last known target).
+    inputs : (steps, n_inputs) or None
+        External inputs during generation.
+
+    Returns
+    -------
+    outputs : (n, steps, n_outputs)
+    """
+    if not spec.feedback:
+        raise ValueError("closed-loop generation needs an LSTMSpec with feedback=True")
+    n, C = state.h.shape
+    sources_in = _sources(spec, inputs, np.zeros((steps, spec.n_outputs)), steps)[:, : spec.n_inputs]
+    w_in = weights.w_ext[:, :, : spec.n_inputs]
+    w_fb = weights.w_ext[:, :, spec.n_inputs :]
+    drive = _external_drive(LSTMWeights(w_in, weights.w_rec, weights.bias, weights.peep), sources_in)
+    y = np.broadcast_to(np.asarray(first_feedback, dtype=np.float64), (n, spec.n_outputs)).copy()
+    outputs = np.empty((n, steps, spec.n_outputs))
+    w_h, w_b = readout[:, :C, :], readout[:, C, :]
+    with np.errstate(over="ignore", invalid="ignore"):
+        for t in range(steps):
+            pre = drive[:, t] + np.matmul(w_fb, y[:, :, None])[:, :, 0]
+            state = _cell_step(spec, weights, pre, state)
+            y = np.matmul(state.h[:, None, :], w_h)[:, 0, :] + w_b
+            outputs[:, t] = y
+    return outputs

@@ -1,0 +1,62 @@
+"""Optimizers behind one ask/tell interface, selectable by name.
+
+``make_optimizer(name, x0, rng, popsize, blocks, **options)`` builds one; unknown names and unknown option keys raise
+``ValueError`` with the valid choices. Options are the keyword arguments of the optimizer class's ``__init__``.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+
+from evolino.optimizers.base import Optimizer
+from evolino.optimizers.cmaes import CMAES, SepCMAES
+
+__all__ = ["Optimizer", "check_options", "make_optimizer", "optimizer_names", "optimizer_options", "register_optimizer"]
+
+_REGISTRY: dict[str, type[Optimizer]] = {}
+_POSITIONAL = ("self", "x0", "rng", "popsize", "blocks")
+
+
+def register_optimizer(cls: type[Optimizer]) -> type[Optimizer]:
+    """Make an :class:`Optimizer` subclass available under ``cls.name``."""
+    _REGISTRY[cls.name] = cls
+    return cls
+
+
+for _cls in (CMAES, SepCMAES):
+    register_optimizer(_cls)
+
+
+def optimizer_names() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+def optimizer_options(name: str) -> dict[str, object]:
+    """The options an optimizer accepts, with their defaults."""
+    cls = _lookup(name)
+    params = inspect.signature(cls.__init__).parameters
+    return {k: p.default for k, p in params.items() if k not in _POSITIONAL and p.kind == p.POSITIONAL_OR_KEYWORD}
+
+
+def _lookup(name: str) -> type[Optimizer]:
+    if name not in _REGISTRY:
+        raise ValueError(f"unknown optimizer {name!r}; choose one of {', '.join(optimizer_names())}")
+    return _REGISTRY[name]
+
+
+def check_options(name: str, options: dict) -> None:
+    """Raise ``ValueError`` naming the valid keys if ``options`` has a key that optimizer ``name`` does not take."""
+    known = optimizer_options(name)
+    unknown = sorted(set(options) - set(known))
+    if unknown:
+        raise ValueError(f"unknown option(s) {', '.join(unknown)} for optimizer {name!r}; "
+                         f"valid: {', '.join(sorted(known)) or 'none'}")
+
+
+def make_optimizer(name: str, x0: np.ndarray, rng: np.random.Generator, popsize: int,
+                   blocks=None, **options) -> Optimizer:
+    """Build the optimizer ``name``; ``options`` are validated against its keyword arguments."""
+    check_options(name, options)
+    return _lookup(name)(x0, rng, popsize, blocks, **options)
