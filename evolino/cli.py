@@ -12,6 +12,8 @@ import os
 import sys
 import time
 
+from evolino.errors import EvolinoError
+
 __all__ = ["main", "build_parser"]
 
 EXIT_USAGE = 2
@@ -198,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         return COMMANDS[args.command](args)
-    except UsageError as exc:
+    except (UsageError, EvolinoError) as exc:
         print(f"evolino: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except ValueError as exc:  # invalid values found by the library (names, shapes, options)

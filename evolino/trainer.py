@@ -16,7 +16,7 @@ from evolino.backends import make_evaluator
 from evolino.fitness import EvolinoProblem, test_error
 from evolino.model import EvolinoModel
 from evolino.network import LSTMSpec
-from evolino.optimizers import make_optimizer
+from evolino.optimizers import make_optimizer, optimizer_options
 from evolino.readout import ReadoutConfig
 from evolino.tasks.base import Task
 
@@ -189,7 +189,8 @@ class Evolino:
         spec = problem.spec
         init_rng, optimizer_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(self.seed).spawn(2))
         x0 = init_rng.normal(0.0, self.init_scale, spec.dimension)
-        options = {"sigma0": self.init_scale} if self.optimizer in ("cma", "sep-cma") else {}
+        # Optimizers with a step-size option start at init_scale unless told otherwise.
+        options = {"sigma0": self.init_scale} if "sigma0" in optimizer_options(self.optimizer) else {}
         options.update(self.optimizer_options or {})
         opt = make_optimizer(self.optimizer, x0, optimizer_rng, int(self.population), spec.cell_slices(), **options)
 
