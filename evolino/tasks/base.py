@@ -62,6 +62,9 @@ def _as_pairs(value) -> tuple[SequencePair, ...]:
         return (value,)
     if isinstance(value, np.ndarray):
         return (SequencePair(value),)
+    if isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], np.ndarray) \
+            and (value[1] is None or isinstance(value[1], np.ndarray)):
+        return (SequencePair(*value),)  # one (targets, inputs) pair; several sequences come as a list
     return tuple(v if isinstance(v, SequencePair) else SequencePair(*v) if isinstance(v, tuple)
                  else SequencePair(v) for v in value)
 
@@ -74,8 +77,8 @@ class Task:
     ----------
     name : str
     train, validation, test : sequences
-        Each a :class:`SequencePair`, a targets array (T,) or (T, m), an ``(targets, inputs)`` tuple, or a list of
-        these. ``validation`` may be empty (supervised tasks then score on ``train``).
+        Each a :class:`SequencePair`, a targets array (T,) or (T, m), one ``(targets, inputs)`` tuple, or a list of
+        these (a list always means several sequences). ``validation`` may be empty (supervised tasks then score on ``train``).
     washout : int
         Steps at the start of each teacher-forced run whose states are not used by the readout.
     generative : bool

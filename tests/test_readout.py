@@ -1,0 +1,76 @@
+"""The least-squares readout against known answers: exact weights, numpy's pinv, the ridge normal equations."""
+
+import numpy as np
+import pytest
+
+from evolino.readout import ReadoutConfig, ReadoutStats, design_matrix, fit_readout
+
+
+def test_recovers_known_linear_weights_with_bias():
+    rng = np.random.default_rng(0)
+    states = rng.normal(size=(3, 200, 5))
+    true_w = rng.normal(size=(3, 5, 2))
+    true_b = rng.normal(size=(3, 1, 2))
+    targets = states @ true_w + true_b
+    w = fit_readout(states, targets, ReadoutConfig(rcond=1e-12))
+    np.testing.assert_allclose(w[:, :5], true_w, atol=1e-10)
+    np.testing.assert_allclose(w[:, 5:], true_b, atol=1e-10)
+
+
+def test_matches_numpy_pinv_with_the_same_cutoff():
+    rng = np.random.default_rng(1)
+    base = rng.normal(size=(2, 50, 3))
+    # Nearly collinear columns: the cutoff decides which directions are used.
+    states = np.concatenate([base, base[:, :, :1] + 1e-9 * rng.normal(size=(2, 50, 1))], axis=2)
+    targets = rng.normal(size=(50, 1))
+    for rcond in (1e-15, 1e-6, 1e-2):
+        w = fit_readout(states, targets, ReadoutConfig(rcond=rcond, bias=False))
+        for k in range(2):
+            expected = np.linalg.pinv(design_matrix(states[k : k + 1], bias=False)[0], rcond=rcond) @ targets
+            np.testing.assert_allclose(w[k], expected, rtol=1e-6, atol=1e-9)
+
+
+def test_ridge_matches_the_normal_equations():
+    rng = np.random.default_rng(2)
+    states = rng.normal(size=(2, 80, 4))
+    targets = rng.normal(size=(80, 1))
+    ridge = 0.7
+    w = fit_readout(states, targets, ReadoutConfig(ridge=ridge))
+    for k in range(2):
+        x = design_matrix(states[k : k + 1], bias=True)[0]
+        expected = np.linalg.solve(x.T @ x + ridge * np.eye(5), x.T @ targets)
+        np.testing.assert_allclose(w[k], expected, rtol=1e-10)
+
+
+def test_statistics_over_several_sequences_equal_one_stacked_solve():
+    rng = np.random.default_rng(3)
+    parts = [rng.normal(size=(4, t, 6)) for t in (30, 3, 57)]
+    targets = [rng.normal(size=(p.shape[1], 2)) for p in parts]
+    stats = ReadoutStats(4, 7, 2)
+    for p, d in zip(parts, targets, strict=True):
+        stats.add(design_matrix(p, bias=True), d)
+    accumulated = stats.solve(ReadoutConfig())
+    stacked = fit_readout(np.concatenate(parts, axis=1), np.concatenate(targets), ReadoutConfig())
+    np.testing.assert_allclose(accumulated, stacked, rtol=1e-9, atol=1e-12)
+    assert stats.samples == 90
+
+
+def test_without_bias_the_bias_row_is_zero():
+    rng = np.random.default_rng(4)
+    states = rng.normal(size=(2, 40, 3))
+    w = fit_readout(states, rng.normal(size=(40, 1)) + 5.0, ReadoutConfig(bias=False))
+    assert np.all(w[:, 3] == 0.0)
+
+
+def test_non_finite_states_give_nan_weights_for_that_genome_only():
+    rng = np.random.default_rng(5)
+    states = rng.normal(size=(3, 20, 2))
+    states[1, 4, 0] = np.inf
+    w = fit_readout(states, rng.normal(size=(20, 1)))
+    assert np.isnan(w[1]).all() and np.isfinite(w[[0, 2]]).all()
+
+
+@pytest.mark.parametrize("kwargs", [dict(rcond=-1.0), dict(rcond=1.0), dict(ridge=-0.1), dict(ridge=float("inf"))])
+def test_invalid_config_is_rejected(kwargs):
+    with pytest.raises(ValueError):
+        ReadoutConfig(**kwargs)
