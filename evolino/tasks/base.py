@@ -78,7 +78,8 @@ class Task:
     name : str
     train, validation, test : sequences
         Each a :class:`SequencePair`, a targets array (T,) or (T, m), one ``(targets, inputs)`` tuple, or a list of
-        these (a list always means several sequences). ``validation`` may be empty (supervised tasks then score on ``train``).
+        these (a list always means several sequences). ``validation`` may be empty (supervised tasks then score
+        on ``train``).
     washout : int
         Steps at the start of each teacher-forced run whose states are not used by the readout.
     generative : bool
