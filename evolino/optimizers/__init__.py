@@ -12,6 +12,9 @@ import numpy as np
 
 from evolino.optimizers.base import Optimizer
 from evolino.optimizers.cmaes import CMAES, SepCMAES
+from evolino.optimizers.deap_es import EvolutionStrategy, GeneticAlgorithm
+from evolino.optimizers.esp import ESP
+from evolino.optimizers.guessing import RandomGuessing
 
 __all__ = ["Optimizer", "check_options", "make_optimizer", "optimizer_names", "optimizer_options", "register_optimizer"]
 
@@ -26,6 +29,8 @@ def register_optimizer(cls: type[Optimizer]) -> type[Optimizer]:
 
 
 for _cls in (CMAES, SepCMAES):
+    register_optimizer(_cls)
+for _cls in (ESP, EvolutionStrategy, GeneticAlgorithm, RandomGuessing):
     register_optimizer(_cls)
 
 
