@@ -6,13 +6,19 @@ Style of scikit-learn: every parameter is set in ``__init__``; ``fit(task)`` run
 
 from __future__ import annotations
 
+import os
+import signal
+import sys
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from evolino.backends import make_evaluator
+from evolino.checkpoint import CheckpointError, load_latest, write_checkpoint
 from evolino.fitness import EvolinoProblem, test_error
 from evolino.model import EvolinoModel
 from evolino.network import LSTMSpec
@@ -115,7 +121,19 @@ class Evolino:
         Stop after this much wall-clock time (checked after each generation).
     callbacks : sequence of callables
         Each called as ``callback(row: dict)`` after every generation.
+    checkpoint_dir : str or path, optional
+        Run folder for checkpoints (``DIR/checkpoints/``); none are written without it.
+    checkpoint_every : int
+        Write a checkpoint every this many generations; with ``checkpoint_dir`` one is also written at the end
+        (whatever stopped the run). 0 = only at the end.
+    handle_sigint : bool
+        On Ctrl-C (SIGINT) finish the current generation, then stop with ``stop_reason == "interrupted"``; a second
+        Ctrl-C raises KeyboardInterrupt at once. Only in the main thread.
     """
+
+    # Parameters that define the search; a checkpoint can only be continued by an estimator that agrees on them.
+    _SEARCH_PARAMS = ("cells", "optimizer", "population", "seed", "peepholes", "forget_gate", "feedback",
+                      "feedback_scale", "init_scale", "rcond", "ridge", "readout_bias", "optimizer_options")
 
     def __init__(
         self,
@@ -139,6 +157,9 @@ class Evolino:
         max_evaluations: int | None = None,
         max_seconds: float | None = None,
         callbacks: Sequence[Callable[[dict], None]] = (),
+        checkpoint_dir: str | os.PathLike | None = None,
+        checkpoint_every: int = 0,
+        handle_sigint: bool = False,
     ) -> None:
         self.cells = cells
         self.optimizer = optimizer
@@ -160,6 +181,9 @@ class Evolino:
         self.max_evaluations = max_evaluations
         self.max_seconds = max_seconds
         self.callbacks = callbacks
+        self.checkpoint_dir = checkpoint_dir
+        self.checkpoint_every = checkpoint_every
+        self.handle_sigint = handle_sigint
 
     def _validate(self) -> None:
         for name in ("cells", "population", "generations"):
@@ -170,6 +194,9 @@ class Evolino:
             raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
         if not (np.isfinite(self.init_scale) and self.init_scale > 0):
             raise ValueError(f"init_scale must be finite and > 0, got {self.init_scale!r}")
+        every = self.checkpoint_every
+        if not isinstance(every, (int, np.integer)) or isinstance(every, bool) or every < 0:
+            raise ValueError(f"checkpoint_every must be a non-negative integer, got {every!r}")
 
     def build_problem(self, task: Task) -> EvolinoProblem:
         """The pure fitness problem for ``task`` with this estimator's network and readout settings."""
@@ -182,43 +209,99 @@ class Evolino:
         readout = ReadoutConfig(rcond=float(self.rcond), ridge=float(self.ridge), bias=bool(self.readout_bias))
         return EvolinoProblem(spec, task, readout)
 
-    def fit(self, task: Task) -> FitResult:
-        """Evolve a network for ``task``; returns the :class:`FitResult` (also ``self.result_``)."""
-        self._validate()
-        problem = self.build_problem(task)
-        spec = problem.spec
+    def _new_optimizer(self, spec: LSTMSpec):
         init_rng, optimizer_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(self.seed).spawn(2))
         x0 = init_rng.normal(0.0, self.init_scale, spec.dimension)
         # Optimizers with a step-size option start at init_scale unless told otherwise.
         options = {"sigma0": self.init_scale} if "sigma0" in optimizer_options(self.optimizer) else {}
         options.update(self.optimizer_options or {})
-        opt = make_optimizer(self.optimizer, x0, optimizer_rng, int(self.population), spec.cell_slices(), **options)
+        return make_optimizer(self.optimizer, x0, optimizer_rng, int(self.population), spec.cell_slices(), **options)
 
-        history: list[dict] = []
-        start = time.perf_counter()
-        stop_reason = "generations"
-        with make_evaluator(self.backend, problem, **(self.backend_options or {})) as evaluator:
-            for generation in range(1, int(self.generations) + 1):
+    def _search_params(self) -> dict:
+        return {name: getattr(self, name) for name in self._SEARCH_PARAMS}
+
+    def _load_checkpoint(self, spec: LSTMSpec):
+        if self.checkpoint_dir is None:
+            raise ValueError("resume=True needs checkpoint_dir")
+        state, path = load_latest(self.checkpoint_dir)
+        saved = state.get("search_params", {})
+        differ = [f"{k}={saved.get(k)!r} (now {v!r})" for k, v in self._search_params().items() if saved.get(k) != v]
+        if differ:
+            raise CheckpointError(f"{path} was written by a different run: {', '.join(differ)}")
+        opt = state["optimizer"]
+        if opt.dimension != spec.dimension:
+            raise CheckpointError(f"{path} holds genomes of size {opt.dimension}, this network needs {spec.dimension}")
+        self.resumed_from_ = path
+        return opt, list(state["history"]), float(state["elapsed_seconds"])
+
+    def _save_checkpoint(self, opt, history: list[dict], elapsed: float) -> None:
+        state = {
+            "optimizer": opt,  # pickled whole: its arrays, library internals and Generator
+            "history": history,
+            "elapsed_seconds": elapsed,
+            "generation": opt.generation,
+            "evaluations": opt.evaluations,
+            "best_error": opt.best_error,
+            "best_genome": opt.best_genome,
+            "rng_states": _rng_states(opt),  # also inside the pickled optimizer; kept here for inspection
+            "search_params": self._search_params(),
+        }
+        write_checkpoint(self.checkpoint_dir, state, opt.generation)
+
+    def fit(self, task: Task, resume: bool = False) -> FitResult:
+        """Evolve a network for ``task``; returns the :class:`FitResult` (also ``self.result_``).
+
+        Parameters
+        ----------
+        task : Task
+        resume : bool
+            Continue from the newest good checkpoint in ``checkpoint_dir`` instead of starting afresh. The continued
+            run ends exactly as the uninterrupted run would (same genomes, errors and model); only wall-clock
+            times differ. The stopping rules (``generations``, ``target_error``, ...) are this estimator's, so a
+            finished run can be extended with a larger ``generations``.
+        """
+        self._validate()
+        problem = self.build_problem(task)
+        self.resumed_from_ = None
+        if resume:
+            opt, history, elapsed = self._load_checkpoint(problem.spec)
+        else:
+            opt, history, elapsed = self._new_optimizer(problem.spec), [], 0.0
+        start = time.perf_counter() - elapsed
+        saved_generation = opt.generation if resume else -1
+        every = int(self.checkpoint_every)
+        with make_evaluator(self.backend, problem, **(self.backend_options or {})) as evaluator, \
+                _graceful_interrupt(self.handle_sigint) as interrupted:
+            while True:
+                stop_reason = self._should_stop(opt, time.perf_counter() - start)
+                if not stop_reason and interrupted():
+                    stop_reason = "interrupted"
+                if stop_reason:
+                    break
                 genomes = opt.ask()
                 errors = evaluator.evaluate(genomes)
                 opt.tell(genomes, errors)
-                row = _history_row(generation, opt, errors, time.perf_counter() - start)
+                row = _history_row(opt.generation, opt, errors, time.perf_counter() - start)
                 history.append(row)
                 for callback in self.callbacks:
                     callback(row)
-                stop_reason = self._should_stop(opt, time.perf_counter() - start)
-                if stop_reason:
-                    break
-            stop_reason = stop_reason or "generations"
+                if self.checkpoint_dir is not None and every and opt.generation % every == 0:
+                    self._save_checkpoint(opt, history, time.perf_counter() - start)
+                    saved_generation = opt.generation
+        if self.checkpoint_dir is not None and opt.generation != saved_generation:
+            self._save_checkpoint(opt, history, time.perf_counter() - start)
         return self._finish(task, problem, opt, history, start, stop_reason)
 
     def _should_stop(self, opt, elapsed: float) -> str:
+        """The first stopping rule that fires, or ""."""
         if self.target_error is not None and opt.best_error <= self.target_error:
             return "target_error"
         if self.max_evaluations is not None and opt.evaluations >= self.max_evaluations:
             return "max_evaluations"
         if self.max_seconds is not None and elapsed >= self.max_seconds:
             return "max_seconds"
+        if opt.generation >= self.generations:
+            return "generations"
         return ""
 
     def _finish(self, task, problem, opt, history, start, stop_reason) -> FitResult:
@@ -251,3 +334,31 @@ def _history_row(generation: int, opt, errors: np.ndarray, wall: float) -> dict:
         "wall_seconds": round(wall, 4),
         "step_size": float(step) if step is not None else float("nan"),
     }
+
+
+def _rng_states(opt) -> dict:
+    """Bit-generator states of the Generators an optimizer holds as attributes."""
+    return {name: value.bit_generator.state for name, value in vars(opt).items()
+            if isinstance(value, np.random.Generator)}
+
+
+@contextmanager
+def _graceful_interrupt(enabled: bool) -> Iterator[Callable[[], bool]]:
+    """While active, the first SIGINT only sets a flag (read by calling the yielded function)."""
+    flag = threading.Event()
+    if not enabled or threading.current_thread() is not threading.main_thread():
+        yield flag.is_set
+        return
+
+    def handler(signum, frame):
+        if flag.is_set():
+            raise KeyboardInterrupt
+        flag.set()
+        print("\nevolino: interrupted; finishing this generation and saving (Ctrl-C again to abort)",
+              file=sys.stderr, flush=True)
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield flag.is_set
+    finally:
+        signal.signal(signal.SIGINT, previous)

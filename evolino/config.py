@@ -1,0 +1,406 @@
+"""Run configuration: dataclasses, TOML loading and writing, validation that names the offending key.
+
+A run is described by one :class:`RunConfig`, read from a TOML file (``python -m evolino run --config run.toml``),
+overridden by command-line flags, and written back fully resolved to ``DIR/config.toml``, so that
+``python -m evolino run --config DIR/config.toml`` repeats the run exactly. Keys whose value is "none" (no target
+error, no evaluation budget, ...) are simply absent from the file: TOML has no null.
+
+Every problem (unknown key, wrong type, value out of range, invalid TOML) raises :class:`evolino.errors.ConfigError`
+with one line that names the key, e.g. ``run.toml: network.cells must be an integer >= 1, got 0``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import types
+import typing
+from collections.abc import Callable
+from dataclasses import MISSING, asdict, dataclass, field, fields, replace
+from pathlib import Path
+
+from evolino.errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+__all__ = [
+    "RunConfig", "TaskSettings", "NetworkSettings", "ReadoutSettings", "OptimizerSettings", "StopSettings",
+    "BackendSettings", "OutputSettings", "SECTIONS", "load_config", "config_from_dict", "apply_overrides",
+    "validate_config", "config_to_toml", "write_config", "estimator_params",
+]
+
+
+def _setting(default, help: str, check: Callable | None = None, rule: str = ""):
+    """A config field with its help text (for the generated reference) and an optional range check."""
+    kwargs = {"default_factory": default} if callable(default) else {"default": default}
+    return field(metadata={"help": help, "check": check, "rule": rule}, **kwargs)
+
+
+def _positive(x) -> bool:
+    return x >= 1
+
+
+def _non_negative(x) -> bool:
+    return x >= 0
+
+
+@dataclass
+class TaskSettings:
+    """``[task]``: what to learn."""
+
+    name: str = _setting("mso2", "Registered task name (`python -m evolino tasks`).")
+    options: dict = _setting(dict, "Keyword options of the task factory, e.g. `{ test_end = 1000 }` for MSO tasks.")
+
+
+@dataclass
+class NetworkSettings:
+    """``[network]``: the LSTM variant."""
+
+    cells: int = _setting(10, "LSTM memory cells (one per block).", _positive, ">= 1")
+    peepholes: bool = _setting(True, "Peephole connections from the cell state to the gates.")
+    forget_gate: bool = _setting(True, "Use a forget gate (without it the cell state only accumulates).")
+    feedback: bool | str = _setting("auto", 'Feed the previous target/output back: true, false or "auto" '
+                                    "(= if the task is generative).")
+    feedback_scale: float = _setting(1e-4, "Scale of the fed-back value.", lambda x: x > 0, "> 0")
+    init_scale: float = _setting(0.3, "Initial weights are N(0, init_scale^2); also the optimizer's initial step "
+                                 "size unless `optimizer.options` sets `sigma0`.", lambda x: x > 0, "> 0")
+
+
+@dataclass
+class ReadoutSettings:
+    """``[readout]``: the least-squares output layer."""
+
+    rcond: float = _setting(1e-14, "Singular values below rcond * largest are cut (pseudo-inverse).",
+                            lambda x: 0 <= x < 1, "in [0, 1)")
+    ridge: float = _setting(0.0, "Ridge (Tikhonov) strength added to the normal equations.", _non_negative, ">= 0")
+    bias: bool = _setting(True, "Add a bias column to the readout.")
+
+
+@dataclass
+class OptimizerSettings:
+    """``[optimizer]``: the evolutionary search over hidden weights."""
+
+    name: str = _setting("cma", "Registered optimizer name (`python -m evolino optimizers`).")
+    population: int = _setting(40, "Genomes per generation.", _positive, ">= 1")
+    options: dict = _setting(dict, "Keyword options of the optimizer, e.g. `{ sigma0 = 0.1 }` "
+                             "(CLI: `--opt KEY=VALUE`).")
+
+
+@dataclass
+class StopSettings:
+    """``[stop]``: when a run ends (the first rule that fires)."""
+
+    generations: int = _setting(300, "Generation budget.", _positive, ">= 1")
+    target_error: float | None = _setting(None, "Stop when the best training error is <= this value.",
+                                          _non_negative, ">= 0")
+    max_evaluations: int | None = _setting(None, "Stop after this many fitness evaluations.", _positive, ">= 1")
+    max_seconds: float | None = _setting(None, "Stop after this much wall-clock time (checked after each "
+                                         "generation; not reproducible, unlike the other budgets).",
+                                         lambda x: x > 0, "> 0")
+
+
+@dataclass
+class BackendSettings:
+    """``[backend]``: where fitness is evaluated."""
+
+    name: str = _setting("serial", '"serial" (this process) or "ray" (local cores or a Ray cluster).')
+    address: str | None = _setting(None, 'Ray cluster address ("auto", "HOST:PORT", "ray://HOST:10001"); '
+                                   "ray only.")
+    workers: int | None = _setting(None, "Cap on Ray evaluation actors; ray only.", _positive, ">= 1")
+
+
+@dataclass
+class OutputSettings:
+    """``[output]``: files of the run."""
+
+    dir: str = _setting("runs/latest", "Output folder (CLI: `--out`).")
+    checkpoint_every: int = _setting(10, "Write a checkpoint every this many generations (also at the end and "
+                                     "on Ctrl-C); 0 = only then.", _non_negative, ">= 0")
+    progress_every: int = _setting(10, "When output is not a terminal, print one progress line every this many "
+                                   "generations.", _positive, ">= 1")
+    plots: bool = _setting(True, "Write PNG plots and report.md at the end (CLI: `--no-plots`).")
+
+
+@dataclass
+class RunConfig:
+    """A whole run: the seed plus one settings object per TOML section."""
+
+    seed: int = _setting(0, "Seed of every random number in the run.", _non_negative, ">= 0")
+    task: TaskSettings = field(default_factory=TaskSettings)
+    network: NetworkSettings = field(default_factory=NetworkSettings)
+    readout: ReadoutSettings = field(default_factory=ReadoutSettings)
+    optimizer: OptimizerSettings = field(default_factory=OptimizerSettings)
+    stop: StopSettings = field(default_factory=StopSettings)
+    backend: BackendSettings = field(default_factory=BackendSettings)
+    output: OutputSettings = field(default_factory=OutputSettings)
+
+
+SECTIONS: dict[str, type] = {f.name: f.default_factory for f in fields(RunConfig) if f.name != "seed"}
+_TOP_LEVEL = ("seed",)
+
+
+# ----------------------------------------------------------------------------------------------------------- types
+
+
+def _allowed_types(annotation) -> tuple[type, ...]:
+    """The runtime types a field annotation (a string under ``from __future__ import annotations``) admits."""
+    hint = eval(annotation, {}, {}) if isinstance(annotation, str) else annotation  # noqa: S307 (own source)
+    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+        return tuple(t for t in typing.get_args(hint))
+    return (hint,)
+
+
+_TYPE_WORDS = {int: "an integer", float: "a number", bool: "true or false", str: "a string", dict: "a table"}
+
+
+def _describe(value) -> str:
+    kind = {bool: "boolean", int: "integer", float: "float", str: "string", dict: "table", list: "array"}
+    return f"{value!r} ({kind.get(type(value), type(value).__name__)})"
+
+
+def _check_field(key: str, spec, value):
+    """Return ``value`` converted to the field's type, or raise ConfigError naming ``key``."""
+    allowed = _allowed_types(spec.type)
+    if value is None:
+        if type(None) in allowed:
+            return None
+        raise ConfigError(f"{key} must not be empty")
+    ok = None
+    for kind in allowed:
+        if kind is bool and isinstance(value, bool):
+            ok = value
+        elif kind is int and isinstance(value, int) and not isinstance(value, bool):
+            ok = value
+        elif kind is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+            ok = float(value)
+        elif kind is str and isinstance(value, str):
+            ok = value
+        elif kind is dict and isinstance(value, dict):
+            ok = value
+        if ok is not None:
+            break
+    if ok is None:
+        words = " or ".join(_TYPE_WORDS[k] for k in allowed if k is not type(None))
+        raise ConfigError(f"{key} must be {words}, got {_describe(value)}")
+    if isinstance(ok, float) and not math.isfinite(ok):
+        raise ConfigError(f"{key} must be finite, got {ok!r}")
+    check = spec.metadata.get("check")
+    if check is not None and not check(ok):
+        raise ConfigError(f"{key} must be {spec.metadata['rule']}, got {ok!r}")
+    return ok
+
+
+def _check_plain_values(key: str, table: dict) -> dict:
+    """Options tables hold scalars (or arrays of scalars) only: they are written back to TOML."""
+    for name, value in table.items():
+        if not isinstance(name, str) or not name.isidentifier():
+            raise ConfigError(f"{key}: option names must be identifiers, got {name!r}")
+        items = value if isinstance(value, (list, tuple)) else [value]
+        for item in items:
+            if not isinstance(item, (bool, int, float, str)):
+                raise ConfigError(f"{key}.{name} must be a number, string, boolean or an array of them, "
+                                  f"got {_describe(item)}")
+            if isinstance(item, float) and not math.isfinite(item):
+                raise ConfigError(f"{key}.{name} must be finite, got {item!r}")
+    return {name: list(v) if isinstance(v, tuple) else v for name, v in table.items()}
+
+
+# --------------------------------------------------------------------------------------------------------- reading
+
+
+def config_from_dict(data: dict, base: RunConfig | None = None) -> RunConfig:
+    """Build a validated :class:`RunConfig` from nested dicts (as TOML gives them), on top of ``base``.
+
+    Raises ConfigError naming the key for unknown keys, wrong types and out-of-range values.
+    """
+    config = base if base is not None else RunConfig()
+    updates = {}
+    for name, value in data.items():
+        if name in _TOP_LEVEL:
+            updates[name] = _check_field(name, _field(RunConfig, name), value)
+        elif name in SECTIONS:
+            if not isinstance(value, dict):
+                raise ConfigError(f"[{name}] must be a table, got {_describe(value)}")
+            updates[name] = _section_from_dict(name, value, getattr(config, name))
+        else:
+            raise ConfigError(f"unknown key {name!r}; valid top-level keys: "
+                              f"{', '.join([*_TOP_LEVEL, *(f'[{s}]' for s in SECTIONS)])}")
+    return validate_config(replace(config, **updates))
+
+
+def _field(cls: type, name: str):
+    return next(f for f in fields(cls) if f.name == name)
+
+
+def _section_from_dict(section: str, data: dict, current):
+    cls = type(current)
+    known = {f.name: f for f in fields(cls)}
+    values = {}
+    for name, value in data.items():
+        key = f"{section}.{name}"
+        if name not in known:
+            raise ConfigError(f"unknown key {key!r}; valid keys in [{section}]: {', '.join(known)}")
+        value = _check_field(key, known[name], value)
+        if isinstance(value, dict):
+            value = _check_plain_values(key, value)
+        values[name] = value
+    return replace(current, **values)
+
+
+def load_config(path: str | Path) -> RunConfig:
+    """Read and validate a TOML run configuration; errors are prefixed with the file name."""
+    path = Path(path)
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"config file {str(path)!r} not found") from None
+    except IsADirectoryError:
+        raise ConfigError(f"config file {str(path)!r} is a folder") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {str(path)!r}: {exc.strerror or exc}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    try:
+        return config_from_dict(data)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+
+
+def apply_overrides(config: RunConfig, overrides: dict[str, object]) -> RunConfig:
+    """Set dotted keys (``{"network.cells": 20, "seed": 3}``) and validate; ``None`` values are skipped.
+
+    ``optimizer.options`` and ``task.options`` given here are merged into the existing tables.
+    """
+    nested: dict[str, dict] = {}
+    top = {}
+    for key, value in overrides.items():
+        if value is None:
+            continue
+        section, _, name = key.partition(".")
+        if not name:
+            top[section] = value
+            continue
+        if name == "options":
+            value = {**getattr(config, section).options, **value}
+        nested.setdefault(section, {})[name] = value
+    return config_from_dict({**top, **nested}, base=config)
+
+
+def validate_config(config: RunConfig) -> RunConfig:
+    """Checks across keys and against the registries of tasks, optimizers and backends."""
+    from evolino.backends import backend_names
+    from evolino.optimizers import check_options, optimizer_names
+    from evolino.tasks import task_names
+
+    if config.task.name not in task_names():
+        raise ConfigError(f"task.name: unknown task {config.task.name!r}; known tasks: {', '.join(task_names())}")
+    if config.optimizer.name not in optimizer_names():
+        raise ConfigError(f"optimizer.name: unknown optimizer {config.optimizer.name!r}; "
+                          f"choose one of {', '.join(optimizer_names())}")
+    try:
+        check_options(config.optimizer.name, config.optimizer.options)
+    except ValueError as exc:
+        raise ConfigError(f"optimizer.options: {exc}") from None
+    if config.backend.name not in backend_names():
+        raise ConfigError(f"backend.name: unknown backend {config.backend.name!r}; "
+                          f"choose one of {', '.join(backend_names())}")
+    if config.backend.name != "ray":
+        for name in ("address", "workers"):
+            if getattr(config.backend, name) is not None:
+                raise ConfigError(f"backend.{name} needs backend.name = \"ray\" (--backend ray)")
+    feedback = config.network.feedback
+    if isinstance(feedback, str) and feedback != "auto":
+        raise ConfigError(f'network.feedback must be true, false or "auto", got {feedback!r}')
+    if not config.output.dir.strip():
+        raise ConfigError("output.dir must not be empty")
+    return config
+
+
+# --------------------------------------------------------------------------------------------------------- writing
+
+
+def _toml_value(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return repr(value)  # shortest text that reads back to the same float
+    if isinstance(value, str):
+        return json.dumps(value)  # JSON string escapes are valid TOML basic strings
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + " }" if value else "{}"
+    raise ConfigError(f"cannot write {value!r} to TOML")
+
+
+def config_to_toml(config: RunConfig) -> str:
+    """The fully resolved configuration as TOML text (``None`` keys are left out: TOML has no null)."""
+    data = asdict(config)
+    lines = ["# evolino run configuration (fully resolved); repeat with: python -m evolino run --config FILE", ""]
+    for name in _TOP_LEVEL:
+        lines.append(f"{name} = {_toml_value(data[name])}")
+    for section in SECTIONS:
+        lines += ["", f"[{section}]"]
+        for name, value in data[section].items():
+            if value is not None:
+                lines.append(f"{name} = {_toml_value(value)}")
+    return "\n".join(lines) + "\n"
+
+
+def write_config(path: str | Path, config: RunConfig) -> Path:
+    """Write ``config`` as TOML, atomically."""
+    import os
+
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(config_to_toml(config))
+    os.replace(tmp, path)
+    return path
+
+
+def estimator_params(config: RunConfig) -> dict:
+    """Keyword arguments of :class:`evolino.trainer.Evolino` for this configuration."""
+    backend_options = {k: v for k, v in (("address", config.backend.address), ("workers", config.backend.workers))
+                       if v is not None}
+    feedback = None if config.network.feedback == "auto" else bool(config.network.feedback)
+    return {
+        "cells": config.network.cells,
+        "optimizer": config.optimizer.name,
+        "population": config.optimizer.population,
+        "generations": config.stop.generations,
+        "seed": config.seed,
+        "peepholes": config.network.peepholes,
+        "forget_gate": config.network.forget_gate,
+        "feedback": feedback,
+        "feedback_scale": config.network.feedback_scale,
+        "init_scale": config.network.init_scale,
+        "rcond": config.readout.rcond,
+        "ridge": config.readout.ridge,
+        "readout_bias": config.readout.bias,
+        "optimizer_options": dict(config.optimizer.options),
+        "backend": config.backend.name,
+        "backend_options": backend_options,
+        "target_error": config.stop.target_error,
+        "max_evaluations": config.stop.max_evaluations,
+        "max_seconds": config.stop.max_seconds,
+        "checkpoint_every": config.output.checkpoint_every,
+    }
+
+
+def default_of(spec) -> object:
+    """The default value of a dataclass field (used by the reference generator)."""
+    if spec.default is not MISSING:
+        return spec.default
+    if spec.default_factory is not MISSING:
+        return spec.default_factory()
+    return None

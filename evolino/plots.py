@@ -1,0 +1,78 @@
+"""PNG plots of a run (matplotlib, Agg backend: no display needed)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["plot_learning_curve", "plot_test_window"]
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_learning_curve(history: dict[str, np.ndarray], path: str | os.PathLike, title: str = "") -> Path:
+    """Best, median and best-ever error per generation on a log scale.
+
+    Parameters
+    ----------
+    history : dict of (G,) arrays
+        Columns of history.csv; uses "generation", "best", "median", "best_ever".
+    path : output PNG
+    """
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4), dpi=110)
+    generation = history["generation"]
+    for column, style in (("median", dict(color="0.6", lw=1)), ("best", dict(color="tab:blue", lw=1)),
+                          ("best_ever", dict(color="tab:red", lw=2))):
+        values = np.where(np.isfinite(history[column]) & (history[column] > 0), history[column], np.nan)
+        ax.plot(generation, values, label=column.replace("_", "-"), **style)
+    ax.set_yscale("log")
+    ax.set_xlabel("generation")
+    ax.set_ylabel("training error")
+    ax.set_title(title or "learning curve")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return Path(path)
+
+
+def plot_test_window(targets: np.ndarray, outputs: np.ndarray, path: str | os.PathLike, title: str = "") -> Path:
+    """The network's outputs against the targets on the test window, one panel per output, plus the error.
+
+    Parameters
+    ----------
+    targets, outputs : (T, m) arrays
+    path : output PNG
+    """
+    plt = _pyplot()
+    targets, outputs = np.atleast_2d(targets.T).T, np.atleast_2d(outputs.T).T
+    m = targets.shape[1]
+    fig, axes = plt.subplots(m + 1, 1, figsize=(8, 2.2 * (m + 1)), dpi=110, sharex=True, squeeze=False)
+    steps = np.arange(targets.shape[0])
+    for j in range(m):
+        ax = axes[j, 0]
+        ax.plot(steps, targets[:, j], color="black", lw=1.5, label="target")
+        ax.plot(steps, outputs[:, j], color="tab:orange", lw=1, ls="--", label="network")
+        ax.set_ylabel(f"output {j}")
+        ax.legend(loc="upper right", fontsize="small")
+    with np.errstate(all="ignore"):
+        error = np.abs(outputs - targets).max(axis=1)
+    axes[m, 0].semilogy(steps, np.where(error > 0, error, np.nan), color="tab:red", lw=1)
+    axes[m, 0].set_ylabel("|error|")
+    axes[m, 0].set_xlabel("test step")
+    axes[0, 0].set_title(title or "test window")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return Path(path)
