@@ -1,0 +1,174 @@
+"""Checkpoints: a run killed with SIGKILL (or stopped with Ctrl-C) and resumed ends exactly like the uninterrupted
+run; truncated or corrupt checkpoints are reported and the previous good one is used."""
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from evolino.checkpoint import CheckpointError, checkpoint_files, load_latest, read_checkpoint, write_checkpoint
+from evolino.cli import main
+
+TINY = """seed = 3
+[task]
+name = "mso1"
+options = { train_end = 100, validation_end = 150, test_end = 250, washout = 20 }
+[network]
+cells = 3
+[optimizer]
+population = 8
+[stop]
+generations = 40
+[output]
+checkpoint_every = 1
+plots = false
+"""
+
+
+@pytest.fixture(scope="module")
+def tiny_config(tmp_path_factory):
+    path = tmp_path_factory.mktemp("config") / "tiny.toml"
+    path.write_text(TINY)
+    return path
+
+
+@pytest.fixture(scope="module")
+def reference_run(tiny_config, tmp_path_factory):
+    """The uninterrupted run."""
+    out = tmp_path_factory.mktemp("reference")
+    assert main(["run", "--config", str(tiny_config), "--out", str(out), "--quiet"]) == 0
+    return out
+
+
+def _result(folder):
+    data = json.loads((folder / "result.json").read_text())
+    data.pop("wall_seconds")  # the only wall-clock field
+    return data
+
+
+def _history(folder):
+    with open(folder / "history.csv", newline="") as handle:
+        return [{k: v for k, v in row.items() if k != "wall_seconds"} for row in csv.DictReader(handle)]
+
+
+def assert_same_run(a, b):
+    assert _result(a) == _result(b)
+    with np.load(a / "model.npz") as ma, np.load(b / "model.npz") as mb:
+        assert sorted(ma.files) == sorted(mb.files)
+        for name in ma.files:
+            assert np.array_equal(ma[name], mb[name]), name  # bit for bit
+    assert _history(a) == _history(b)
+    assert (a / "test_outputs.csv").read_bytes() == (b / "test_outputs.csv").read_bytes()
+
+
+def _start(tiny_config, out):
+    return subprocess.Popen([sys.executable, "-m", "evolino", "run", "--config", str(tiny_config), "--out", str(out),
+                             "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _wait_for_checkpoint(proc, out, generation, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        files = checkpoint_files(out)
+        if files and int(files[0].stem.split("-")[1]) >= generation:
+            return
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.002)
+    raise AssertionError("no checkpoint appeared")
+
+
+@pytest.mark.parametrize("kill_after", [3, 17])
+def test_sigkill_then_resume_ends_identical_to_uninterrupted_run(tiny_config, reference_run, tmp_path, kill_after):
+    out = tmp_path / "killed"
+    proc = _start(tiny_config, out)
+    _wait_for_checkpoint(proc, out, kill_after)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    assert not (out / "result.json").exists()  # it really died mid-run
+    assert main(["resume", str(out), "--quiet", "--no-plots"]) == 0
+    assert_same_run(reference_run, out)
+
+
+def test_ctrl_c_finishes_the_generation_saves_and_exits_130_then_resumes_exactly(tiny_config, reference_run,
+                                                                                 tmp_path):
+    out = tmp_path / "interrupted"
+    proc = _start(tiny_config, out)
+    _wait_for_checkpoint(proc, out, 5)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    result = json.loads((out / "result.json").read_text())
+    assert result["stop_reason"] == "interrupted" and 5 <= result["generations"] < 40
+    assert (out / "model.npz").exists() and "resume" in err and "Traceback" not in err
+    assert main(["resume", str(out), "--quiet", "--no-plots"]) == 0
+    assert_same_run(reference_run, out)
+
+
+def test_resume_with_more_generations_equals_a_longer_run(tiny_config, tmp_path):
+    short, longer = tmp_path / "short", tmp_path / "long"
+    assert main(["run", "--config", str(tiny_config), "--out", str(short), "--generations", "6", "--quiet"]) == 0
+    assert main(["resume", str(short), "--generations", "9", "--quiet"]) == 0
+    assert main(["run", "--config", str(tiny_config), "--out", str(longer), "--generations", "9", "--quiet"]) == 0
+    assert_same_run(short, longer)
+    assert "generations = 9" in (short / "config.toml").read_text()
+
+
+def test_truncated_or_corrupt_newest_checkpoint_falls_back_to_the_previous_one(tiny_config, tmp_path, capsys):
+    out, reference = tmp_path / "run", tmp_path / "reference"
+    common = ["--config", str(tiny_config), "--generations", "6", "--checkpoint-every", "2", "--quiet"]
+    assert main(["run", *common, "--out", str(reference)]) == 0
+    assert main(["run", *common, "--out", str(out)]) == 0
+    newest, previous = checkpoint_files(out)
+    assert newest.name == "gen-000006.ckpt" and previous.name == "gen-000004.ckpt"
+
+    newest.write_bytes(newest.read_bytes()[:-100])  # truncated
+    with pytest.raises(CheckpointError, match="truncated"):
+        read_checkpoint(newest)
+    messages = []
+    state, used = load_latest(out, report=messages.append)
+    assert used == previous and state["generation"] == 4
+    assert len(messages) == 1 and "truncated" in messages[0] and newest.name in messages[0]
+
+    # resume from generation 4 reaches generation 6 exactly as the uninterrupted run did
+    capsys.readouterr()
+    assert main(["resume", str(out), "--quiet"]) == 0
+    assert "truncated" in capsys.readouterr().err
+    assert_same_run(reference, out)
+
+
+def test_checksum_catches_a_flipped_byte_and_no_good_checkpoint_is_a_clear_error(tmp_path, capsys):
+    path = write_checkpoint(tmp_path, {"generation": 1, "payload": np.arange(100.0)}, 1)
+    data = bytearray(path.read_bytes())
+    data[-10] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(CheckpointError, match="corrupt"):
+        read_checkpoint(path)
+    (tmp_path / "config.toml").write_text(TINY)
+    status = main(["resume", str(tmp_path), "--quiet"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert status == 2 and err[-1].startswith("evolino: error: no usable checkpoint") and "corrupt" in err[-1]
+
+
+def test_writer_keeps_only_the_newest_and_leaves_no_temporary_files(tmp_path):
+    for generation in range(1, 6):
+        write_checkpoint(tmp_path, {"generation": generation}, generation, keep=2)
+    names = sorted(os.listdir(tmp_path / "checkpoints"))
+    assert names == ["gen-000004.ckpt", "gen-000005.ckpt"]
+    assert read_checkpoint(tmp_path / "checkpoints" / "gen-000005.ckpt")["generation"] == 5
+
+
+def test_resume_refuses_a_checkpoint_of_a_different_search(tiny_config, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["run", "--config", str(tiny_config), "--out", str(out), "--generations", "2", "--quiet",
+                 "--no-plots"]) == 0
+    text = (out / "config.toml").read_text().replace("cells = 3", "cells = 4")
+    (out / "config.toml").write_text(text)
+    assert main(["resume", str(out), "--quiet"]) == 2
+    assert "different run" in capsys.readouterr().err
