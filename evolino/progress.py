@@ -6,6 +6,7 @@ history row) with a ``close()`` method.
 
 from __future__ import annotations
 
+import shutil
 import sys
 import time
 from typing import TextIO
@@ -89,9 +90,11 @@ class ProgressBar:
 
         evals_per_second, _ = self.rates.update(row)
         if self.bar is None:  # created on the first row, so a resumed run starts at its generation
-            self.bar = tqdm(total=self.total, initial=row["generation"] - 1, desc="evolino", unit="gen",
-                            file=self.stream, dynamic_ncols=True, leave=True)
-        self.bar.set_postfix_str(f"best {row['best']:.3e} mean {row['mean']:.3e} best-ever {row['best_ever']:.3e} "
+            # A terminal that reports 0 columns (a fresh pty) would get an empty bar: fall back to 100.
+            width = shutil.get_terminal_size((100, 24)).columns
+            self.bar = tqdm(total=self.total, initial=row["generation"] - 1, desc="gen", unit="gen",
+                            file=self.stream, ncols=width, leave=True)
+        self.bar.set_postfix_str(f"best {row['best']:.2e} mean {row['mean']:.2e} best-ever {row['best_ever']:.2e} "
                                  f"{evals_per_second:.0f} evals/s", refresh=False)
         self.bar.update(row["generation"] - self.bar.n)
 

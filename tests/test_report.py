@@ -1,0 +1,69 @@
+"""Reports: `run` writes PNG plots and report.md unless --no-plots; `report DIR` rebuilds them from the run's files."""
+
+import json
+
+import numpy as np
+import pytest
+
+from evolino.cli import main
+from evolino.plots import plot_learning_curve, plot_test_window
+from evolino.reporting import read_history, read_numeric_csv, write_matrix_csv
+
+PNG = b"\x89PNG\r\n\x1a\n"
+TINY = ["--task", "mso2", "--cells", "4", "--population", "8", "--generations", "5", "--quiet"]
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("report") / "run"
+    assert main(["run", *TINY, "--out", str(out)]) == 0
+    return out
+
+
+def _png_size(path):
+    data = path.read_bytes()
+    assert data.startswith(PNG)
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")  # IHDR width, height
+
+
+def test_run_writes_plots_and_a_report(run_dir):
+    assert _png_size(run_dir / "learning_curve.png")[0] > 300 and _png_size(run_dir / "test_window.png")[0] > 300
+    report = (run_dir / "report.md").read_text()
+    result = json.loads((run_dir / "result.json").read_text())
+    assert f"{result['test_error']:.3e}" in report and "![learning curve](learning_curve.png)" in report
+
+
+def test_report_command_rebuilds_them(run_dir, capsys):
+    for name in ("learning_curve.png", "test_window.png", "report.md"):
+        (run_dir / name).unlink()
+    assert main(["report", str(run_dir)]) == 0
+    assert all((run_dir / name).is_file() for name in ("learning_curve.png", "test_window.png", "report.md"))
+    assert "test_window.png" in capsys.readouterr().out
+
+
+def test_no_plots_skips_them_and_report_without_config_draws_only_the_curve(tmp_path):
+    out = tmp_path / "run"
+    assert main(["run", *TINY, "--out", str(out), "--no-plots"]) == 0
+    assert not (out / "learning_curve.png").exists() and not (out / "report.md").exists()
+    (out / "config.toml").unlink()  # the test targets cannot be rebuilt: no test-window plot, still a report
+    assert main(["report", str(out)]) == 0
+    assert (out / "learning_curve.png").is_file() and not (out / "test_window.png").exists()
+
+
+def test_history_and_matrix_csv_round_trip(run_dir, tmp_path):
+    history = read_history(run_dir / "history.csv")
+    assert list(history["generation"]) == [1, 2, 3, 4, 5]
+    assert np.all(np.diff(history["best_ever"]) <= 0)
+    matrix = np.random.default_rng(0).normal(size=(6, 3)) * 1e-300
+    write_matrix_csv(tmp_path / "m.csv", matrix, "x")
+    assert np.array_equal(read_numeric_csv(tmp_path / "m.csv"), matrix)  # full precision, even subnormal-ish
+
+
+def test_plot_functions_cope_with_infinite_errors_and_several_outputs(tmp_path):
+    history = {"generation": np.arange(1, 5.0), "best": np.array([np.inf, 1.0, 0.5, 0.0]),
+               "median": np.array([np.inf, np.inf, 2.0, 1.0]), "best_ever": np.array([np.inf, 1.0, 0.5, 0.0])}
+    assert _png_size(plot_learning_curve(history, tmp_path / "curve.png"))
+    targets = np.sin(np.arange(50.0))[:, None] * [1.0, 2.0]
+    width, height = _png_size(plot_test_window(targets, targets + 1e-3, tmp_path / "window.png"))
+    single_height = _png_size(plot_test_window(targets[:, :1], targets[:, :1], tmp_path / "one.png"))[1]
+    assert height > single_height  # one panel per output
