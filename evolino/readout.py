@@ -72,8 +72,25 @@ class ReadoutStats:
     def add(self, design: np.ndarray, targets: np.ndarray) -> None:
         """Fold in one sequence: design (n, T, p), targets (T, m) shared or (n, T, m) per genome."""
         n, T, p = design.shape
-        targets = np.broadcast_to(targets, (n, T, self.qtd.shape[2]))
         stacked_x = np.concatenate([self.r, design], axis=1)
+        self._fold(stacked_x, targets, T)
+
+    def add_states(self, states: np.ndarray, targets: np.ndarray, bias: bool) -> None:
+        """Fold in one sequence of hidden states (n, T, cells), same as ``add(design_matrix(states, bias), targets)``.
+
+        Builds the stacked matrix [R; states, 1] in one allocation instead of two copies of the states.
+        """
+        n, T, cells = states.shape
+        k = self.r.shape[1]
+        stacked_x = np.empty((n, k + T, cells + 1))
+        stacked_x[:, :k] = self.r
+        stacked_x[:, k:, :cells] = states
+        stacked_x[:, k:, cells] = 1.0 if bias else 0.0
+        self._fold(stacked_x, targets, T)
+
+    def _fold(self, stacked_x: np.ndarray, targets: np.ndarray, T: int) -> None:
+        n = stacked_x.shape[0]
+        targets = np.broadcast_to(targets, (n, T, self.qtd.shape[2]))
         stacked_d = np.concatenate([self.qtd, targets], axis=1)
         q, r = np.linalg.qr(stacked_x)  # batched over genomes; (n, k, min(k, p)), (n, min(k, p), p)
         self.r = r

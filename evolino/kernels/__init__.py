@@ -1,0 +1,90 @@
+"""Forward-pass kernels: the numpy reference (:mod:`evolino.network`) or the compiled numba kernels.
+
+Selection, in order: an explicit ``kernel`` argument (e.g. ``EvolinoProblem.kernel``), else the ``EVOLINO_KERNEL``
+environment variable, else ``"auto"``. ``"auto"`` means compiled when numba loads and numpy otherwise (with a single
+warning); ``"compiled"`` fails with a clear error when numba cannot be loaded; ``"numpy"`` never imports numba.
+
+Both kernels expose the same operations (:class:`ForwardOps`) with the same arguments and results to rounding.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from evolino.errors import ConfigError, EvolinoError
+
+__all__ = ["KERNEL_CHOICES", "ForwardOps", "default_kernel", "resolve_kernel", "forward_ops", "compiled_available"]
+
+KERNEL_CHOICES = ("auto", "numpy", "compiled")
+ENV_VAR = "EVOLINO_KERNEL"
+
+_compiled_error: str | None = None  # why the compiled kernel could not load, once known
+_compiled_checked = False
+_warned = False
+
+
+@dataclass(frozen=True)
+class ForwardOps:
+    """The forward-pass operations of one kernel.
+
+    ``prepare(weights)`` converts :class:`~evolino.network.LSTMWeights` into what the two runners take (identity
+    for numpy); ``teacher_forced`` and ``closed_loop`` have the signatures of :mod:`evolino.network`'s functions.
+    """
+
+    name: str
+    prepare: Callable[[Any], Any]
+    teacher_forced: Callable[..., Any]
+    closed_loop: Callable[..., Any]
+
+
+def default_kernel() -> str:
+    """The kernel named by ``EVOLINO_KERNEL`` (lower-cased), or ``"auto"`` when it is unset or empty."""
+    return os.environ.get(ENV_VAR, "").strip().lower() or "auto"
+
+
+def compiled_available() -> bool:
+    """True when the numba kernels import (tried once per process)."""
+    global _compiled_checked, _compiled_error
+    if not _compiled_checked:
+        _compiled_checked = True
+        try:
+            import evolino.kernels.compiled  # noqa: F401
+        except Exception as exc:  # numba missing, or broken (llvmlite, numpy version mismatch, ...)
+            _compiled_error = f"{type(exc).__name__}: {exc}"
+    return _compiled_error is None
+
+
+def resolve_kernel(kernel: str | None = None) -> str:
+    """``"numpy"`` or ``"compiled"`` for a requested kernel name (None: from the environment)."""
+    global _warned
+    name = default_kernel() if kernel is None else str(kernel).strip().lower()
+    if name not in KERNEL_CHOICES:
+        raise ConfigError(f"unknown kernel {name!r} (from {ENV_VAR} or the kernel option); choose one of "
+                          f"{', '.join(KERNEL_CHOICES)}")
+    if name == "numpy":
+        return "numpy"
+    if compiled_available():
+        return "compiled"
+    if name == "compiled":
+        raise EvolinoError(f"the compiled kernel could not be loaded ({_compiled_error}); install numba or use "
+                           f"{ENV_VAR}=numpy")
+    if not _warned:
+        _warned = True
+        warnings.warn(f"evolino: compiled kernel unavailable ({_compiled_error}); using the slower numpy kernel",
+                      RuntimeWarning, stacklevel=2)
+    return "numpy"
+
+
+def forward_ops(kernel: str | None = None) -> ForwardOps:
+    """The :class:`ForwardOps` of the requested kernel (see :func:`resolve_kernel`)."""
+    if resolve_kernel(kernel) == "compiled":
+        from evolino.kernels import compiled
+
+        return ForwardOps("compiled", compiled.kernel_weights, compiled.teacher_forced, compiled.closed_loop)
+    from evolino import network
+
+    return ForwardOps("numpy", lambda weights: weights, network.teacher_forced, network.closed_loop)

@@ -1,0 +1,126 @@
+"""The numba kernels: the LSTM of :mod:`evolino.network`, one genome per parallel iteration.
+
+Imported only by :mod:`evolino.kernels.compiled`; importing this module needs numba.
+
+Layout (see :class:`evolino.kernels.compiled.KernelWeights`): a genome's units are stored unit-major, each unit block
+(z, i, [f,] o) padded from C to ``Cp`` cells (a multiple of 8), so the pre-activation update
+``pre += h[k] * w_rec[j, k, :]`` and the activation loops run over long, unit-stride, SIMD-width multiples: LLVM
+vectorises them without a scalar tail, and without reordering any sum. tanh is :func:`fast_tanh` (arithmetic only,
+so it vectorises; libm's tanh would be a call per element).
+
+No fastmath: every genome's arithmetic is plain IEEE in a fixed order, so a genome's result does not depend on the
+other genomes of the batch nor on the number of threads. Padding rows have zero weights and are never read back.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from evolino.kernels._tanh import fast_tanh
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _add_rows(pre, rows, values):
+    """pre (R,) += sum_k values[k] * rows[k] (R,), one row at a time (elementwise, so it vectorises exactly)."""
+    R = pre.shape[0]
+    for k in range(values.shape[0]):
+        v = values[k]
+        for r in range(R):
+            pre[r] += v * rows[k, r]
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _activate(pre, peep, unit_scale, unit_offset, work, h, c, cells, forget_gate):
+    """Advance one genome's cells from pre-activations ``pre`` (G*Cp,) (overwritten); h, c (C,) in place.
+
+    Same arithmetic as :func:`evolino.network._cell_step`: sigmoid(x) = 0.5 + 0.5 tanh(0.5 x), the input and forget
+    gates' peepholes see the old c, the output gate's the new c. ``unit_scale`` / ``unit_offset`` ((G-1)*Cp,) are
+    1 / 0 on the z rows and 0.5 / 0.5 on the gate rows, so one loop computes tanh and the sigmoids exactly
+    (x * 1.0 and 0.0 + 1.0 * t are exact). ``work`` (2*Cp,) is scratch.
+    """
+    C = cells
+    Cp = work.shape[0] // 2
+    n_rows = unit_scale.shape[0]  # (G-1) * Cp: z, i, [f]
+    for k in range(C):
+        pre[Cp + k] += peep[0, k] * c[k]
+    if forget_gate:
+        for k in range(C):
+            pre[2 * Cp + k] += peep[1, k] * c[k]
+    for r in range(n_rows):
+        pre[r] = unit_offset[r] + unit_scale[r] * fast_tanh(unit_scale[r] * pre[r])
+    if forget_gate:
+        for k in range(C):
+            c[k] = pre[2 * Cp + k] * c[k] + pre[Cp + k] * pre[k]
+    else:
+        for k in range(C):
+            c[k] = c[k] + pre[Cp + k] * pre[k]
+    o_peep = peep.shape[0] - 1
+    for k in range(C):
+        work[k] = 0.5 * (pre[n_rows + k] + peep[o_peep, k] * c[k])
+        work[Cp + k] = c[k]
+    for r in range(2 * Cp):
+        work[r] = fast_tanh(work[r])
+    for k in range(C):
+        h[k] = (0.5 + 0.5 * work[k]) * work[Cp + k]
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def teacher_forced_kernel(w_ext, w_rec, bias, peep, unit_scale, unit_offset, sources, h, c, forget_gate, states,
+                          record_from):
+    """Run every genome over shared sources; h, c (n, C) are updated in place to the final state.
+
+    w_ext (n, E, G*Cp), w_rec (n, C, G*Cp), bias (n, G*Cp), peep (n, G-1, C), sources (T, E);
+    states (n, T - record_from, C) receives h(t) for t >= record_from.
+    """
+    n, C = h.shape
+    T = sources.shape[0]
+    Cp = bias.shape[1] // (peep.shape[1] + 1)
+    for j in prange(n):
+        pre = np.empty(bias.shape[1])
+        work = np.zeros(2 * Cp)
+        hj = h[j].copy()
+        cj = c[j].copy()
+        for t in range(T):
+            pre[:] = bias[j]
+            _add_rows(pre, w_ext[j], sources[t])
+            _add_rows(pre, w_rec[j], hj)
+            _activate(pre, peep[j], unit_scale, unit_offset, work, hj, cj, C, forget_gate)
+            if t >= record_from:
+                states[j, t - record_from, :] = hj
+        h[j, :] = hj
+        c[j, :] = cj
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def closed_loop_kernel(w_in, w_fb, w_rec, bias, peep, unit_scale, unit_offset, inputs, readout, h, c, y0,
+                       forget_gate, outputs):
+    """Generate outputs (n, T, m), feeding each output back; h, c (n, C) are updated in place.
+
+    w_in (n, I, G*Cp), w_fb (n, m, G*Cp) (feedback scale folded in), inputs (T, I) shared,
+    readout (n, C + 1, m) (last row: bias), y0 (n, m) the first fed-back value.
+    """
+    n, C = h.shape
+    T = outputs.shape[1]
+    m = y0.shape[1]
+    Cp = bias.shape[1] // (peep.shape[1] + 1)
+    for j in prange(n):
+        pre = np.empty(bias.shape[1])
+        work = np.zeros(2 * Cp)
+        hj = h[j].copy()
+        cj = c[j].copy()
+        y = y0[j].copy()
+        for t in range(T):
+            pre[:] = bias[j]
+            _add_rows(pre, w_in[j], inputs[t])
+            _add_rows(pre, w_fb[j], y)
+            _add_rows(pre, w_rec[j], hj)
+            _activate(pre, peep[j], unit_scale, unit_offset, work, hj, cj, C, forget_gate)
+            for q in range(m):
+                acc = 0.0
+                for k in range(C):
+                    acc += hj[k] * readout[j, k, q]
+                y[q] = acc + readout[j, C, q]
+                outputs[j, t, q] = y[q]
+        h[j, :] = hj
+        c[j, :] = cj

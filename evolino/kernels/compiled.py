@@ -1,0 +1,143 @@
+"""Compiled (numba) forward passes with the signatures and semantics of :mod:`evolino.network`.
+
+``teacher_forced`` and ``closed_loop`` here are drop-in replacements for the numpy reference functions of the same
+name: same arguments, same results to rounding (the tests hold them to 1e-12 relative). The weights are re-laid out
+into :class:`KernelWeights` (a copy of ~d floats per genome, negligible beside the forward pass); callers that run
+several sequences make it once with :func:`kernel_weights` and pass it instead of the LSTMWeights.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from evolino.kernels._numba_lstm import closed_loop_kernel, teacher_forced_kernel
+from evolino.network import LSTMSpec, LSTMState, LSTMWeights, _sources
+
+__all__ = ["KernelWeights", "kernel_weights", "teacher_forced", "closed_loop", "teacher_forced_into"]
+
+PAD = 8  # unit blocks are padded to a multiple of this many cells (one 512-bit vector of float64)
+
+
+@dataclass(frozen=True)
+class KernelWeights:
+    """A population's weights in the kernels' layout: unit rows padded from C to Cp cells, weights transposed.
+
+    Attributes
+    ----------
+    w_ext : (n, n_inputs + n_feedback, G*Cp)
+    w_rec : (n, C, G*Cp)
+    bias : (n, G*Cp)
+    peep : (n, G-1, C)
+    unit_scale, unit_offset : ((G-1)*Cp,)
+        1 and 0 on the cell-input rows, 0.5 and 0.5 on the gate rows (tanh and sigmoid in one loop).
+    """
+
+    w_ext: np.ndarray
+    w_rec: np.ndarray
+    bias: np.ndarray
+    peep: np.ndarray
+    unit_scale: np.ndarray
+    unit_offset: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return self.bias.shape[0]
+
+
+def _pad_units(rows: np.ndarray, gates: int, cells: int, padded: int) -> np.ndarray:
+    """(..., G*C) unit-major rows -> (..., G*Cp), zero rows appended to every unit block."""
+    lead = rows.shape[:-1]
+    out = np.zeros((*lead, gates, padded))
+    out[..., :cells] = rows.reshape(*lead, gates, cells)
+    return out.reshape(*lead, gates * padded)
+
+
+def kernel_weights(weights: LSTMWeights | KernelWeights) -> KernelWeights:
+    """Re-lay out :class:`~evolino.network.LSTMWeights` for the kernels (identity on KernelWeights)."""
+    if isinstance(weights, KernelWeights):
+        return weights
+    n, GC, C = weights.w_rec.shape
+    G = GC // C
+    Cp = -(-C // PAD) * PAD
+    scale = np.full((G - 1, Cp), 0.5)
+    scale[0] = 1.0
+    offset = np.full((G - 1, Cp), 0.5)
+    offset[0] = 0.0
+    return KernelWeights(
+        w_ext=_pad_units(weights.w_ext.transpose(0, 2, 1), G, C, Cp),
+        w_rec=_pad_units(weights.w_rec.transpose(0, 2, 1), G, C, Cp),
+        bias=_pad_units(weights.bias, G, C, Cp),
+        peep=np.ascontiguousarray(weights.peep, dtype=np.float64),
+        unit_scale=scale.ravel(),
+        unit_offset=offset.ravel(),
+    )
+
+
+def _start(state: LSTMState | None, n: int, cells: int) -> tuple[np.ndarray, np.ndarray]:
+    if state is None:
+        return np.zeros((n, cells)), np.zeros((n, cells))
+    return np.array(state.h, dtype=np.float64, order="C"), np.array(state.c, dtype=np.float64, order="C")
+
+
+def teacher_forced_into(
+    spec: LSTMSpec,
+    weights: KernelWeights,
+    sources: np.ndarray,
+    h: np.ndarray,
+    c: np.ndarray,
+    record_from: int = 0,
+) -> np.ndarray:
+    """Low-level teacher-forced run over shared sources (T, n_ext); h, c (n, cells) are updated in place.
+
+    Returns
+    -------
+    states : (n, T - record_from, cells)
+        Cell outputs of steps record_from..T-1 (none are stored for the steps before).
+    """
+    sources = np.ascontiguousarray(sources, dtype=np.float64)
+    states = np.empty((weights.n, max(sources.shape[0] - record_from, 0), spec.cells))
+    teacher_forced_kernel(weights.w_ext, weights.w_rec, weights.bias, weights.peep, weights.unit_scale,
+                          weights.unit_offset, sources, h, c, spec.forget_gate, states, record_from)
+    return states
+
+
+def teacher_forced(
+    spec: LSTMSpec,
+    weights: LSTMWeights | KernelWeights,
+    steps: int,
+    inputs: np.ndarray | None = None,
+    feedback: np.ndarray | None = None,
+    state: LSTMState | None = None,
+) -> tuple[np.ndarray, LSTMState]:
+    """Compiled :func:`evolino.network.teacher_forced`: states (n, T, cells) and the final LSTMState."""
+    kw = kernel_weights(weights)
+    h, c = _start(state, kw.n, spec.cells)
+    states = teacher_forced_into(spec, kw, _sources(spec, inputs, feedback, steps), h, c)
+    return states, LSTMState(h, c)
+
+
+def closed_loop(
+    spec: LSTMSpec,
+    weights: LSTMWeights | KernelWeights,
+    readout: np.ndarray,
+    state: LSTMState,
+    first_feedback: np.ndarray,
+    steps: int,
+    inputs: np.ndarray | None = None,
+) -> np.ndarray:
+    """Compiled :func:`evolino.network.closed_loop`: outputs (n, steps, n_outputs)."""
+    if not spec.feedback:
+        raise ValueError("closed-loop generation needs an LSTMSpec with feedback=True")
+    kw = kernel_weights(weights)
+    n, m = kw.n, spec.n_outputs
+    h, c = _start(state, n, spec.cells)
+    inputs_only = np.ascontiguousarray(_sources(spec, inputs, np.zeros((steps, m)), steps)[:, : spec.n_inputs])
+    y0 = np.ascontiguousarray(np.broadcast_to(np.asarray(first_feedback, dtype=np.float64), (n, m)))
+    outputs = np.empty((n, steps, m))
+    closed_loop_kernel(np.ascontiguousarray(kw.w_ext[:, : spec.n_inputs]),
+                       np.ascontiguousarray(kw.w_ext[:, spec.n_inputs :]), kw.w_rec, kw.bias, kw.peep,
+                       kw.unit_scale, kw.unit_offset, inputs_only, np.ascontiguousarray(readout, dtype=np.float64),
+                       h, c, y0, spec.forget_gate, outputs)
+    return outputs
