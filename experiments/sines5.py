@@ -1,0 +1,101 @@
+"""The Evolino papers' 5-sine task (task "sines5": f = 0.2, 0.311, 0.42, 0.51, 0.74) with ESP and sep-CMA-ES.
+
+    python experiments/sines5.py                                   # 40 and 20 cells, esp + sep-cma, seeds 0 1
+    python experiments/sines5.py --cells 40 --optimizers esp --seeds 0 --generations 100
+
+Protocol of shared/REFERENCE.md §2 (teacher forcing on steps 0-399 with a washout of 100, free run and NRMSE over
+steps 400-699; evolution sees only steps 0-399). Goal: with 40 cells, test NRMSE <= 5e-3 in under 10 minutes on a
+2-core machine; with 20 cells, the best reached (the Evolino paper reports ~0.17, PyBrain's Evolino 0.86).
+Each run is capped at ``--max-seconds`` of wall time. Writes experiments/results/sines5.json and prints a table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+
+import evolino
+
+RESULTS = Path(__file__).parent / "results"
+# Published [R]/[M] numbers (shared/REFERENCE.md): Evolino paper and PyBrain's Evolino (100 generations).
+PUBLISHED = {40: {"paper": None, "pybrain": 1.2e-2}, 20: {"paper": 0.17, "pybrain": 0.86}}
+SETTINGS = dict(population=40, feedback_scale=1e-4, rcond=1e-14, init_scale=0.1)
+TARGET_40_CELLS = 5e-3
+
+
+def _finite_or_none(x: float) -> float | None:
+    """JSON has no infinity: a diverged run's error is written as null."""
+    return float(x) if np.isfinite(x) else None
+
+
+def _error(x: float | None) -> float:
+    return np.inf if x is None else x
+
+
+def run(cells: int, optimizer: str, seed: int, generations: int, max_seconds: float) -> dict:
+    started = time.perf_counter()
+    result = evolino.Evolino(cells=cells, optimizer=optimizer, generations=generations, seed=seed,
+                             max_seconds=max_seconds, **SETTINGS).fit(evolino.make_task("sines5"))
+    return {"task": "sines5", "cells": cells, "optimizer": optimizer, "seed": seed, **SETTINGS,
+            "generations": result.generations, "evaluations": result.evaluations,
+            "train_error": _finite_or_none(result.train_error), "test_error": _finite_or_none(result.test_error),
+            "seconds": round(time.perf_counter() - started, 1), "stop_reason": result.stop_reason,
+            **{f"published_{k}": v for k, v in PUBLISHED.get(cells, {}).items()}}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cells", type=int, nargs="+", default=[40, 20])
+    parser.add_argument("--optimizers", nargs="+", default=["esp", "sep-cma"])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    parser.add_argument("--generations", type=int, default=200)
+    parser.add_argument("--max-seconds", type=float, default=590.0, help="wall-clock cap of each run")
+    parser.add_argument("--out", type=Path, default=RESULTS / "sines5.json")
+    args = parser.parse_args()
+
+    print("| cells | optimizer | seed | generations | test NRMSE | train NRMSE | time | paper | PyBrain |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    rows = []
+    for cells in args.cells:
+        for optimizer in args.optimizers:
+            for seed in args.seeds:
+                row = run(cells, optimizer, seed, args.generations, args.max_seconds)
+                rows.append(row)
+                print(f"| {cells} | {optimizer} | {seed} | {row['generations']} | {_error(row['test_error']):.2e} | "
+                      f"{_error(row['train_error']):.2e} | {row['seconds']:.0f} s | {row.get('published_paper')} | "
+                      f"{row.get('published_pybrain')} |", flush=True)
+    summary = {}
+    for cells in args.cells:
+        for optimizer in args.optimizers:
+            mine = [r for r in rows if r["cells"] == cells and r["optimizer"] == optimizer]
+            summary[f"{cells}/{optimizer}"] = {
+                "best_test": _finite_or_none(min(_error(r["test_error"]) for r in mine)),
+                "median_test": _finite_or_none(float(np.median([_error(r["test_error"]) for r in mine]))),
+                "max_seconds": max(r["seconds"] for r in mine),
+                "runs_meeting_5e-3_under_600s": sum(_error(r["test_error"]) <= TARGET_40_CELLS and r["seconds"] < 600
+                                                    for r in mine),
+                "runs": len(mine),
+            }
+    print("\n| cells/optimizer | best test | median test | slowest run | runs <= 5e-3 in < 600 s |")
+    print("|---|---|---|---|---|")
+    for key, s in summary.items():
+        print(f"| {key} | {_error(s['best_test']):.2e} | {_error(s['median_test']):.2e} | {s['max_seconds']:.0f} s | "
+              f"{s['runs_meeting_5e-3_under_600s']}/{s['runs']} |")
+    meta = {"python": platform.python_version(), "numpy": np.__version__, "evolino": evolino.__version__,
+            "machine": platform.machine(), "cpus": os.cpu_count(),
+            "command": "python experiments/sines5.py " + " ".join(
+                f"--{k.replace('_', '-')} {' '.join(map(str, v)) if isinstance(v, list) else v}"
+                for k, v in vars(args).items() if k != "out")}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({"meta": meta, "summary": summary, "rows": rows}, indent=2) + "\n")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
