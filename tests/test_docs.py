@@ -1,0 +1,57 @@
+"""The docs build offline without warnings, and their generated/enumerated parts match the code."""
+
+import argparse
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from evolino.cli import _FLAG_KEYS, build_parser
+
+ROOT = Path(__file__).resolve().parents[1]
+_spec = importlib.util.spec_from_file_location("gen_config_reference", ROOT / "docs" / "gen_config_reference.py")
+gen_config_reference = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(gen_config_reference)
+
+
+def test_mkdocs_build_strict(tmp_path):
+    pytest.importorskip("mkdocs")
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+    proc = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path / "site"),
+                           "--config-file", str(ROOT / "mkdocs.yml")], capture_output=True, text=True, timeout=120,
+                          env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "WARNING" not in proc.stderr, proc.stderr[-3000:]
+    api = (tmp_path / "site" / "api" / "index.html").read_text()
+    assert 'id="evolino.trainer.Evolino"' in api and "checkpoint_every" in api  # docstrings were rendered
+    assert (tmp_path / "site" / "configuration" / "index.html").is_file()
+
+
+def test_configuration_page_is_generated_from_the_current_dataclasses():
+    committed = (ROOT / "docs" / "configuration.md").read_text()
+    assert committed == gen_config_reference.render(), "run: python docs/gen_config_reference.py"
+
+
+def test_config_reference_flags_match_the_cli():
+    flags = {key: "--" + flag.replace("_", "-") for flag, key in _FLAG_KEYS.items()}
+    flags["optimizer.options"] = "--opt KEY=VALUE"
+    flags["output.plots"] = "--no-plots"
+    assert gen_config_reference.FLAGS == flags
+
+
+def _subcommands() -> dict[str, argparse.ArgumentParser]:
+    action = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    return dict(action.choices)
+
+
+def test_cli_page_documents_every_command_and_flag():
+    page = (ROOT / "docs" / "cli.md").read_text()
+    for name, parser in _subcommands().items():
+        assert f"## {name}\n" in page, name
+        for action in parser._actions:
+            for option in action.option_strings:
+                if option.startswith("--") and option != "--help":
+                    assert option in page, f"{name} {option}"
