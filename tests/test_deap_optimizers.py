@@ -176,3 +176,13 @@ def test_bad_options_are_clear_errors():
         make_optimizer("es", np.zeros(3), np.random.default_rng(0), 8, None, mu=9)
     with pytest.raises(ValueError, match="cxpb"):
         make_optimizer("ga", np.zeros(3), np.random.default_rng(0), 8, None, cxpb=1.5)
+
+
+def test_no_deap_creator_classes_leak():
+    from deap import creator
+
+    for name in ("es", "ga", "esp"):
+        evolve(name, 3)
+    made = [key for key, value in vars(creator).items()
+            if isinstance(value, type) and value.__module__ == creator.__name__]
+    assert made == []
