@@ -186,7 +186,8 @@ def _external_drive(weights: LSTMWeights, sources: np.ndarray) -> np.ndarray:
     n, GC, n_ext = weights.w_ext.shape
     drive = np.broadcast_to(weights.bias[:, None, :], (n, sources.shape[0], GC)).copy()
     if n_ext:
-        drive += np.matmul(sources[None, :, :], weights.w_ext.transpose(0, 2, 1))
+        with np.errstate(over="ignore", invalid="ignore"):  # non-finite genomes score +inf later
+            drive += np.matmul(sources[None, :, :], weights.w_ext.transpose(0, 2, 1))
     return drive
 
 

@@ -1,0 +1,167 @@
+"""The compiled (numba) kernels against the numpy reference of evolino.network, and kernel selection."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import evolino
+from evolino.errors import ConfigError
+from evolino.fitness import EvolinoProblem, evaluate_genomes
+from evolino.kernels import default_kernel, forward_ops, resolve_kernel
+from evolino.network import LSTMSpec, LSTMState, closed_loop, teacher_forced, unpack
+from evolino.readout import ReadoutConfig
+from evolino.tasks.base import Task
+
+compiled = pytest.importorskip("evolino.kernels.compiled")
+
+TOL = 1e-12
+
+# (peepholes, forget_gate, feedback, n_inputs, n_outputs); 5 cells is not a multiple of the kernel's padding.
+VARIANTS = [
+    (True, True, True, 0, 1),
+    (False, True, True, 0, 1),
+    (True, False, True, 0, 1),
+    (False, False, False, 2, 1),
+    (True, True, True, 3, 2),
+    (True, False, False, 1, 3),
+    (False, True, True, 2, 2),
+]
+
+
+def _relative(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.max(np.abs(a - b)) / max(np.max(np.abs(a)), 1e-300))
+
+
+def _setup(variant, n=6, cells=5, steps=40, seed=0):
+    peepholes, forget_gate, feedback, n_inputs, n_outputs = variant
+    spec = LSTMSpec(n_inputs=n_inputs, cells=cells, n_outputs=n_outputs, peepholes=peepholes,
+                    forget_gate=forget_gate, feedback=feedback, feedback_scale=0.3)
+    rng = np.random.default_rng(seed)
+    genomes = rng.normal(0.0, 0.5, (n, spec.dimension))
+    inputs = rng.normal(size=(steps, n_inputs)) if n_inputs else None
+    fb = rng.normal(size=(steps, n_outputs)) if feedback else None
+    state = LSTMState(rng.normal(0, 0.5, (n, cells)), rng.normal(0, 0.5, (n, cells)))
+    return spec, genomes, inputs, fb, state, rng
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_teacher_forced_matches_numpy(variant):
+    spec, genomes, inputs, fb, state, _ = _setup(variant)
+    weights = unpack(spec, genomes)
+    ref_states, ref_final = teacher_forced(spec, weights, 40, inputs=inputs, feedback=fb, state=state.copy())
+    got_states, got_final = compiled.teacher_forced(spec, weights, 40, inputs=inputs, feedback=fb, state=state)
+    assert got_states.shape == ref_states.shape
+    assert _relative(ref_states, got_states) < TOL
+    assert _relative(ref_final.h, got_final.h) < TOL
+    assert _relative(ref_final.c, got_final.c) < TOL
+
+
+@pytest.mark.parametrize("variant", [v for v in VARIANTS if v[2]])
+def test_closed_loop_matches_numpy(variant):
+    spec, genomes, inputs, _, state, rng = _setup(variant)
+    weights = unpack(spec, genomes)
+    readout = rng.normal(0, 0.3, (genomes.shape[0], spec.cells + 1, spec.n_outputs))
+    first = rng.normal(size=spec.n_outputs)
+    ref = closed_loop(spec, weights, readout, state, first, 40, inputs=inputs)
+    got = compiled.closed_loop(spec, weights, readout, state, first, 40, inputs=inputs)
+    assert got.shape == (genomes.shape[0], 40, spec.n_outputs)
+    assert _relative(ref, got) < TOL
+    # The caller's state is not modified.
+    again = compiled.closed_loop(spec, weights, readout, state, first, 40, inputs=inputs)
+    np.testing.assert_array_equal(got, again)
+
+
+def test_long_run_with_large_cells_matches_numpy():
+    """Several padding blocks (C = 19 -> 24) and a few hundred steps."""
+    spec, genomes, _, fb, _, _ = _setup((True, True, True, 0, 1), n=3, cells=19, steps=300)
+    weights = unpack(spec, genomes)
+    ref, _ = teacher_forced(spec, weights, 300, feedback=fb)
+    got, _ = compiled.teacher_forced(spec, weights, 300, feedback=fb)
+    assert _relative(ref, got) < TOL
+
+
+def test_compiled_result_does_not_depend_on_batch():
+    spec, genomes, inputs, fb, _, rng = _setup((True, True, True, 1, 2), n=9)
+    weights_all = unpack(spec, genomes)
+    states_all, final_all = compiled.teacher_forced(spec, weights_all, 40, inputs=inputs, feedback=fb)
+    readout = rng.normal(0, 0.3, (9, spec.cells + 1, spec.n_outputs))
+    out_all = compiled.closed_loop(spec, weights_all, readout, final_all, fb[-1], 30, inputs=inputs[:30])
+    for rows in ([4], [2, 3, 4], [8, 0, 5, 1], list(range(9))[::-1]):
+        sub = unpack(spec, genomes[rows])
+        states, final = compiled.teacher_forced(spec, sub, 40, inputs=inputs, feedback=fb)
+        np.testing.assert_array_equal(states, states_all[rows])
+        out = compiled.closed_loop(spec, sub, readout[rows], final, fb[-1], 30, inputs=inputs[:30])
+        np.testing.assert_array_equal(out, out_all[rows])
+
+
+def _small_supervised_task(rng) -> Task:
+    u = rng.normal(size=(120, 2))
+    y = np.stack([np.roll(u[:, 0], 1) * 0.5 + 0.1 * u[:, 1], np.tanh(u[:, 1])], axis=1)
+    return Task("toy", train=[(y[:80], u[:80])], validation=[(y[80:], u[80:])], washout=10)
+
+
+@pytest.mark.parametrize("task_name", ["mso2", "toy"])
+def test_fitness_agrees_between_kernels_and_is_batch_independent(task_name):
+    rng = np.random.default_rng(3)
+    task = evolino.make_task("mso2") if task_name == "mso2" else _small_supervised_task(rng)
+    spec = LSTMSpec(n_inputs=task.n_inputs, cells=4, n_outputs=task.n_outputs, feedback=task.generative)
+    genomes = rng.normal(0, 0.3, (7, spec.dimension))
+    config = ReadoutConfig(ridge=1e-6)  # well-conditioned, so rounding differences stay at rounding level
+    ref = evaluate_genomes(genomes, spec, task, config, kernel="numpy")
+    got = evaluate_genomes(genomes, spec, task, config, kernel="compiled")
+    assert np.all(np.isfinite(ref))
+    assert _relative(ref, got) < 1e-9
+    sub = evaluate_genomes(genomes[[5, 1, 2]], spec, task, config, kernel="compiled")
+    np.testing.assert_array_equal(sub, got[[5, 1, 2]])
+
+
+def test_non_finite_and_huge_weights_do_not_crash():
+    task = evolino.make_task("mso2")
+    spec = LSTMSpec(cells=3)
+    rng = np.random.default_rng(1)
+    genomes = rng.normal(0, 0.3, (4, spec.dimension))
+    genomes[1] *= 1e200
+    genomes[2, 5] = np.nan
+    genomes[3, 0] = np.inf
+    for kernel in ("numpy", "compiled"):
+        errors = evaluate_genomes(genomes, spec, task, ReadoutConfig(), kernel=kernel)
+        assert np.isfinite(errors[0])
+        assert np.all(np.isinf(errors[2:]))
+        assert not np.any(np.isnan(errors))
+
+
+def test_fast_tanh_is_accurate():
+    from numba import njit
+
+    from evolino.kernels._tanh import fast_tanh
+
+    @njit
+    def apply(x):
+        out = np.empty_like(x)
+        for i in range(x.shape[0]):
+            out[i] = fast_tanh(x[i])
+        return out
+
+    x = np.concatenate([np.linspace(-25, 25, 20001), np.geomspace(1e-300, 30, 2000), [0.625, -0.625, 20.0]])
+    ref = np.tanh(x)
+    got = apply(x)
+    assert np.max(np.abs(got - ref) / np.abs(np.where(ref == 0, 1, ref))) < 1e-15
+    special = apply(np.array([np.inf, -np.inf, np.nan, 0.0]))
+    assert special[0] == 1.0 and special[1] == -1.0 and np.isnan(special[2]) and special[3] == 0.0
+
+
+def test_kernel_selection(monkeypatch):
+    monkeypatch.delenv("EVOLINO_KERNEL", raising=False)
+    assert default_kernel() == "auto"
+    assert resolve_kernel() == "compiled"  # numba is installed here
+    assert forward_ops("numpy").name == "numpy"
+    monkeypatch.setenv("EVOLINO_KERNEL", "NumPy")
+    assert resolve_kernel() == "numpy"
+    problem = EvolinoProblem(LSTMSpec(cells=2), evolino.make_task("mso2"))
+    assert problem.kernel == "numpy"  # captured where the problem is made, so Ray workers use the same
+    monkeypatch.setenv("EVOLINO_KERNEL", "fortran")
+    with pytest.raises(ConfigError, match="unknown kernel 'fortran'"):
+        resolve_kernel()
+    with pytest.raises(ValueError, match="unknown kernel"):
+        EvolinoProblem(LSTMSpec(cells=2), evolino.make_task("mso2"), kernel="fast")
