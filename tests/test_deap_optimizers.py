@@ -178,11 +178,31 @@ def test_bad_options_are_clear_errors():
         make_optimizer("ga", np.zeros(3), np.random.default_rng(0), 8, None, cxpb=1.5)
 
 
+def _names_defined_in_source(module) -> set[str]:
+    import ast
+    import inspect
+
+    names = set()
+    for node in ast.walk(ast.parse(inspect.getsource(module))):
+        if isinstance(node, (ast.ClassDef, ast.FunctionDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.Name):
+            names.add(node.id)
+        elif isinstance(node, ast.alias):
+            names.add((node.asname or node.name).split(".")[0])
+    return names
+
+
 def test_no_deap_creator_classes_leak():
     from deap import creator
 
     for name in ("es", "ga", "esp"):
         evolve(name, 3)
-    made = [key for key, value in vars(creator).items()
-            if isinstance(value, type) and value.__module__ == creator.__name__]
-    assert made == []
+    own = _names_defined_in_source(creator)
+    leaked = [key for key in vars(creator) if not key.startswith("__") and key not in own]
+    assert leaked == []
+    creator.create("_LeakProbe", list)  # the check sees what creator.create adds
+    try:
+        assert [key for key in vars(creator) if not key.startswith("__") and key not in own] == ["_LeakProbe"]
+    finally:
+        del creator._LeakProbe
