@@ -126,7 +126,9 @@ def test_generate_default_history_continues_into_the_test_window(run_dir, tmp_pa
     generated = read_numeric_csv(out)
     test_outputs = read_numeric_csv(run_dir / "test_outputs.csv")
     assert generated.shape == (100, 1)
-    np.testing.assert_allclose(generated, test_outputs, rtol=1e-9, atol=1e-12)  # same closed loop, same start
+    # Same start, same closed loop; the run may have used the compiled kernel and the model uses the numpy one, so
+    # rounding differs in the last bits and grows a little over 100 free-running steps. A wrong history gives O(1).
+    np.testing.assert_allclose(generated, test_outputs, rtol=0, atol=1e-6)
 
     history = tmp_path / "history.csv"
     np.savetxt(history, make_task("mso2").train[0].targets[:200], delimiter=",")
