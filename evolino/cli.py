@@ -144,11 +144,8 @@ def _add_display_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG plots and report.md at the end")
 
 
-# Defaults of a run (the RunConfig defaults), chosen so that `python -m evolino run` solves MSO2 to
-# NRMSE <= 1e-5 well within a minute on a 2-core machine.
-RUN_DEFAULTS = {"population": 40, "generations": 300, "feedback_scale": 1e-4, "rcond": 1e-14, "ridge": 0.0}
-
-# run flag -> config key
+# run flag -> config key. The defaults live in evolino.config.RunConfig (chosen so that `python -m evolino run`
+# solves MSO2 to NRMSE <= 1e-5 well within a minute on a 2-core machine).
 _FLAG_KEYS = {
     "task": "task.name", "optimizer": "optimizer.name", "cells": "network.cells",
     "population": "optimizer.population", "generations": "stop.generations", "seed": "seed",
