@@ -1,0 +1,211 @@
+"""Gradient baseline: the same LSTM (same :class:`~evolino.network.LSTMSpec` and genome layout) trained by
+back-propagation through time with Adam.
+
+Hidden weights and the linear output layer are both trained by gradient on the teacher-forced one-step prediction
+error (mean squared error after the washout); feedback inputs are the teacher-forced targets, so no gradient flows
+into them. The trained network is an :class:`~evolino.model.EvolinoModel`, scored on the task's test windows by the
+same code as Evolino's (``test_error``), so the two are directly comparable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from evolino.fitness import previous_targets, score
+from evolino.model import EvolinoModel
+from evolino.network import LSTMSpec, sigmoid
+from evolino.tasks.base import SequencePair, Task
+
+__all__ = ["BPTTLSTM", "BPTTResult", "loss_and_gradient"]
+
+
+def _units(spec: LSTMSpec) -> list[str]:
+    return ["z", "i", "f", "o"] if spec.forget_gate else ["z", "i", "o"]
+
+
+def _split(spec: LSTMSpec, genome: np.ndarray) -> dict[str, np.ndarray]:
+    """Views of one genome: per unit W (C, S) and b (C,), peepholes (C,) per gate."""
+    C, S = spec.cells, spec.n_sources
+    per_cell = genome.reshape(C, spec.cell_genes)
+    parts = {}
+    for g, unit in enumerate(_units(spec)):
+        block = per_cell[:, g * (S + 1) : (g + 1) * (S + 1)]
+        parts["W" + unit], parts["b" + unit] = block[:, :S], block[:, S]
+    offset = spec.n_gates * (S + 1)
+    for g, unit in enumerate(_units(spec)[1:]):
+        parts["p" + unit] = per_cell[:, offset + g] if spec.peepholes else np.zeros(C)
+    return parts
+
+
+def loss_and_gradient(spec: LSTMSpec, genome: np.ndarray, readout: np.ndarray, pair: SequencePair,
+                      washout: int) -> tuple[float, np.ndarray, np.ndarray]:
+    """Teacher-forced MSE after the washout and its exact gradient.
+
+    Parameters
+    ----------
+    genome : (d,)
+    readout : (cells + 1, m), bias last
+    pair : the sequence (targets (T, m), inputs (T, n_inputs) or None)
+
+    Returns
+    -------
+    loss : float            0.5 * mean over scored steps and outputs of (y - d)^2
+    grad_genome : (d,)
+    grad_readout : (cells + 1, m)
+    """
+    C, T = spec.cells, pair.steps
+    w = _split(spec, genome)
+    ext = []
+    if spec.n_inputs:
+        ext.append(pair.inputs)
+    if spec.feedback:
+        ext.append(spec.feedback_scale * previous_targets(pair.targets))
+    ext = np.concatenate(ext, axis=1) if ext else np.zeros((T, 0))
+    h, c = np.zeros(C), np.zeros(C)
+    tape = []
+    for t in range(T):
+        x = np.concatenate([ext[t], h])
+        z = np.tanh(w["Wz"] @ x + w["bz"])
+        i = sigmoid(w["Wi"] @ x + w["bi"] + w["pi"] * c)
+        f = sigmoid(w["Wf"] @ x + w["bf"] + w["pf"] * c) if spec.forget_gate else np.ones(C)
+        c_new = f * c + i * z
+        o = sigmoid(w["Wo"] @ x + w["bo"] + w["po"] * c_new)
+        h_new = o * np.tanh(c_new)
+        tape.append((x, z, i, f, o, c, c_new))
+        h, c = h_new, c_new
+    hs = np.array([o * np.tanh(c_new) for (_, _, _, _, o, _, c_new) in tape])
+    design = np.hstack([hs, np.ones((T, 1))])
+    error = design[washout:] @ readout - pair.targets[washout:]
+    count = error.size
+    loss = 0.5 * float(np.sum(error**2)) / count
+    grad_readout = design[washout:].T @ error / count
+    dh_out = np.zeros((T, C))
+    dh_out[washout:] = error @ readout[:C].T / count
+
+    grad = np.zeros_like(genome)
+    g = _split(spec, grad)  # views into grad
+    n_ext = ext.shape[1]
+    dh_next, dc_next = np.zeros(C), np.zeros(C)
+    da_i_next = da_f_next = np.zeros(C)
+    f_next = np.zeros(C)
+    for t in range(T - 1, -1, -1):
+        x, z, i, f, o, c_prev, c_t = tape[t]
+        dh = dh_out[t] + dh_next
+        tanh_c = np.tanh(c_t)
+        da_o = dh * tanh_c * o * (1 - o)
+        dc = dh * o * (1 - tanh_c**2) + da_o * w["po"] + dc_next * f_next + da_i_next * w["pi"]
+        if spec.forget_gate:
+            dc += da_f_next * w["pf"]
+        da_i = dc * z * i * (1 - i)
+        da_z = dc * i * (1 - z**2)
+        da_f = dc * c_prev * f * (1 - f) if spec.forget_gate else np.zeros(C)
+        deltas = {"z": da_z, "i": da_i, "f": da_f, "o": da_o}
+        dx = np.zeros_like(x)
+        for unit in _units(spec):
+            g["W" + unit][...] += np.outer(deltas[unit], x)
+            g["b" + unit][...] += deltas[unit]
+            dx += w["W" + unit].T @ deltas[unit]
+        if spec.peepholes:
+            g["pi"][...] += da_i * c_prev
+            g["po"][...] += da_o * c_t
+            if spec.forget_gate:
+                g["pf"][...] += da_f * c_prev
+        dh_next = dx[n_ext:]
+        dc_next, f_next, da_i_next, da_f_next = dc, f, da_i, da_f
+    return loss, grad, grad_readout
+
+
+@dataclass
+class BPTTResult:
+    """A gradient-trained network and its errors (same meaning as Evolino's FitResult fields)."""
+
+    model: EvolinoModel
+    train_loss: list[float] = field(default_factory=list)
+    validation_error: float = float("nan")
+    test_error: float = float("nan")
+
+
+class BPTTLSTM:
+    """LSTM of Evolino's parameterisation trained by BPTT and Adam (full-batch, teacher forcing).
+
+    Parameters
+    ----------
+    cells, peepholes, forget_gate, feedback_scale : network settings, as for :class:`evolino.Evolino`
+    iterations : int
+        Adam steps (each over all training sequences).
+    learning_rate : float
+    clip : float
+        Gradient norm clip (exploding gradients are part of what this baseline shows).
+    init_scale : float
+        Initial weights N(0, init_scale^2).
+    random_state : int
+    """
+
+    def __init__(self, cells: int = 10, peepholes: bool = True, forget_gate: bool = True,
+                 feedback_scale: float = 1.0, iterations: int = 300, learning_rate: float = 1e-2,
+                 clip: float = 1.0, init_scale: float = 0.1, random_state: int = 0) -> None:
+        if iterations < 1 or learning_rate <= 0 or clip <= 0:
+            raise ValueError("need iterations >= 1, learning_rate > 0 and clip > 0")
+        self.cells = cells
+        self.peepholes = peepholes
+        self.forget_gate = forget_gate
+        self.feedback_scale = feedback_scale
+        self.iterations = iterations
+        self.learning_rate = learning_rate
+        self.clip = clip
+        self.init_scale = init_scale
+        self.random_state = random_state
+
+    def fit(self, task: Task) -> BPTTResult:
+        spec = LSTMSpec(n_inputs=task.n_inputs, cells=self.cells, n_outputs=task.n_outputs,
+                        peepholes=self.peepholes, forget_gate=self.forget_gate, feedback=task.generative,
+                        feedback_scale=self.feedback_scale)
+        rng = np.random.default_rng(self.random_state)
+        params = [rng.normal(0, self.init_scale, spec.dimension), np.zeros((spec.cells + 1, spec.n_outputs))]
+        moments = [[np.zeros_like(p), np.zeros_like(p)] for p in params]
+        beta1, beta2, eps = 0.9, 0.999, 1e-8
+        losses = []
+        for step in range(1, self.iterations + 1):
+            total, grads = 0.0, [np.zeros_like(p) for p in params]
+            for pair in task.train:
+                loss, g_genome, g_readout = loss_and_gradient(spec, params[0], params[1], pair, task.washout)
+                total += loss / len(task.train)
+                grads[0] += g_genome / len(task.train)
+                grads[1] += g_readout / len(task.train)
+            losses.append(total)
+            norm = np.sqrt(sum(float(np.sum(gr**2)) for gr in grads))
+            if not np.isfinite(norm):
+                break
+            scale = min(1.0, self.clip / norm) if norm > 0 else 1.0
+            for p, gr, (m, v) in zip(params, grads, moments, strict=True):
+                gr = gr * scale
+                m[...] = beta1 * m + (1 - beta1) * gr
+                v[...] = beta2 * v + (1 - beta2) * gr**2
+                p -= self.learning_rate * (m / (1 - beta1**step)) / (np.sqrt(v / (1 - beta2**step)) + eps)
+        model = EvolinoModel(spec, params[0], params[1])
+        return BPTTResult(model, losses, *self._errors(model, task))
+
+    @staticmethod
+    def _errors(model: EvolinoModel, task: Task) -> tuple[float, float]:
+        """Validation and test errors: closed loop for generative tasks, teacher-forced prediction otherwise."""
+
+        def error(history: SequencePair | None, window: SequencePair) -> float:
+            if task.generative:
+                y = model.generate(history.targets, window.steps, history.inputs, window.inputs)
+            else:
+                y = model.predict(inputs=window.inputs, targets=window.targets if model.spec.feedback else None)
+            return float(score(task.metric, window.targets, y[None])[0])
+
+        if task.generative:
+            seen = [SequencePair(np.concatenate([tr.targets, va.targets]),
+                                 None if tr.inputs is None else np.concatenate([tr.inputs, va.inputs]))
+                    for tr, va in zip(task.train, task.validation, strict=True)]
+            validation = [error(tr, va) for tr, va in zip(task.train, task.validation, strict=True)]
+            test = [error(s, te) for s, te in zip(seen, task.test, strict=True)]
+        else:
+            validation = [error(None, va) for va in task.validation]
+            test = [error(None, te) for te in task.test]
+        return (float(np.mean(validation)) if validation else float("nan"),
+                float(np.mean(test)) if test else float("nan"))

@@ -1,0 +1,53 @@
+"""BPTT baseline: the analytic gradient against central finite differences for every network variant."""
+
+import numpy as np
+import pytest
+
+from evolino.baselines.bptt import BPTTLSTM, loss_and_gradient
+from evolino.network import LSTMSpec
+from evolino.tasks import SequencePair, make_task
+
+VARIANTS = [
+    dict(n_inputs=0, cells=3, n_outputs=1, feedback=True, feedback_scale=0.5),
+    dict(n_inputs=2, cells=2, n_outputs=2, peepholes=False, feedback=True),
+    dict(n_inputs=1, cells=3, n_outputs=1, forget_gate=False, feedback=False),
+    dict(n_inputs=2, cells=2, n_outputs=1, forget_gate=False, peepholes=False, feedback=False),
+]
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_gradient_matches_finite_differences(variant):
+    spec = LSTMSpec(**variant)
+    rng = np.random.default_rng(0)
+    steps = 9
+    pair = SequencePair(rng.normal(size=(steps, spec.n_outputs)),
+                        rng.normal(size=(steps, spec.n_inputs)) if spec.n_inputs else None)
+    genome = rng.normal(0, 0.6, spec.dimension)
+    readout = rng.normal(0, 0.6, (spec.cells + 1, spec.n_outputs))
+    _, grad, grad_readout = loss_and_gradient(spec, genome, readout, pair, washout=2)
+    eps = 1e-6
+    numeric = np.zeros_like(genome)
+    for k in range(genome.size):
+        up, down = genome.copy(), genome.copy()
+        up[k] += eps
+        down[k] -= eps
+        numeric[k] = (loss_and_gradient(spec, up, readout, pair, 2)[0]
+                      - loss_and_gradient(spec, down, readout, pair, 2)[0]) / (2 * eps)
+    np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-9)
+    numeric_readout = np.zeros_like(readout)
+    for idx in np.ndindex(readout.shape):
+        up, down = readout.copy(), readout.copy()
+        up[idx] += eps
+        down[idx] -= eps
+        numeric_readout[idx] = (loss_and_gradient(spec, genome, up, pair, 2)[0]
+                                - loss_and_gradient(spec, genome, down, pair, 2)[0]) / (2 * eps)
+    np.testing.assert_allclose(grad_readout, numeric_readout, rtol=1e-6, atol=1e-10)
+
+
+def test_training_lowers_the_loss_and_is_reproducible():
+    task = make_task("mso1", train_end=80, validation_end=100, test_end=140, washout=20)
+    a = BPTTLSTM(cells=3, iterations=40, learning_rate=0.02, random_state=1).fit(task)
+    b = BPTTLSTM(cells=3, iterations=40, learning_rate=0.02, random_state=1).fit(task)
+    assert a.train_loss[-1] < 0.5 * a.train_loss[0]
+    assert a.train_loss == b.train_loss and a.test_error == b.test_error
+    assert np.isfinite(a.validation_error)
