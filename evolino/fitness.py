@@ -163,8 +163,11 @@ def evaluate_genomes(
 
 
 def final_readout(spec: LSTMSpec, genomes: np.ndarray, task: Task, readout: ReadoutConfig,
-                  kernel: str | None = None):
+                  kernel: str | None = "numpy"):
     """Refit the readout on everything evolution was allowed to see (train and validation).
+
+    Runs once per fit, so it defaults to the numpy reference kernel: the same arithmetic as
+    :class:`evolino.model.EvolinoModel`, whose ``generate`` then reproduces the reported test outputs exactly.
 
     Returns (weights, readout (n, cells + 1, m), final states, teacher-forced sequences) for :func:`test_error`;
     the weights are in the layout of the selected kernel.
@@ -179,8 +182,10 @@ def final_readout(spec: LSTMSpec, genomes: np.ndarray, task: Task, readout: Read
     return weights, out, finals, seen
 
 
-def test_error(spec: LSTMSpec, genomes: np.ndarray, task: Task, readout: ReadoutConfig, kernel: str | None = None):
-    """Error on the test sequences after refitting the readout on train + validation.
+def test_error(spec: LSTMSpec, genomes: np.ndarray, task: Task, readout: ReadoutConfig,
+               kernel: str | None = "numpy"):
+    """Error on the test sequences after refitting the readout on train + validation (numpy kernel by default,
+    see :func:`final_readout`).
 
     Returns
     -------

@@ -18,6 +18,18 @@ import numpy as np
 
 __all__ = ["ReadoutConfig", "ReadoutStats", "design_matrix", "fit_readout"]
 
+_blas_controller = None
+
+
+def _single_threaded_blas():
+    """A context that limits BLAS (OpenBLAS) to one thread, made once per process (threadpoolctl)."""
+    global _blas_controller
+    if _blas_controller is None:
+        from threadpoolctl import ThreadpoolController
+
+        _blas_controller = ThreadpoolController()
+    return _blas_controller.limit(limits=1, user_api="blas")
+
 
 @dataclass(frozen=True)
 class ReadoutConfig:
@@ -72,29 +84,38 @@ class ReadoutStats:
     def add(self, design: np.ndarray, targets: np.ndarray) -> None:
         """Fold in one sequence: design (n, T, p), targets (T, m) shared or (n, T, m) per genome."""
         n, T, p = design.shape
-        stacked_x = np.concatenate([self.r, design], axis=1)
-        self._fold(stacked_x, targets, T)
+        stacked = self._stacked(n, T)
+        stacked[:, -T:, :p] = design
+        self._fold(stacked, targets, T)
 
     def add_states(self, states: np.ndarray, targets: np.ndarray, bias: bool) -> None:
-        """Fold in one sequence of hidden states (n, T, cells), same as ``add(design_matrix(states, bias), targets)``.
-
-        Builds the stacked matrix [R; states, 1] in one allocation instead of two copies of the states.
-        """
+        """Fold in one sequence of hidden states (n, T, cells); same as ``add(design_matrix(states, bias), targets)``
+        without the intermediate copy of the states."""
         n, T, cells = states.shape
-        k = self.r.shape[1]
-        stacked_x = np.empty((n, k + T, cells + 1))
-        stacked_x[:, :k] = self.r
-        stacked_x[:, k:, :cells] = states
-        stacked_x[:, k:, cells] = 1.0 if bias else 0.0
-        self._fold(stacked_x, targets, T)
+        stacked = self._stacked(n, T)
+        stacked[:, -T:, :cells] = states
+        stacked[:, -T:, cells] = 1.0 if bias else 0.0
+        self._fold(stacked, targets, T)
 
-    def _fold(self, stacked_x: np.ndarray, targets: np.ndarray, T: int) -> None:
-        n = stacked_x.shape[0]
-        targets = np.broadcast_to(targets, (n, T, self.qtd.shape[2]))
-        stacked_d = np.concatenate([self.qtd, targets], axis=1)
-        q, r = np.linalg.qr(stacked_x)  # batched over genomes; (n, k, min(k, p)), (n, min(k, p), p)
-        self.r = r
-        self.qtd = np.matmul(q.transpose(0, 2, 1), stacked_d)
+    def _stacked(self, n: int, T: int) -> np.ndarray:
+        """[[R, Q^T D], [new rows]] as one (n, k + T, p + m) array; the caller fills the new design rows."""
+        k, p = self.r.shape[1:]
+        stacked = np.empty((n, k + T, p + self.qtd.shape[2]))
+        stacked[:, :k, :p] = self.r
+        stacked[:, :k, p:] = self.qtd
+        return stacked
+
+    def _fold(self, stacked: np.ndarray, targets: np.ndarray, T: int) -> None:
+        # The R factor of [X, D] is [[R, Q^T D], [0, *]]: one R-only QR (no Q formed) gives both statistics.
+        n, _, width = stacked.shape
+        m = self.qtd.shape[2]
+        p = width - m
+        stacked[:, -T:, p:] = np.broadcast_to(targets, (n, T, m))
+        with _single_threaded_blas():  # BLAS threads on these small matrices only contend (15x slower seen)
+            r_aug = np.linalg.qr(stacked, mode="r")  # batched over genomes: (n, min(k + T, p + m), p + m)
+        rows = min(r_aug.shape[1], p)
+        self.r = np.ascontiguousarray(r_aug[:, :rows, :p])
+        self.qtd = np.ascontiguousarray(r_aug[:, :rows, p:])
         self.samples += T
 
     def solve(self, config: ReadoutConfig) -> np.ndarray:
@@ -106,7 +127,8 @@ class ReadoutStats:
         weights = np.full((n, p, self.qtd.shape[2]), np.nan)
         if not finite.any():
             return weights
-        u, s, vt = np.linalg.svd(self.r[finite], full_matrices=False)
+        with _single_threaded_blas():
+            u, s, vt = np.linalg.svd(self.r[finite], full_matrices=False)
         cutoff = config.rcond * s[:, :1]
         keep = s > cutoff
         with np.errstate(divide="ignore", invalid="ignore"):

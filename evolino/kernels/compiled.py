@@ -134,7 +134,8 @@ def closed_loop(
     n, m = kw.n, spec.n_outputs
     h, c = _start(state, n, spec.cells)
     inputs_only = np.ascontiguousarray(_sources(spec, inputs, np.zeros((steps, m)), steps)[:, : spec.n_inputs])
-    y0 = np.ascontiguousarray(np.broadcast_to(np.asarray(first_feedback, dtype=np.float64), (n, m)))
+    y0 = np.empty((n, m))  # writable, so the kernel always gets the same array type (one compilation)
+    y0[:] = np.asarray(first_feedback, dtype=np.float64)
     outputs = np.empty((n, steps, m))
     closed_loop_kernel(np.ascontiguousarray(kw.w_ext[:, : spec.n_inputs]),
                        np.ascontiguousarray(kw.w_ext[:, spec.n_inputs :]), kw.w_rec, kw.bias, kw.peep,
