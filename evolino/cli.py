@@ -104,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--workers", type=_positive_int, default=None, help="cap on Ray evaluation actors")
     run.add_argument("--out", default=None, help="output folder, default runs/latest")
     run.add_argument("--checkpoint-every", type=_non_negative_int, default=None,
-                     help="checkpoint every N generations (also at the end and on Ctrl-C), default 10")
+                     help="checkpoint every N generations (also at the end and on Ctrl-C), default 25")
     run.add_argument("--progress-every", type=_positive_int, default=None,
                      help="when piped, print a progress line every N generations, default 10")
     _add_display_flags(run)

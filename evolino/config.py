@@ -118,7 +118,7 @@ class OutputSettings:
     """``[output]``: files of the run."""
 
     dir: str = _setting("runs/latest", "Output folder (CLI: `--out`).")
-    checkpoint_every: int = _setting(10, "Write a checkpoint every this many generations (also at the end and "
+    checkpoint_every: int = _setting(25, "Write a checkpoint every this many generations (also at the end and "
                                      "on Ctrl-C); 0 = only then.", _non_negative, ">= 0")
     progress_every: int = _setting(10, "When output is not a terminal, print one progress line every this many "
                                    "generations.", _positive, ">= 1")
