@@ -1,0 +1,187 @@
+"""The Ray backend on several nodes: a ray.cluster_utils.Cluster (head + 2 workers) and the compose cluster's own
+`ray start` commands on loopback with token authentication; plus structural checks of the cluster files."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+import numpy as np
+import pytest
+
+ray = pytest.importorskip("ray")
+
+from evolino.backends.ray import RayEvaluator  # noqa: E402
+from tests.ray_fixtures import (  # noqa: E402
+    COMPOSE_FILE,
+    ROOT,
+    RayStartProcess,
+    SlowProblem,
+    free_port,
+    load_compose,
+    loopback_commands,
+    population,
+    ship_by_value,
+    small_problem,
+)
+
+COMPOSE_ENV = {"RAY_AUTH_TOKEN": "compose-check-token"}
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """Head + 2 worker nodes, one CPU each, on this machine; the test process is connected as the driver."""
+    from ray.cluster_utils import Cluster
+
+    if ray.is_initialized():
+        ray.shutdown()
+    ship_by_value()
+    # Quick node-death detection, so that the removed node's actor is declared dead within a second or two.
+    system_config = {"health_check_period_ms": 500, "health_check_failure_threshold": 3, "health_check_timeout_ms": 500}
+    nodes = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "gcs_server_port": free_port(),
+                                                          "include_dashboard": False, "_system_config": system_config})
+    workers = [nodes.add_node(num_cpus=1) for _ in range(2)]
+    nodes.wait_for_nodes()
+    ray.init(address=nodes.address, logging_level="WARNING")
+    yield nodes, workers
+    ray.shutdown()
+    nodes.shutdown()
+
+
+def test_chunks_run_on_every_node_and_match_serial(cluster):
+    problem = small_problem()
+    genomes = population(problem, 30, seed=7)
+    expected = problem.evaluate(genomes)
+    with RayEvaluator(problem, chunks_per_worker=3) as evaluator:
+        assert evaluator.workers == 3 and len(set(evaluator.actor_nodes())) == 3  # one actor per node
+        got = evaluator.evaluate(genomes)
+        assert len(set(evaluator.chunk_nodes)) >= 2
+        evaluator.chunks_per_worker = 1
+        again = evaluator.evaluate(genomes)
+    np.testing.assert_array_equal(got, expected)
+    np.testing.assert_array_equal(again, expected)
+
+
+def test_losing_a_worker_node_mid_generation_still_gives_the_serial_errors(cluster):
+    """Runs last in this module: it removes a node from the shared cluster."""
+    nodes, workers = cluster
+    victim = workers[0]
+    problem = small_problem()
+    genomes = population(problem, 12, seed=11)
+    expected = problem.evaluate(genomes)
+    with RayEvaluator(SlowProblem(problem, 1.5), chunks_per_worker=1) as evaluator:
+        assert victim.node_id in evaluator.actor_nodes()
+        outcome = {}
+        worker = threading.Thread(target=lambda: outcome.update(errors=evaluator.evaluate(genomes)))
+        worker.start()
+        time.sleep(0.5)  # every actor now holds a 1.5 s chunk
+        nodes.remove_node(victim, allow_graceful=False)
+        worker.join(timeout=60)
+        assert not worker.is_alive()
+        np.testing.assert_array_equal(outcome["errors"], expected)
+        assert evaluator.resubmitted >= 1
+        assert victim.node_id not in evaluator.chunk_nodes
+        # The next generation runs on the two nodes left.
+        np.testing.assert_array_equal(evaluator.evaluate(genomes[::-1]), expected[::-1])
+        assert evaluator.workers == 2
+
+
+# -- the cluster files ---------------------------------------------------------------------------------------------
+def test_compose_file_structure():
+    compose = load_compose(COMPOSE_ENV)
+    head, worker = compose["services"]["head"], compose["services"]["worker"]
+    for service in (head, worker):
+        assert service["command"][:2] == ["ray", "start"] and "--block" in service["command"]
+        assert service["environment"]["RAY_AUTH_MODE"] == "token"
+        assert service["environment"]["RAY_AUTH_TOKEN"] == COMPOSE_ENV["RAY_AUTH_TOKEN"]
+        assert re.fullmatch(r"\d+(\.\d+)?[gG][bB]?", str(service["shm_size"]))
+        assert service["healthcheck"]["test"][0] in ("CMD", "CMD-SHELL")
+        assert "container_name" not in service
+    assert "--head" in head["command"] and "--head" not in worker["command"]
+    assert "--address=head:6379" in worker["command"] and "--port=6379" in head["command"]
+    assert "ports" not in worker  # `--scale worker=N` must not fight over host ports
+    assert head["ports"] and all(port.startswith("127.0.0.1:") for port in head["ports"])
+    assert worker["depends_on"]["head"]["condition"] == "service_healthy"
+    with pytest.raises(ValueError, match="RAY_AUTH_TOKEN"):  # no silent cluster without a token
+        load_compose({})
+
+
+def test_dockerfile_uses_the_pinned_ray_and_python():
+    assert f'"ray=={ray.__version__}"' in (ROOT / "pyproject.toml").read_text()
+    base = re.search(r"^FROM\s+(\S+)", (ROOT / "Dockerfile").read_text(), re.MULTILINE).group(1)
+    assert base == f"rayproject/ray:{ray.__version__}-py{sys.version_info.major}{sys.version_info.minor}-cpu"
+
+
+@pytest.mark.skipif(shutil.which("docker-compose") is None, reason="Debian's docker-compose is not installed")
+def test_docker_compose_config_validates():
+    done = subprocess.run(["docker-compose", "-f", str(COMPOSE_FILE), "config"], capture_output=True, text=True,
+                          env={**os.environ, **COMPOSE_ENV}, timeout=60)
+    assert done.returncode == 0, done.stderr
+    import yaml
+
+    resolved = yaml.safe_load(done.stdout)["services"]
+    ours = load_compose(COMPOSE_ENV)["services"]
+    for name in ("head", "worker"):  # the test below runs what docker-compose would run
+        assert resolved[name]["command"] == ours[name]["command"]
+
+
+def _history(path) -> list[dict]:
+    import csv
+
+    with open(path, newline="") as handle:
+        return [{k: v for k, v in row.items() if k != "wall_seconds"} for row in csv.DictReader(handle)]
+
+
+def _evolino_run(out, env, *extra):
+    args = [sys.executable, "-m", "evolino", "run", "--task", "mso1", "--cells", "3", "--population", "8",
+            "--generations", "3", "--seed", "0", "--quiet", "--out", str(out), *extra]
+    return subprocess.run(args, env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_compose_ray_start_commands_on_loopback_run_evolino(tmp_path):
+    """The head and worker services' commands, on 127.0.0.1 with token auth; a CLI run joins via the address."""
+    token = secrets.token_hex(16)
+    env = {**os.environ, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": token, "RAY_USAGE_STATS_ENABLED": "0"}
+    env.pop("RAY_ADDRESS", None)
+    compose = load_compose({"RAY_AUTH_TOKEN": token, "HEAD_CPUS": "1", "WORKER_CPUS": "1"})
+    temp_dir = tempfile.mkdtemp(prefix="evr", dir="/tmp")  # short: Ray's unix socket paths must fit in 107 bytes
+    commands = loopback_commands(compose, temp_dir, np.random.default_rng())
+    head = RayStartProcess(commands["head"], env, tmp_path / "head.log")
+    worker = None
+    try:
+        worker = RayStartProcess(commands["worker"], env, tmp_path / "worker.log")  # waits for the GCS itself
+        serial = _evolino_run(tmp_path / "serial", env)  # meanwhile, the reference run
+        head.wait_started(90)
+        worker.wait_started(90)
+        for service, port in zip(("head", "worker"), (commands["dashboard_port"], commands["agent_ports"][1]),
+                                 strict=True):
+            check = compose["services"][service]["healthcheck"]["test"][1:]
+            check = [re.sub(r"127\.0\.0\.1:\d+", f"127.0.0.1:{port}", part) for part in check]
+            assert subprocess.run(check, timeout=30).returncode == 0, service
+        address = f"127.0.0.1:{commands['gcs_port']}"
+        clustered = _evolino_run(tmp_path / "ray", env, "--backend", "ray", "--address", address)
+        no_token = _evolino_run(tmp_path / "denied", {**env, "RAY_AUTH_MODE": "disabled", "RAY_AUTH_TOKEN": ""},
+                                "--backend", "ray", "--address", address)
+    finally:
+        for process in (worker, head):
+            if process is not None:
+                process.stop()
+        shutil.rmtree(temp_dir, ignore_errors=True)
+    assert serial.returncode == 0, serial.stderr
+    assert clustered.returncode == 0, clustered.stderr[-2000:]
+    results = [json.loads((tmp_path / name / "result.json").read_text()) for name in ("serial", "ray")]
+    for key in ("train_error", "test_error", "generations", "evaluations"):
+        assert results[0][key] == results[1][key], key
+    assert results[1]["backend"] == "ray"
+    serial_rows, ray_rows = (_history(tmp_path / name / "history.csv") for name in ("serial", "ray"))
+    assert serial_rows == ray_rows and len(serial_rows) == 3  # every error statistic of every generation
+    assert no_token.returncode == 2
+    assert no_token.stderr.strip().splitlines()[-1].startswith("evolino: error: authentication with the Ray cluster")
