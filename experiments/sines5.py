@@ -1,6 +1,6 @@
 """The Evolino papers' 5-sine task (task "sines5": f = 0.2, 0.311, 0.42, 0.51, 0.74) with ESP and sep-CMA-ES.
 
-    python experiments/sines5.py                                   # 40 and 20 cells, esp + sep-cma, seeds 0 1
+    python experiments/sines5.py            # 40 and 20 cells, esp + sep-cma, seeds 0 1, 500 generations
     python experiments/sines5.py --cells 40 --optimizers esp --seeds 0 --generations 100
 
 Protocol of shared/REFERENCE.md §2 (teacher forcing on steps 0-399 with a washout of 100, free run and NRMSE over
@@ -54,7 +54,7 @@ def main() -> None:
     parser.add_argument("--cells", type=int, nargs="+", default=[40, 20])
     parser.add_argument("--optimizers", nargs="+", default=["esp", "sep-cma"])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
-    parser.add_argument("--generations", type=int, default=200)
+    parser.add_argument("--generations", type=int, default=500)
     parser.add_argument("--max-seconds", type=float, default=590.0, help="wall-clock cap of each run")
     parser.add_argument("--out", type=Path, default=RESULTS / "sines5.json")
     args = parser.parse_args()
