@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import sys
 import threading
 import time
 from collections import deque
@@ -31,6 +32,7 @@ __all__ = ["RayEvaluator", "chunk_bounds", "parse_address"]
 DEFAULT_CHUNKS_PER_WORKER = 2
 DEFAULT_CONNECT_TIMEOUT = 20.0
 DEFAULT_READY_TIMEOUT = 60.0
+STRAGGLER_GRACE = 10.0  # seconds the other actors get once the first is up (a busy cluster may have no CPU now)
 AUTH_HINT = ("if the cluster uses token authentication, set RAY_AUTH_TOKEN (or RAY_AUTH_TOKEN_PATH) to its token "
              "and RAY_AUTH_MODE=token")
 
@@ -167,7 +169,9 @@ def connect(address: str | None, timeout: float, num_cpus: int | None = None) ->
     _set_auth_environment(starting_local=init_address is None)
     if init_address is None:
         what = "the local Ray it started"
-        kwargs = {"num_cpus": num_cpus or os.cpu_count() or 1, "include_dashboard": False}
+        # Ray runs workers at nice 15; the actors of a Ray started for this run are the run, so they get its priority.
+        kwargs = {"num_cpus": num_cpus or os.cpu_count() or 1, "include_dashboard": False,
+                  "_system_config": {"worker_niceness": 0}}
     else:
         what = f"the Ray cluster at {address}"
         kwargs = {"address": init_address}
@@ -194,10 +198,26 @@ def connect(address: str | None, timeout: float, num_cpus: int | None = None) ->
     return True
 
 
-class _ChunkWorker:
-    """Actor body: holds one copy of the problem and scores chunks of genomes with it."""
+THREAD_VARIABLES = ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
-    def __init__(self, problem) -> None:
+
+def _limit_threads(threads: int) -> None:
+    """Keep an actor's thread pools to the CPUs it holds: two actors with a full-width numba pool each would
+    oversubscribe the cores. Environment variables cover libraries loaded later; numba, if loaded, is told directly
+    (its setting is per calling thread, so this runs before every chunk)."""
+    if "numba" in sys.modules:
+        import numba
+
+        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+
+
+class _ChunkWorker:
+    """Actor body: holds one copy of the problem and scores chunks of genomes with it on ``threads`` cores."""
+
+    def __init__(self, problem, threads: int = 1) -> None:
+        for name in THREAD_VARIABLES:
+            os.environ[name] = str(threads)
+        self.threads = threads
         self.problem = problem  # Ray resolves the ObjectRef: one object-store read per actor, not per generation
 
     def node_id(self) -> str:
@@ -205,8 +225,10 @@ class _ChunkWorker:
 
         return ray.get_runtime_context().get_node_id()
 
-    def evaluate(self, genomes: np.ndarray) -> np.ndarray:
-        return self.problem.evaluate(genomes)
+    def evaluate(self, genomes: np.ndarray, start: int, stop: int) -> np.ndarray:
+        """Errors of ``genomes[start:stop]``; the population arrives once per node, not once per chunk."""
+        _limit_threads(self.threads)
+        return self.problem.evaluate(genomes[start:stop])
 
 
 class RayEvaluator:
@@ -224,7 +246,8 @@ class RayEvaluator:
     connect_timeout : float
         Seconds allowed for joining a cluster.
     ready_timeout : float
-        Seconds to wait for the actors to start; the run goes on with those that are up (at least one).
+        Seconds to wait for the first actor; the others get a few more seconds, then join the pool whenever they
+        are up (a busy cluster may have no free CPU for them yet).
     num_cpus : int, optional
         CPUs of the local Ray started when there is no address (default: this machine's cores).
     """
@@ -276,8 +299,13 @@ class RayEvaluator:
         self._problem_ref = ray.put(self.problem)  # once: every actor reads the same object
         for _ in range(self.target_workers):
             self._add_actor()
-        ready, _ = ray.wait(list(self._pending), num_returns=len(self._pending), timeout=ready_timeout)
+        started = time.monotonic()
+        ready, _ = ray.wait(list(self._pending), num_returns=1, timeout=ready_timeout)
         self._promote(ready)
+        if self._actors and self._pending:  # the others get a grace period, then join whenever they are up
+            grace = min(STRAGGLER_GRACE, max(0.0, ready_timeout - (time.monotonic() - started)))
+            ready, _ = ray.wait(list(self._pending), num_returns=len(self._pending), timeout=grace)
+            self._promote(ready)
         if not self._actors:
             raise ClusterError(f"no Ray evaluation actor started within {ready_timeout:g}s "
                                "(does the cluster have free CPUs?)")
@@ -346,12 +374,12 @@ class RayEvaluator:
         idle = deque(self._actors)
         in_flight: dict = {}
         lost = _lost_errors()
+        population = ray.put(genomes)  # one copy in the object store, read in place by the actors of each node
         while queue or in_flight:
             while queue and idle:  # one chunk per actor at a time: the fastest actors take the most chunks
                 i = queue.popleft()
                 actor = idle.popleft()
-                start, stop = bounds[i]
-                in_flight[actor.evaluate.remote(genomes[start:stop])] = (i, actor)
+                in_flight[actor.evaluate.remote(population, *bounds[i])] = (i, actor)
             if not in_flight:
                 self._promote_ready()
                 if not self._actors:
