@@ -142,6 +142,16 @@ def _call_with_deadline(function, timeout: float, what: str):
     return outcome.get("value")
 
 
+class _QuietThreadWarning(logging.Filter):
+    """Ray warns that a driver connected from a helper thread has no SIGTERM handler: expected here, and noise."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "not the main thread" not in record.getMessage()
+
+
+logging.getLogger("ray._private.worker").addFilter(_QuietThreadWarning())
+
+
 def _as_cluster_error(exc: BaseException, what: str) -> ClusterError:
     text = " ".join(str(exc).split())
     if "auth" in text.lower() or "token" in text.lower() or type(exc).__name__ == "AuthenticationError":
