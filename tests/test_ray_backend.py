@@ -115,3 +115,26 @@ def test_unreachable_ray_address_env_fails_in_one_line_fast(tmp_path):
     assert lines == [f"evolino: error: cannot reach a Ray cluster at 127.0.0.1:{port}: Connection refused"]
     assert elapsed < 30
     assert not (tmp_path / "run" / "result.json").exists()
+
+
+def test_no_address_starts_a_new_local_ray_with_auth_off(monkeypatch):
+    """`--backend ray` alone must not join a `ray start` cluster that happens to run on this machine."""
+    from evolino.backends import ray as backend
+
+    calls = []
+
+    def fake_init(**kwargs):
+        calls.append((kwargs, os.environ.get("RAY_AUTH_MODE")))
+        raise RuntimeError("stop here")
+
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
+    monkeypatch.setattr(ray, "init", fake_init)
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    monkeypatch.delenv("RAY_AUTH_MODE", raising=False)
+    with pytest.raises(ClusterError, match="stop here"):
+        backend.connect(None, timeout=5.0, num_cpus=3)
+    (kwargs, auth_mode), = calls
+    assert kwargs["address"] == "local" and kwargs["num_cpus"] == 3 and kwargs["include_dashboard"] is False
+    assert auth_mode == "disabled"
+    with pytest.raises(ClusterError, match="num_cpus"):
+        backend.connect("10.1.2.3:6379", timeout=5.0, num_cpus=3)

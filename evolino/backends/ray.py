@@ -180,7 +180,8 @@ def connect(address: str | None, timeout: float, num_cpus: int | None = None) ->
     if init_address is None:
         what = "the local Ray it started"
         # Ray runs workers at nice 15; the actors of a Ray started for this run are the run, so they get its priority.
-        kwargs = {"num_cpus": num_cpus or os.cpu_count() or 1, "include_dashboard": False,
+        # address="local": a new Ray even when a `ray start` cluster on this machine would be found otherwise.
+        kwargs = {"address": "local", "num_cpus": num_cpus or os.cpu_count() or 1, "include_dashboard": False,
                   "_system_config": {"worker_niceness": 0}}
     else:
         what = f"the Ray cluster at {address}"
