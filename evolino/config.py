@@ -66,7 +66,7 @@ class NetworkSettings:
     feedback: bool | str = _setting("auto", 'Feed the previous target/output back: true, false or "auto" '
                                     "(= if the task is generative).")
     feedback_scale: float = _setting(1e-4, "Scale of the fed-back value.", lambda x: x > 0, "> 0")
-    init_scale: float = _setting(0.3, "Initial weights are N(0, init_scale^2); also the optimizer's initial step "
+    init_scale: float = _setting(0.1, "Initial weights are N(0, init_scale^2); also the optimizer's initial step "
                                  "size unless `optimizer.options` sets `sigma0`.", lambda x: x > 0, "> 0")
 
 
@@ -76,7 +76,7 @@ class ReadoutSettings:
 
     rcond: float = _setting(1e-14, "Singular values below rcond * largest are cut (pseudo-inverse).",
                             lambda x: 0 <= x < 1, "in [0, 1)")
-    ridge: float = _setting(0.0, "Ridge (Tikhonov) strength added to the normal equations.", _non_negative, ">= 0")
+    ridge: float = _setting(0.0, "Ridge (Tikhonov) strength; 0 = pseudo-inverse.", _non_negative, ">= 0")
     bias: bool = _setting(True, "Add a bias column to the readout.")
 
 

@@ -16,20 +16,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from evolino.blas import single_threaded_blas
+
 __all__ = ["ReadoutConfig", "ReadoutStats", "design_matrix", "fit_readout"]
-
-_blas_controller = None
-
-
-def _single_threaded_blas():
-    """A context that limits BLAS (OpenBLAS) to one thread, made once per process (threadpoolctl)."""
-    global _blas_controller
-    if _blas_controller is None:
-        from threadpoolctl import ThreadpoolController
-
-        _blas_controller = ThreadpoolController()
-    return _blas_controller.limit(limits=1, user_api="blas")
-
 
 @dataclass(frozen=True)
 class ReadoutConfig:
@@ -111,7 +100,7 @@ class ReadoutStats:
         m = self.qtd.shape[2]
         p = width - m
         stacked[:, -T:, p:] = np.broadcast_to(targets, (n, T, m))
-        with _single_threaded_blas():  # BLAS threads on these small matrices only contend (15x slower seen)
+        with single_threaded_blas():  # BLAS threads on these small matrices only contend (15x slower seen)
             r_aug = np.linalg.qr(stacked, mode="r")  # batched over genomes: (n, min(k + T, p + m), p + m)
         rows = min(r_aug.shape[1], p)
         self.r = np.ascontiguousarray(r_aug[:, :rows, :p])
@@ -127,7 +116,7 @@ class ReadoutStats:
         weights = np.full((n, p, self.qtd.shape[2]), np.nan)
         if not finite.any():
             return weights
-        with _single_threaded_blas():
+        with single_threaded_blas():
             u, s, vt = np.linalg.svd(self.r[finite], full_matrices=False)
         cutoff = config.rcond * s[:, :1]
         keep = s > cutoff

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from evolino.backends import make_evaluator
+from evolino.blas import single_threaded_blas
 from evolino.checkpoint import CheckpointError, load_latest, write_checkpoint
 from evolino.fitness import EvolinoProblem, test_error
 from evolino.model import EvolinoModel
@@ -129,6 +130,18 @@ class Evolino:
     handle_sigint : bool
         On Ctrl-C (SIGINT) finish the current generation, then stop with ``stop_reason == "interrupted"``; a second
         Ctrl-C raises KeyboardInterrupt at once. Only in the main thread.
+
+    Attributes
+    ----------
+    model_ : EvolinoModel
+        The trained network after ``fit``.
+    result_ : FitResult
+        What ``fit`` returned.
+    optimizer_ : Optimizer
+        The optimizer after the run, e.g. ``optimizer_.trials_to_success`` for ``guess`` or ESP's ``bursts``.
+
+    The defaults (feedback scale 1e-4, initial weights N(0, 0.1^2), pseudo-inverse cutoff 1e-14) are those of
+    ``python -m evolino run``; `experiments/mso.py ablation` shows how they were chosen.
     """
 
     # Parameters that define the search; a checkpoint can only be continued by an estimator that agrees on them.
@@ -140,14 +153,14 @@ class Evolino:
         cells: int = 10,
         optimizer: str = "cma",
         population: int = 40,
-        generations: int = 100,
+        generations: int = 300,
         seed: int = 0,
         peepholes: bool = True,
         forget_gate: bool = True,
         feedback: bool | None = None,
-        feedback_scale: float = 1e-3,
-        init_scale: float = 0.3,
-        rcond: float = 1e-10,
+        feedback_scale: float = 1e-4,
+        init_scale: float = 0.1,
+        rcond: float = 1e-14,
         ridge: float = 0.0,
         readout_bias: bool = True,
         optimizer_options: dict | None = None,
@@ -271,7 +284,7 @@ class Evolino:
         saved_generation = opt.generation if resume else -1
         every = int(self.checkpoint_every)
         with make_evaluator(self.backend, problem, **(self.backend_options or {})) as evaluator, \
-                _graceful_interrupt(self.handle_sigint) as interrupted:
+                _graceful_interrupt(self.handle_sigint) as interrupted, single_threaded_blas():
             while True:
                 stop_reason = self._should_stop(opt, time.perf_counter() - start)
                 if not stop_reason and interrupted():
@@ -290,7 +303,9 @@ class Evolino:
                     saved_generation = opt.generation
         if self.checkpoint_dir is not None and opt.generation != saved_generation:
             self._save_checkpoint(opt, history, time.perf_counter() - start)
-        return self._finish(task, problem, opt, history, start, stop_reason)
+        self.optimizer_ = opt
+        with single_threaded_blas():
+            return self._finish(task, problem, opt, history, start, stop_reason)
 
     def _should_stop(self, opt, elapsed: float) -> str:
         """The first stopping rule that fires, or ""."""

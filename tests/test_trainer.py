@@ -62,7 +62,7 @@ def test_supervised_user_task_with_inputs():
     u = rng.uniform(-1, 1, size=(400, 1))
     y = np.concatenate([[0.0, 0.0], u[:-2, 0]])  # recall the input from two steps ago
     task = evolino.Task("delay2", train=(y[:300], u[:300]), test=(y[300:], u[300:]), washout=10)
-    result = evolino.Evolino(cells=6, population=16, generations=30, seed=0).fit(task)
+    result = evolino.Evolino(cells=6, population=16, generations=30, seed=0, init_scale=0.3, rcond=1e-10).fit(task)
     assert result.model.spec.n_inputs == 1 and not result.model.spec.feedback
     assert result.history[-1]["best_ever"] < result.history[0]["best"]  # evolution improved on the first guesses
     assert result.test_error < 0.5
