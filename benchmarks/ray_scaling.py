@@ -79,9 +79,9 @@ def main() -> None:
     problem = make_problem(args.cells, args.steps, args.kernel)
     genomes = np.random.default_rng(0).normal(0.0, 0.3, (args.population, problem.dimension))
     started = time.perf_counter()
-    # The four evaluators hold 6 actors at once but take turns computing: a local Ray declares 6 logical CPUs so
-    # that every actor has its slot (a cluster given with --address needs 6 CPUs for the same).
-    owns_ray = connect(args.address, timeout=30.0, num_cpus=None if args.address else 6)
+    # The Ray evaluators hold 8 actors at once but take turns computing: a local Ray declares 8 logical CPUs so
+    # that every actor has its slot (a cluster given with --address needs 8 CPUs for the same).
+    owns_ray = connect(args.address, timeout=30.0, num_cpus=None if args.address else 8)
     print(f"Ray up in {time.perf_counter() - started:.1f}s; {os.cpu_count()} cores here; population "
           f"{args.population}, {args.cells} cells, {args.steps} steps, {args.chunks_per_worker} chunks per worker, "
           f"{rounds} rounds, kernel {resolve_kernel(args.kernel)}")
@@ -95,6 +95,8 @@ def main() -> None:
     for workers in (1, 2):
         evaluators[f"ray, {workers} worker{'s' * (workers > 1)}"] = RayEvaluator(
             problem, workers=workers, chunks_per_worker=args.chunks_per_worker)
+    if args.chunks_per_worker != 1:  # fewer, bigger calls: less per-call cost, no load balancing
+        evaluators["ray, 2 w, 1 chunk"] = RayEvaluator(problem, workers=2, chunks_per_worker=1)
     no_work = {w: RayEvaluator(NoWorkProblem(), workers=w, chunks_per_worker=args.chunks_per_worker) for w in (1, 2)}
     try:
         expected = problem.evaluate(genomes)
