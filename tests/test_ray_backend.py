@@ -138,3 +138,8 @@ def test_no_address_starts_a_new_local_ray_with_auth_off(monkeypatch):
     assert auth_mode == "disabled"
     with pytest.raises(ClusterError, match="num_cpus"):
         backend.connect("10.1.2.3:6379", timeout=5.0, num_cpus=3)
+
+
+def test_unknown_ray_option_is_a_one_line_value_error():
+    with pytest.raises(ValueError, match=r"unknown option\(s\) of the ray backend: chunk_size; known: address"):
+        make_evaluator("ray", small_problem(), chunk_size=3)

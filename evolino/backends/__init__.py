@@ -6,6 +6,8 @@ An evaluator is a context manager with ``evaluate(genomes) -> errors`` that retu
 
 from __future__ import annotations
 
+import inspect
+
 from evolino.backends.serial import SerialEvaluator
 
 __all__ = ["SerialEvaluator", "make_evaluator", "backend_names"]
@@ -26,5 +28,10 @@ def make_evaluator(name: str, problem, **options):
     if name == "ray":
         from evolino.backends.ray import RayEvaluator  # Ray is imported only when asked for
 
+        known = [p for p in inspect.signature(RayEvaluator).parameters if p != "problem"]
+        unknown = sorted(set(options) - set(known))
+        if unknown:
+            raise ValueError(f"unknown option(s) of the ray backend: {', '.join(unknown)}; "
+                             f"known: {', '.join(known)}")
         return RayEvaluator(problem, **options)
     raise ValueError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
