@@ -346,7 +346,8 @@ COMMANDS = {"run": command_run, "resume": command_resume, "report": command_repo
 
 
 def main(argv: list[str] | None = None) -> int:
-    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+    # RAY_AUTH_MODE is made explicit by the Ray backend: "disabled" for a Ray it starts itself, "token" when joining a
+    # cluster with RAY_AUTH_TOKEN(_PATH) set (evolino.backends.ray._set_auth_environment).
     started = time.perf_counter()
     try:
         args = build_parser().parse_args(argv)
