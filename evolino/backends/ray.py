@@ -32,6 +32,7 @@ __all__ = ["RayEvaluator", "chunk_bounds", "parse_address"]
 DEFAULT_CHUNKS_PER_WORKER = 2
 DEFAULT_CONNECT_TIMEOUT = 20.0
 DEFAULT_READY_TIMEOUT = 60.0
+PIPELINE_DEPTH = 2  # chunks queued per actor, so an actor never idles while the driver hands out the next one
 STRAGGLER_GRACE = 10.0  # seconds the other actors get once the first is up (a busy cluster may have no CPU now)
 AUTH_HINT = ("if the cluster uses token authentication, set RAY_AUTH_TOKEN (or RAY_AUTH_TOKEN_PATH) to its token "
              "and RAY_AUTH_MODE=token")
@@ -382,20 +383,22 @@ class RayEvaluator:
         results: list = [None] * len(bounds)
         nodes: list = [None] * len(bounds)
         queue = deque(range(len(bounds)))
-        idle = deque(self._actors)
+        slots = deque(actor for _ in range(PIPELINE_DEPTH) for actor in self._actors)
         in_flight: dict = {}
         lost = _lost_errors()
         population = ray.put(genomes)  # one copy in the object store, read in place by the actors of each node
         while queue or in_flight:
-            while queue and idle:  # one chunk per actor at a time: the fastest actors take the most chunks
+            while queue and slots:  # a free slot takes the next chunk: the fastest actors take the most chunks
+                actor = slots.popleft()
+                if actor not in self._node_of:  # lost while this slot waited
+                    continue
                 i = queue.popleft()
-                actor = idle.popleft()
                 in_flight[actor.evaluate.remote(population, *bounds[i])] = (i, actor)
             if not in_flight:
                 self._promote_ready()
                 if not self._actors:
                     raise ClusterError("every Ray evaluation actor died and none could be restarted")
-                idle.extend(self._actors)
+                slots.extend(actor for _ in range(PIPELINE_DEPTH) for actor in self._actors)
                 continue
             done, _ = ray.wait(list(in_flight), num_returns=1)
             for ref in done:
@@ -403,12 +406,13 @@ class RayEvaluator:
                 try:
                     results[i] = ray.get(ref)
                 except lost:
-                    self._lose(actor)
+                    if actor in self._node_of:  # its other queued chunk fails too; replace the actor once
+                        self._lose(actor)
                     self.resubmitted += 1
                     queue.appendleft(i)
                     continue
                 nodes[i] = self._node_of[actor]
-                idle.append(actor)
+                slots.append(actor)
         self.chunk_nodes = nodes
         return np.concatenate(results)
 
