@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from evolino.kernels import KERNEL_CHOICES, ForwardOps, default_kernel, forward_ops
-from evolino.network import LSTMSpec, LSTMState, LSTMWeights, unpack
+from evolino.network import LSTMSpec, LSTMState, LSTMWeights, _sources, unpack
 from evolino.readout import ReadoutConfig, ReadoutStats
 from evolino.tasks.base import SequencePair, Task
 
@@ -108,6 +108,13 @@ def fit_readout_on(
     stats = ReadoutStats(_population(weights), spec.cells + 1, spec.n_outputs)
     finals = []
     for pair in sequences:
+        if ops.fold_readout is not None:  # compiled: statistics folded in by the kernel, no states stored
+            feedback = previous_targets(pair.targets) if spec.feedback else None
+            r, qtd = stats.square_factor()
+            finals.append(ops.fold_readout(spec, weights, _sources(spec, pair.inputs, feedback, pair.steps),
+                                           pair.targets, r, qtd, washout, config.bias))
+            stats.set_factor(r, qtd, pair.steps - washout)
+            continue
         for start, part in _run_segments(ops, spec, weights, pair, washout):
             if start == pair.steps:
                 finals.append(part)

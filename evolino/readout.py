@@ -107,6 +107,21 @@ class ReadoutStats:
         self.qtd = np.ascontiguousarray(r_aug[:, :rows, p:])
         self.samples += T
 
+    def square_factor(self) -> tuple[np.ndarray, np.ndarray]:
+        """Writable copies of (R, Q^T D) padded with zero rows to (n, p, p) and (n, p, m), for a kernel that folds
+        rows in place (zero rows do not change R^T R nor R^T Q^T D)."""
+        n, k, p = self.r.shape
+        r = np.zeros((n, p, p))
+        qtd = np.zeros((n, p, self.qtd.shape[2]))
+        r[:, :k] = self.r[:, :p]
+        qtd[:, :k] = self.qtd[:, :p]
+        return r, qtd
+
+    def set_factor(self, r: np.ndarray, qtd: np.ndarray, added_samples: int) -> None:
+        """Take (R, Q^T D) back from a kernel that folded ``added_samples`` more rows into :meth:`square_factor`."""
+        self.r, self.qtd = r, qtd
+        self.samples += added_samples
+
     def solve(self, config: ReadoutConfig) -> np.ndarray:
         """Output weights (n, p, m); non-finite statistics give NaN weights (the fitness turns them into +inf)."""
         n, _, p = self.r.shape

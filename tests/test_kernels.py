@@ -165,3 +165,38 @@ def test_kernel_selection(monkeypatch):
         resolve_kernel()
     with pytest.raises(ValueError, match="unknown kernel"):
         EvolinoProblem(LSTMSpec(cells=2), evolino.make_task("mso2"), kernel="fast")
+
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_folded_readout_statistics_match_the_householder_ones(bias):
+    """The compiled kernel folds rows into R by Givens rotations while it runs; R^T R and R^T Q^T D must equal the
+    numpy path's (X^T X and X^T D of the stored states), and so must the solved readout."""
+    from evolino.fitness import previous_targets
+    from evolino.kernels import compiled
+    from evolino.network import _sources
+    from evolino.readout import ReadoutStats
+
+    rng = np.random.default_rng(7)
+    spec = LSTMSpec(n_inputs=1, cells=5, n_outputs=2, feedback=True, feedback_scale=0.3)
+    genomes = rng.normal(0, 0.5, (4, spec.dimension))
+    steps, washout = 60, 15
+    inputs, targets = rng.normal(size=(steps, 1)), rng.normal(size=(steps, 2))
+    weights = unpack(spec, genomes)
+    states, _ = teacher_forced(spec, weights, steps, inputs=inputs, feedback=previous_targets(targets))
+    reference = ReadoutStats(4, spec.cells + 1, 2)
+    reference.add_states(states[:, washout:], targets[washout:], bias)
+
+    folded = ReadoutStats(4, spec.cells + 1, 2)
+    r, qtd = folded.square_factor()
+    final = compiled.fold_readout(spec, weights, _sources(spec, inputs, previous_targets(targets), steps), targets,
+                                  r, qtd, washout, bias)
+    folded.set_factor(r, qtd, steps - washout)
+    gram = lambda a, b: np.matmul(a.transpose(0, 2, 1), b)  # noqa: E731
+    np.testing.assert_allclose(gram(folded.r, folded.r), gram(reference.r, reference.r), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(gram(folded.r, folded.qtd), gram(reference.r, reference.qtd), rtol=1e-12,
+                               atol=1e-12)
+    assert np.all(np.diagonal(folded.r, axis1=1, axis2=2) >= 0) and np.allclose(np.tril(folded.r, -1), 0)
+    config = ReadoutConfig(rcond=1e-12, bias=bias)
+    np.testing.assert_allclose(folded.solve(config), reference.solve(config), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(final.h, states[:, -1], rtol=1e-12, atol=1e-14)
+    assert folded.samples == reference.samples == steps - washout

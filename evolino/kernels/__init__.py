@@ -33,12 +33,15 @@ class ForwardOps:
 
     ``prepare(weights)`` converts :class:`~evolino.network.LSTMWeights` into what the two runners take (identity
     for numpy); ``teacher_forced`` and ``closed_loop`` have the signatures of :mod:`evolino.network`'s functions.
+    ``fold_readout`` (compiled only, else None) runs teacher-forced and folds the readout statistics in as it goes
+    (:func:`evolino.kernels.compiled.fold_readout`), so no state array is made.
     """
 
     name: str
     prepare: Callable[[Any], Any]
     teacher_forced: Callable[..., Any]
     closed_loop: Callable[..., Any]
+    fold_readout: Callable[..., Any] | None = None
 
 
 def default_kernel() -> str:
@@ -84,7 +87,8 @@ def forward_ops(kernel: str | None = None) -> ForwardOps:
     if resolve_kernel(kernel) == "compiled":
         from evolino.kernels import compiled
 
-        return ForwardOps("compiled", compiled.kernel_weights, compiled.teacher_forced, compiled.closed_loop)
+        return ForwardOps("compiled", compiled.kernel_weights, compiled.teacher_forced, compiled.closed_loop,
+                          compiled.fold_readout)
     from evolino import network
 
     return ForwardOps("numpy", lambda weights: weights, network.teacher_forced, network.closed_loop)

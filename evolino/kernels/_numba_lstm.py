@@ -65,6 +65,74 @@ def _activate(pre, peep, unit_scale, unit_offset, work, h, c, cells, forget_gate
         h[k] = (0.5 + 0.5 * work[k]) * work[Cp + k]
 
 
+@njit(cache=True, inline="always", error_model="numpy")
+def _step(pre, work, bias, w_ext, source, w_rec, peep, unit_scale, unit_offset, h, c, forget_gate):
+    """One step of one genome: pre-activations from bias, external sources and h(t-1), then the cells (h, c)."""
+    pre[:] = bias
+    _add_rows(pre, w_ext, source)
+    _add_rows(pre, w_rec, h)
+    _activate(pre, peep, unit_scale, unit_offset, work, h, c, h.shape[0], forget_gate)
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _givens_fold(r, qtd, row, target):
+    """Fold one observation into a least-squares factor: [R | Q^T D; row | target] -> upper-triangular again.
+
+    r (p, p) upper triangular and qtd (p, m) are updated in place; row (p,) and target (m,) are used as scratch.
+    Givens rotations are backward stable, so R stays the R factor of the stacked design matrix (same singular
+    values), as the Householder QR of :class:`evolino.readout.ReadoutStats` would give, to rounding.
+    """
+    p = r.shape[0]
+    for k in range(p):
+        x = row[k]
+        if x == 0.0:
+            continue
+        a = r[k, k]
+        radius = np.sqrt(a * a + x * x)  # |h| <= 1, so no overflow; hypot is a slow libm call
+        cs = a / radius
+        sn = x / radius
+        r[k, k] = radius
+        for j in range(k + 1, p):
+            rkj = r[k, j]
+            r[k, j] = cs * rkj + sn * row[j]
+            row[j] = cs * row[j] - sn * rkj
+        for q in range(qtd.shape[1]):
+            a_q = qtd[k, q]
+            qtd[k, q] = cs * a_q + sn * target[q]
+            target[q] = cs * target[q] - sn * a_q
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def teacher_forced_fold_kernel(w_ext, w_rec, bias, peep, unit_scale, unit_offset, sources, targets, h, c,
+                               forget_gate, r, qtd, fold_from, bias_value):
+    """Teacher-forced run that folds the readout statistics in as it goes, storing no states.
+
+    Like :func:`teacher_forced_kernel`; for t >= fold_from the row [h(t), bias_value] with target targets[t] (T, m)
+    is folded into r (n, C + 1, C + 1) and qtd (n, C + 1, m), in place.
+    """
+    n, C = h.shape
+    T = sources.shape[0]
+    m = targets.shape[1]
+    Cp = bias.shape[1] // (peep.shape[1] + 1)
+    for j in prange(n):
+        pre = np.empty(bias.shape[1])
+        work = np.zeros(2 * Cp)
+        row = np.empty(C + 1)
+        target = np.empty(m)
+        hj = h[j].copy()
+        cj = c[j].copy()
+        for t in range(T):
+            _step(pre, work, bias[j], w_ext[j], sources[t], w_rec[j], peep[j], unit_scale, unit_offset, hj, cj,
+                  forget_gate)
+            if t >= fold_from:
+                row[:C] = hj
+                row[C] = bias_value
+                target[:] = targets[t]
+                _givens_fold(r[j], qtd[j], row, target)
+        h[j, :] = hj
+        c[j, :] = cj
+
+
 @njit(cache=True, parallel=True, error_model="numpy")
 def teacher_forced_kernel(w_ext, w_rec, bias, peep, unit_scale, unit_offset, sources, h, c, forget_gate, states,
                           record_from):
@@ -82,10 +150,8 @@ def teacher_forced_kernel(w_ext, w_rec, bias, peep, unit_scale, unit_offset, sou
         hj = h[j].copy()
         cj = c[j].copy()
         for t in range(T):
-            pre[:] = bias[j]
-            _add_rows(pre, w_ext[j], sources[t])
-            _add_rows(pre, w_rec[j], hj)
-            _activate(pre, peep[j], unit_scale, unit_offset, work, hj, cj, C, forget_gate)
+            _step(pre, work, bias[j], w_ext[j], sources[t], w_rec[j], peep[j], unit_scale, unit_offset, hj, cj,
+                  forget_gate)
             if t >= record_from:
                 states[j, t - record_from, :] = hj
         h[j, :] = hj

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from evolino.kernels._numba_lstm import closed_loop_kernel, teacher_forced_kernel
+from evolino.kernels._numba_lstm import closed_loop_kernel, teacher_forced_fold_kernel, teacher_forced_kernel
 from evolino.network import LSTMSpec, LSTMState, LSTMWeights, _sources
 
-__all__ = ["KernelWeights", "kernel_weights", "teacher_forced", "closed_loop", "teacher_forced_into"]
+__all__ = ["KernelWeights", "kernel_weights", "teacher_forced", "closed_loop", "teacher_forced_into", "fold_readout"]
 
 PAD = 8  # unit blocks are padded to a multiple of this many cells (one 512-bit vector of float64)
 
@@ -116,6 +116,40 @@ def teacher_forced(
     h, c = _start(state, kw.n, spec.cells)
     states = teacher_forced_into(spec, kw, _sources(spec, inputs, feedback, steps), h, c)
     return states, LSTMState(h, c)
+
+
+def fold_readout(
+    spec: LSTMSpec,
+    weights: LSTMWeights | KernelWeights,
+    sources: np.ndarray,
+    targets: np.ndarray,
+    r: np.ndarray,
+    qtd: np.ndarray,
+    fold_from: int,
+    bias: bool,
+) -> LSTMState:
+    """Teacher-forced run from a zero state that folds each step t >= fold_from into the readout statistics.
+
+    Parameters
+    ----------
+    sources : (T, n_inputs + n_feedback)   shared inputs and raw fed-back values, as for ``teacher_forced_into``
+    targets : (T, m)
+    r : (n, cells + 1, cells + 1), qtd : (n, cells + 1, m)
+        Square R factor and Q^T D (see :class:`evolino.readout.ReadoutStats`), updated in place.
+    bias : bool
+        Whether the design matrix has a ones column (else zeros, as :func:`evolino.readout.design_matrix`).
+
+    Returns
+    -------
+    final : LSTMState after the last step. No (n, T, cells) state array is ever made.
+    """
+    kw = kernel_weights(weights)
+    h, c = _start(None, kw.n, spec.cells)
+    teacher_forced_fold_kernel(kw.w_ext, kw.w_rec, kw.bias, kw.peep, kw.unit_scale, kw.unit_offset,
+                               np.ascontiguousarray(sources, dtype=np.float64),
+                               np.ascontiguousarray(targets, dtype=np.float64), h, c, spec.forget_gate, r, qtd,
+                               fold_from, 1.0 if bias else 0.0)
+    return LSTMState(h, c)
 
 
 def closed_loop(
