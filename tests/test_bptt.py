@@ -15,6 +15,17 @@ VARIANTS = [
 ]
 
 
+def _central_differences(loss, x, eps=1e-6):
+    """Numerical gradient of the scalar function ``loss`` at array ``x`` (any shape)."""
+    numeric = np.zeros_like(x)
+    for idx in np.ndindex(x.shape):
+        up, down = x.copy(), x.copy()
+        up[idx] += eps
+        down[idx] -= eps
+        numeric[idx] = (loss(up) - loss(down)) / (2 * eps)
+    return numeric
+
+
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_gradient_matches_finite_differences(variant):
     spec = LSTMSpec(**variant)
@@ -25,22 +36,9 @@ def test_gradient_matches_finite_differences(variant):
     genome = rng.normal(0, 0.6, spec.dimension)
     readout = rng.normal(0, 0.6, (spec.cells + 1, spec.n_outputs))
     _, grad, grad_readout = loss_and_gradient(spec, genome, readout, pair, washout=2)
-    eps = 1e-6
-    numeric = np.zeros_like(genome)
-    for k in range(genome.size):
-        up, down = genome.copy(), genome.copy()
-        up[k] += eps
-        down[k] -= eps
-        numeric[k] = (loss_and_gradient(spec, up, readout, pair, 2)[0]
-                      - loss_and_gradient(spec, down, readout, pair, 2)[0]) / (2 * eps)
+    numeric = _central_differences(lambda g: loss_and_gradient(spec, g, readout, pair, 2)[0], genome)
     np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-9)
-    numeric_readout = np.zeros_like(readout)
-    for idx in np.ndindex(readout.shape):
-        up, down = readout.copy(), readout.copy()
-        up[idx] += eps
-        down[idx] -= eps
-        numeric_readout[idx] = (loss_and_gradient(spec, genome, up, pair, 2)[0]
-                                - loss_and_gradient(spec, genome, down, pair, 2)[0]) / (2 * eps)
+    numeric_readout = _central_differences(lambda w: loss_and_gradient(spec, genome, w, pair, 2)[0], readout)
     np.testing.assert_allclose(grad_readout, numeric_readout, rtol=1e-6, atol=1e-10)
 
 

@@ -103,50 +103,23 @@ def _givens_fold(r, qtd, row, target):
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
-def teacher_forced_fold_kernel(w_ext, w_rec, bias, peep, unit_scale, unit_offset, sources, targets, h, c,
-                               forget_gate, r, qtd, fold_from, bias_value):
-    """Teacher-forced run that folds the readout statistics in as it goes, storing no states.
+def teacher_forced_kernel(w_ext, w_rec, bias, peep, unit_scale, unit_offset, sources, h, c, forget_gate, states,
+                          record_from, targets, r, qtd, fold_from, bias_value):
+    """Run every genome over shared sources; h, c (n, C) are updated in place to the final state.
 
-    Like :func:`teacher_forced_kernel`; for t >= fold_from the row [h(t), bias_value] with target targets[t] (T, m)
-    is folded into r (n, C + 1, C + 1) and qtd (n, C + 1, m), in place.
+    w_ext (n, E, G*Cp), w_rec (n, C, G*Cp), bias (n, G*Cp), peep (n, G-1, C), sources (T, E).
+    Recording: states (n, T - record_from, C) receives h(t) for t >= record_from (record_from = T: none).
+    Folding: for t >= fold_from (fold_from = T: none) the readout row [h(t), bias_value] with target targets[t]
+    (T, m) is folded into r (n, C + 1, C + 1) and qtd (n, C + 1, m) in place, so no states need to be stored.
     """
     n, C = h.shape
     T = sources.shape[0]
-    m = targets.shape[1]
     Cp = bias.shape[1] // (peep.shape[1] + 1)
     for j in prange(n):
         pre = np.empty(bias.shape[1])
         work = np.zeros(2 * Cp)
         row = np.empty(C + 1)
-        target = np.empty(m)
-        hj = h[j].copy()
-        cj = c[j].copy()
-        for t in range(T):
-            _step(pre, work, bias[j], w_ext[j], sources[t], w_rec[j], peep[j], unit_scale, unit_offset, hj, cj,
-                  forget_gate)
-            if t >= fold_from:
-                row[:C] = hj
-                row[C] = bias_value
-                target[:] = targets[t]
-                _givens_fold(r[j], qtd[j], row, target)
-        h[j, :] = hj
-        c[j, :] = cj
-
-
-@njit(cache=True, parallel=True, error_model="numpy")
-def teacher_forced_kernel(w_ext, w_rec, bias, peep, unit_scale, unit_offset, sources, h, c, forget_gate, states,
-                          record_from):
-    """Run every genome over shared sources; h, c (n, C) are updated in place to the final state.
-
-    w_ext (n, E, G*Cp), w_rec (n, C, G*Cp), bias (n, G*Cp), peep (n, G-1, C), sources (T, E);
-    states (n, T - record_from, C) receives h(t) for t >= record_from.
-    """
-    n, C = h.shape
-    T = sources.shape[0]
-    Cp = bias.shape[1] // (peep.shape[1] + 1)
-    for j in prange(n):
-        pre = np.empty(bias.shape[1])
-        work = np.zeros(2 * Cp)
+        target = np.empty(targets.shape[1])
         hj = h[j].copy()
         cj = c[j].copy()
         for t in range(T):
@@ -154,6 +127,11 @@ def teacher_forced_kernel(w_ext, w_rec, bias, peep, unit_scale, unit_offset, sou
                   forget_gate)
             if t >= record_from:
                 states[j, t - record_from, :] = hj
+            if t >= fold_from:
+                row[:C] = hj
+                row[C] = bias_value
+                target[:] = targets[t]
+                _givens_fold(r[j], qtd[j], row, target)
         h[j, :] = hj
         c[j, :] = cj
 

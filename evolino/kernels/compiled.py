@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from evolino.kernels._numba_lstm import closed_loop_kernel, teacher_forced_fold_kernel, teacher_forced_kernel
+from evolino.kernels._numba_lstm import closed_loop_kernel, teacher_forced_kernel
 from evolino.network import LSTMSpec, LSTMState, LSTMWeights, _sources
 
 __all__ = ["KernelWeights", "kernel_weights", "teacher_forced", "closed_loop", "teacher_forced_into", "fold_readout"]
@@ -97,9 +97,12 @@ def teacher_forced_into(
         Cell outputs of steps record_from..T-1 (none are stored for the steps before).
     """
     sources = np.ascontiguousarray(sources, dtype=np.float64)
-    states = np.empty((weights.n, max(sources.shape[0] - record_from, 0), spec.cells))
+    T, n = sources.shape[0], weights.n
+    states = np.empty((n, max(T - record_from, 0), spec.cells))
+    no_fold = np.zeros((n, 0, 0))
     teacher_forced_kernel(weights.w_ext, weights.w_rec, weights.bias, weights.peep, weights.unit_scale,
-                          weights.unit_offset, sources, h, c, spec.forget_gate, states, record_from)
+                          weights.unit_offset, sources, h, c, spec.forget_gate, states, record_from,
+                          np.zeros((T, 0)), no_fold, no_fold, T, 0.0)
     return states
 
 
@@ -145,10 +148,11 @@ def fold_readout(
     """
     kw = kernel_weights(weights)
     h, c = _start(None, kw.n, spec.cells)
-    teacher_forced_fold_kernel(kw.w_ext, kw.w_rec, kw.bias, kw.peep, kw.unit_scale, kw.unit_offset,
-                               np.ascontiguousarray(sources, dtype=np.float64),
-                               np.ascontiguousarray(targets, dtype=np.float64), h, c, spec.forget_gate, r, qtd,
-                               fold_from, 1.0 if bias else 0.0)
+    T = sources.shape[0]
+    teacher_forced_kernel(kw.w_ext, kw.w_rec, kw.bias, kw.peep, kw.unit_scale, kw.unit_offset,
+                          np.ascontiguousarray(sources, dtype=np.float64), h, c, spec.forget_gate,
+                          np.empty((kw.n, 0, spec.cells)), T, np.ascontiguousarray(targets, dtype=np.float64),
+                          r, qtd, fold_from, 1.0 if bias else 0.0)
     return LSTMState(h, c)
 
 
