@@ -12,6 +12,7 @@ from contextlib import redirect_stdout
 import cma
 import numpy as np
 
+from evolino.blas import single_threaded_blas
 from evolino.optimizers.base import Optimizer
 
 __all__ = ["CMAES"]
@@ -70,12 +71,14 @@ class CMAES(Optimizer):
             self.es = cma.CMAEvolutionStrategy(np.asarray(x0, dtype=np.float64), float(sigma0), opts)
 
     def ask(self) -> np.ndarray:
-        return np.array(self.es.ask(), dtype=np.float64)
+        with single_threaded_blas():  # pycma's eigendecomposition: threads only contend (see evolino.blas)
+            return np.array(self.es.ask(), dtype=np.float64)
 
     def _tell(self, genomes: np.ndarray, errors: np.ndarray) -> None:
         # pycma cannot rank infinities reliably against each other; a huge finite stand-in keeps the order.
         finite = np.where(np.isfinite(errors), errors, np.finfo(np.float64).max / 1e3)
-        self.es.tell(list(genomes), finite.tolist())
+        with single_threaded_blas():
+            self.es.tell(list(genomes), finite.tolist())
 
     @property
     def step_size(self) -> float:
