@@ -254,7 +254,9 @@ class RayEvaluator:
     workers : int, optional
         Cap on the number of actors (one CPU each); default every CPU of the cluster.
     chunks_per_worker : int
-        Chunks per actor and generation; more chunks balance uneven nodes at a small cost per chunk.
+        Chunks per actor and generation. Each actor has ``PIPELINE_DEPTH`` (2) chunks queued at once; chunks beyond
+        those go to whichever actor frees a slot first, so more chunks balance uneven nodes, at about a
+        millisecond per chunk.
     connect_timeout : float
         Seconds allowed for joining a cluster.
     ready_timeout : float
