@@ -165,7 +165,11 @@ def test_compose_ray_start_commands_on_loopback_run_evolino(tmp_path):
                                  strict=True):
             check = compose["services"][service]["healthcheck"]["test"][1:]
             check = [re.sub(r"127\.0\.0\.1:\d+", f"127.0.0.1:{port}", part) for part in check]
-            assert subprocess.run(check, timeout=30).returncode == 0, service
+            # Like compose's healthcheck, retry: the dashboard and agent answer a little after "Ray runtime started".
+            deadline = time.monotonic() + 60
+            while subprocess.run(check, timeout=30, capture_output=True).returncode != 0:
+                assert time.monotonic() < deadline, f"{service} health check never passed"
+                time.sleep(1)
         address = f"127.0.0.1:{commands['gcs_port']}"
         clustered = _evolino_run(tmp_path / "ray", env, "--backend", "ray", "--address", address)
         no_token = _evolino_run(tmp_path / "denied", {**env, "RAY_AUTH_MODE": "disabled", "RAY_AUTH_TOKEN": ""},
