@@ -81,11 +81,6 @@ def _run_segments(ops: ForwardOps, spec: LSTMSpec, weights, pair: SequencePair, 
     yield pair.steps, state
 
 
-def _joined(pairs: Sequence[SequencePair]) -> SequencePair:
-    inputs = None if pairs[0].inputs is None else np.concatenate([p.inputs for p in pairs])
-    return SequencePair(np.concatenate([p.targets for p in pairs]), inputs)
-
-
 def fit_readout_on(
     spec: LSTMSpec,
     weights: LSTMWeights,
@@ -181,10 +176,7 @@ def final_readout(spec: LSTMSpec, genomes: np.ndarray, task: Task, readout: Read
     """
     ops = forward_ops(kernel)
     weights = ops.prepare(unpack(spec, genomes))
-    if task.generative:
-        seen = [_joined([tr, va]) for tr, va in zip(task.train, task.validation, strict=True)]
-    else:
-        seen = [*task.train, *task.validation]
+    seen = task.seen_before_test()
     out, finals = fit_readout_on(spec, weights, seen, task.washout, readout, kernel=ops.name)
     return weights, out, finals, seen
 

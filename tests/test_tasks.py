@@ -50,3 +50,13 @@ def test_task_from_plain_arrays():
 def test_invalid_tasks_are_rejected_with_a_clear_message(kwargs, message):
     with pytest.raises(ValueError, match=message):
         Task("bad", **kwargs)
+
+
+def test_seen_before_test_joins_generative_windows_and_lists_supervised_sequences():
+    mso = make_task("mso2")
+    (joined,) = mso.seen_before_test()
+    assert joined.steps == 400
+    np.testing.assert_array_equal(joined.targets[300:], mso.validation[0].targets)
+    u = np.arange(20.0)
+    supervised = Task("s", train=(u, u), validation=[(u[:5], u[:5])], test=(u, u))
+    assert [p.steps for p in supervised.seen_before_test()] == [20, 5]

@@ -199,9 +199,7 @@ class BPTTLSTM:
             return float(score(task.metric, window.targets, y[None])[0])
 
         if task.generative:
-            seen = [SequencePair(np.concatenate([tr.targets, va.targets]),
-                                 None if tr.inputs is None else np.concatenate([tr.inputs, va.inputs]))
-                    for tr, va in zip(task.train, task.validation, strict=True)]
+            seen = task.seen_before_test()
             validation = [error(tr, va) for tr, va in zip(task.train, task.validation, strict=True)]
             test = [error(s, te) for s, te in zip(seen, task.test, strict=True)]
         else:

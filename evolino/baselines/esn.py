@@ -126,12 +126,7 @@ class EchoStateNetwork:
         self._init_weights(task.n_inputs, task.n_outputs, task.generative)
         readout, finals = self._fit_readout(task.train, task.washout, task.generative)
         validation_error, _ = self._errors(task, readout, finals, task.train, task.validation)
-        if task.generative:
-            seen = [SequencePair(np.concatenate([tr.targets, va.targets]),
-                                 None if tr.inputs is None else np.concatenate([tr.inputs, va.inputs]))
-                    for tr, va in zip(task.train, task.validation, strict=True)]
-        else:
-            seen = [*task.train, *task.validation]
+        seen = task.seen_before_test()
         self.readout_, finals = self._fit_readout(seen, task.washout, task.generative)
         test_error, outputs = self._errors(task, self.readout_, finals, seen, task.test)
         return ESNResult(validation_error, test_error, outputs)

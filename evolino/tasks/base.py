@@ -120,6 +120,16 @@ class Task:
                 if later and len(later) != len(self.train):
                     raise ValueError("a generative task needs one validation/test window per training sequence")
 
+    def seen_before_test(self) -> list[SequencePair]:
+        """What a method may fit on before it is tested: the training and validation sequences. For generative tasks
+        each validation window is appended to the training sequence it continues, so that the test window continues
+        the result."""
+        if not self.generative:
+            return [*self.train, *self.validation]
+        return [SequencePair(np.concatenate([tr.targets, va.targets]),
+                             None if tr.inputs is None else np.concatenate([tr.inputs, va.inputs]))
+                for tr, va in zip(self.train, self.validation, strict=True)]
+
     @property
     def n_outputs(self) -> int:
         return self.train[0].targets.shape[1]
