@@ -50,9 +50,7 @@ def write_run(folder: str | os.PathLike, result: FitResult, extra: dict | None =
     result.model.save(paths["model.npz"])
     write_history(paths["history.csv"], result.history)
     if result.test_outputs:
-        outputs = np.concatenate(result.test_outputs, axis=0)
-        header = ",".join(f"output_{j}" for j in range(outputs.shape[1]))
-        np.savetxt(paths["test_outputs.csv"], outputs, delimiter=",", header=header, comments="", fmt="%.17g")
+        write_matrix_csv(paths["test_outputs.csv"], np.concatenate(result.test_outputs, axis=0), "output")
     else:
         paths.pop("test_outputs.csv")
     write_json(paths["result.json"], {**result.summary(), **(extra or {})})
