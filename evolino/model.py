@@ -6,7 +6,6 @@ Saved as one NPZ file holding the genome, the readout and the network spec as JS
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
@@ -125,5 +124,5 @@ class EvolinoModel:
         with np.load(path, allow_pickle=False) as data:
             if int(data["format_version"]) != FORMAT_VERSION:
                 raise ValueError(f"{path}: unsupported model format {int(data['format_version'])}")
-            spec = LSTMSpec(**json.loads(str(data["spec"])))
+            spec = LSTMSpec.from_json(str(data["spec"]))
             return cls(spec, data["genome"], data["readout"])
