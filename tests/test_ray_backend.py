@@ -60,7 +60,17 @@ def test_local_ray_matches_serial_bit_for_bit(local_ray):
     for _ in range(2):  # actors are reused across generations
         got = local_ray.evaluate(genomes)
         np.testing.assert_array_equal(got, expected)
-    assert local_ray.workers == 2 and len(local_ray.chunk_nodes) == 2 * local_ray.chunks_per_worker
+    assert local_ray.workers == 2 and local_ray.chunks_per_actor() == 1  # one node: nothing to balance
+    assert len(local_ray.chunk_nodes) == 2
+    assert local_ray.shared_memory_workers == 2  # actors on the driver's host read the shared population file
+
+
+def test_chunks_sent_with_their_tasks_give_the_same_errors(local_ray):
+    problem = local_ray.problem
+    genomes = population(problem, 17, seed=4)
+    with RayEvaluator(problem, workers=2, chunks_per_worker=2, shared_memory=False) as evaluator:
+        assert evaluator.shared_memory_workers == 0
+        np.testing.assert_array_equal(evaluator.evaluate(genomes), problem.evaluate(genomes))
 
 
 @pytest.mark.parametrize("chunks_per_worker, n", [(1, 9), (3, 7), (7, 40)])
@@ -71,7 +81,7 @@ def test_any_chunking_gives_the_serial_errors(local_ray, chunks_per_worker, n):
     try:
         got = local_ray.evaluate(genomes)
     finally:
-        local_ray.chunks_per_worker = 2
+        local_ray.chunks_per_worker = None
     assert len(local_ray.chunk_nodes) == min(n, 2 * chunks_per_worker)
     np.testing.assert_array_equal(got, problem.evaluate(genomes))
 
@@ -143,3 +153,22 @@ def test_no_address_starts_a_new_local_ray_with_auth_off(monkeypatch):
 def test_unknown_ray_option_is_a_one_line_value_error():
     with pytest.raises(ValueError, match=r"unknown option\(s\) of the ray backend: chunk_size; known: address"):
         make_evaluator("ray", small_problem(), chunk_size=3)
+
+
+def test_a_problem_that_cannot_load_on_the_workers_fails_in_one_line_at_once(local_ray):
+    def fail_to_load():
+        raise ModuleNotFoundError("No module named 'my_missing_task_module'")
+
+    class Unloadable:
+        def __reduce__(self):
+            return fail_to_load, ()
+
+        def evaluate(self, genomes):
+            return np.zeros(len(genomes))
+
+    started = time.monotonic()
+    with pytest.raises(ClusterError) as info:
+        RayEvaluator(Unloadable(), workers=1)
+    assert time.monotonic() - started < 20  # not the 60 s ready timeout
+    message = str(info.value)
+    assert "\n" not in message and "my_missing_task_module" in message

@@ -60,10 +60,11 @@ def test_chunks_run_on_every_node_and_match_serial(cluster):
     problem = small_problem()
     genomes = population(problem, 30, seed=7)
     expected = problem.evaluate(genomes)
-    with RayEvaluator(problem, chunks_per_worker=3) as evaluator:
+    with RayEvaluator(problem) as evaluator:
         assert evaluator.workers == 3 and len(set(evaluator.actor_nodes())) == 3  # one actor per node
         got = evaluator.evaluate(genomes)
-        assert len(set(evaluator.chunk_nodes)) >= 2
+        assert evaluator.chunks_per_actor() == 4  # actors span nodes: extra chunks balance them
+        assert len(evaluator.chunk_nodes) == 12 and len(set(evaluator.chunk_nodes)) >= 2
         evaluator.chunks_per_worker = 1
         again = evaluator.evaluate(genomes)
     np.testing.assert_array_equal(got, expected)

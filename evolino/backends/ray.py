@@ -1,7 +1,8 @@
 """The Ray backend: long-lived actors on local cores or on a Ray cluster, each holding the problem once.
 
-Every generation the population is cut into contiguous chunks (``chunks_per_worker`` per actor, for load balance),
-each chunk is scored with ``problem.evaluate`` inside an actor, and the errors are put back in population order.
+Every generation the population is cut into contiguous chunks (``chunks_per_worker`` per actor: one on a single node,
+more for load balance when the actors span nodes), each chunk is scored with ``problem.evaluate`` inside an actor, and
+the errors are put back in population order.
 A genome's error never depends on its batch, so the result is bit-identical to the serial backend whatever the
 chunking, the worker count or the nodes.
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import socket
 import sys
 import threading
@@ -25,11 +27,13 @@ from collections import deque
 
 import numpy as np
 
+from evolino.backends.shared_population import SharedPopulation, SharedRowsReader
 from evolino.errors import ClusterError
 
 __all__ = ["RayEvaluator", "chunk_bounds", "parse_address"]
 
-DEFAULT_CHUNKS_PER_WORKER = 2
+SINGLE_NODE_CHUNKS_PER_WORKER = 1  # actors on one node run on identical cores: nothing to balance
+MULTI_NODE_CHUNKS_PER_WORKER = 4  # nodes may differ: beyond the PIPELINE_DEPTH queued chunks, the fastest take more
 DEFAULT_CONNECT_TIMEOUT = 20.0
 DEFAULT_READY_TIMEOUT = 60.0
 INLINE_BYTES = 16 * 1024 * 1024  # largest task argument a local Ray started here sends inline
@@ -234,16 +238,22 @@ class _ChunkWorker:
             os.environ[name] = str(threads)
         self.threads = threads
         self.problem = problem  # Ray resolves the ObjectRef: one object-store read per actor, not per generation
+        self.shared = SharedRowsReader()
 
-    def node_id(self) -> str:
+    def locate(self, shared_path: str | None) -> tuple[str, bool]:
+        """This actor's node id, and whether it sees the driver's shared population file (same host)."""
         import ray
 
-        return ray.get_runtime_context().get_node_id()
+        return ray.get_runtime_context().get_node_id(), self.shared.can_see(shared_path)
 
     def evaluate(self, genomes: np.ndarray) -> np.ndarray:
         """Errors of one chunk of genomes (k, d) -> (k,)."""
         _limit_threads(self.threads)
         return self.problem.evaluate(genomes)
+
+    def evaluate_shared(self, path: str, start: int, stop: int) -> np.ndarray:
+        """Errors of rows ``start:stop`` of the driver's shared population file."""
+        return self.evaluate(self.shared.rows(path, start, stop))
 
 
 class RayEvaluator:
@@ -256,10 +266,11 @@ class RayEvaluator:
         ``auto``, ``HOST:PORT``, ``ray://HOST:PORT``; default ``RAY_ADDRESS`` or a new local Ray.
     workers : int, optional
         Cap on the number of actors (one CPU each); default every CPU of the cluster.
-    chunks_per_worker : int
+    chunks_per_worker : int, optional
         Chunks per actor and generation. Each actor has ``PIPELINE_DEPTH`` (2) chunks queued at once; chunks beyond
-        those go to whichever actor frees a slot first, so more chunks balance uneven nodes, at about a
-        millisecond per chunk.
+        those go to whichever actor frees a slot first, so more than 2 per actor balance uneven nodes, at about
+        1.5 ms per extra chunk on a 2-core machine. Default (None): 1 while every actor is on one node, 4 when they
+        span nodes (decided each generation, so it follows actors replaced on other nodes).
     connect_timeout : float
         Seconds allowed for joining a cluster.
     ready_timeout : float
@@ -267,6 +278,9 @@ class RayEvaluator:
         are up (a busy cluster may have no free CPU for them yet).
     num_cpus : int, optional
         CPUs of the local Ray started when there is no address (default: this machine's cores).
+    shared_memory : bool
+        Hand the actors on the driver's host their rows through a shared-memory file instead of inside each task
+        (:mod:`evolino.backends.shared_population`); actors on other hosts always get their chunk with the task.
     """
 
     name = "ray"
@@ -276,10 +290,11 @@ class RayEvaluator:
         problem,
         address: str | None = None,
         workers: int | None = None,
-        chunks_per_worker: int = DEFAULT_CHUNKS_PER_WORKER,
+        chunks_per_worker: int | None = None,
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
         ready_timeout: float = DEFAULT_READY_TIMEOUT,
         num_cpus: int | None = None,
+        shared_memory: bool = True,
     ) -> None:
         for key, value in (("workers", workers), ("chunks_per_worker", chunks_per_worker), ("num_cpus", num_cpus)):
             if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer))
@@ -289,15 +304,18 @@ class RayEvaluator:
             if not (isinstance(value, (int, float)) and np.isfinite(value) and value > 0):
                 raise ValueError(f"{key} must be a positive number of seconds, got {value!r}")
         self.problem = problem
-        self.chunks_per_worker = int(chunks_per_worker)
+        self.chunks_per_worker = None if chunks_per_worker is None else int(chunks_per_worker)
         self.chunk_nodes: list[str] = []  # node id of the actor that scored each chunk of the last generation
         self.resubmitted = 0  # chunks re-run after their actor died, over the evaluator's life
         self._actors: list = []
         self._node_of: dict = {}
-        self._pending: dict = {}  # ping ref -> actor not yet known to be up
+        self._pending: dict = {}  # locate ref -> actor not yet known to be up
+        self._sees_shared: dict = {}  # actor -> reads its rows from the shared population file
+        self._shared = None
         self._closed = False
         self._owns_ray = connect(address, float(connect_timeout), num_cpus)
         try:
+            self._shared = SharedPopulation() if shared_memory else None
             self._start_actors(workers, float(ready_timeout))
         except BaseException:
             self.close()
@@ -329,7 +347,7 @@ class RayEvaluator:
 
     def _add_actor(self) -> None:
         actor = self._actor_class.options(scheduling_strategy="SPREAD").remote(self._problem_ref)
-        self._pending[actor.node_id.remote()] = actor
+        self._pending[actor.locate.remote(self._shared.path if self._shared else None)] = actor
 
     def _promote(self, ready_refs) -> None:
         import ray
@@ -337,8 +355,11 @@ class RayEvaluator:
         for ref in ready_refs:
             actor = self._pending.pop(ref)
             try:
-                self._node_of[actor] = ray.get(ref)
-            except _lost_errors():
+                self._node_of[actor], self._sees_shared[actor] = ray.get(ref)
+            except _lost_errors() as exc:
+                if getattr(exc, "actor_init_failed", False):  # would fail the same way on every node
+                    raise ClusterError(f"an evaluation actor could not start: {_last_error_line(exc)} (the problem "
+                                       "must unpickle on every node: install the modules it needs there)") from None
                 self._add_actor()  # died while starting (node lost): try again elsewhere
                 continue
             self._actors.append(actor)
@@ -355,6 +376,7 @@ class RayEvaluator:
 
         self._actors.remove(actor)
         self._node_of.pop(actor, None)
+        self._sees_shared.pop(actor, None)
         try:
             ray.kill(actor, no_restart=True)
         except Exception:  # noqa: BLE001  (already gone)
@@ -370,6 +392,20 @@ class RayEvaluator:
         """Node id of every live actor."""
         return [self._node_of[a] for a in self._actors]
 
+    @property
+    def shared_memory_workers(self) -> int:
+        """Actors that read their rows from the driver's shared-memory file (those on the driver's host)."""
+        if self._shared is None or not self._shared.available:
+            return 0
+        return sum(bool(self._sees_shared.get(actor)) for actor in self._actors)
+
+    def chunks_per_actor(self) -> int:
+        """Chunks per actor for the next generation: the option, or the default for where the actors are now."""
+        if self.chunks_per_worker is not None:
+            return self.chunks_per_worker
+        spans_nodes = len(set(self._node_of.values())) > 1
+        return MULTI_NODE_CHUNKS_PER_WORKER if spans_nodes else SINGLE_NODE_CHUNKS_PER_WORKER
+
     # -- evaluation ---------------------------------------------------------------------------------------------
     def evaluate(self, genomes: np.ndarray) -> np.ndarray:
         """genomes (n, d) -> errors (n,), identical to ``problem.evaluate(genomes)``."""
@@ -384,10 +420,11 @@ class RayEvaluator:
             self.chunk_nodes = []
             return self.problem.evaluate(genomes)
         self._promote_ready()
-        bounds = chunk_bounds(genomes.shape[0], max(1, len(self._actors)) * self.chunks_per_worker)
+        bounds = chunk_bounds(genomes.shape[0], max(1, len(self._actors)) * self.chunks_per_actor())
         results: list = [None] * len(bounds)
         nodes: list = [None] * len(bounds)
         queue = deque(range(len(bounds)))
+        shared_path = self._shared.write(genomes) if self.shared_memory_workers else None
         slots = deque(actor for _ in range(PIPELINE_DEPTH) for actor in self._actors)
         in_flight: dict = {}
         lost = _lost_errors()
@@ -398,7 +435,11 @@ class RayEvaluator:
                     continue
                 i = queue.popleft()
                 start, stop = bounds[i]
-                in_flight[actor.evaluate.remote(genomes[start:stop])] = (i, actor)
+                if shared_path is not None and self._sees_shared.get(actor):
+                    ref = actor.evaluate_shared.remote(shared_path, start, stop)
+                else:
+                    ref = actor.evaluate.remote(genomes[start:stop])
+                in_flight[ref] = (i, actor)
             if not in_flight:
                 self._promote_ready()
                 if not self._actors:
@@ -426,6 +467,8 @@ class RayEvaluator:
         if self._closed:
             return
         self._closed = True
+        if self._shared is not None:
+            self._shared.close()
         import ray
 
         if not ray.is_initialized():
@@ -444,6 +487,15 @@ class RayEvaluator:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _last_error_line(exc: BaseException) -> str:
+    """The innermost ``SomeError: message`` line of a Ray error's text (Ray appends the remote traceback)."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    for line in reversed(lines):
+        if re.match(r"^[\w.]*(Error|Exception)\b", line):
+            return line
+    return lines[-1] if lines else type(exc).__name__
 
 
 def _lost_errors() -> tuple[type[BaseException], ...]:

@@ -1,0 +1,56 @@
+"""The shared-memory population file the Ray backend hands to actors on the driver's host."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+from evolino.backends.shared_population import SharedPopulation, SharedRowsReader
+
+
+@pytest.fixture
+def shared(tmp_path):
+    population = SharedPopulation(str(tmp_path))
+    yield population
+    population.close()
+
+
+def test_rows_read_back_bit_for_bit(shared):
+    genomes = np.random.default_rng(0).normal(size=(9, 5))
+    genomes[3, 1] = np.nan
+    path = shared.write(genomes)
+    reader = SharedRowsReader()
+    assert reader.can_see(path)
+    for start, stop in [(0, 9), (2, 5), (8, 9)]:
+        rows = reader.rows(path, start, stop)
+        assert rows.shape == (stop - start, 5) and not rows.flags.writeable
+        assert rows.tobytes() == genomes[start:stop].tobytes()
+
+
+def test_a_smaller_population_reuses_the_file_and_a_larger_one_replaces_it(shared):
+    rng = np.random.default_rng(1)
+    first = shared.write(rng.normal(size=(8, 3)))
+    smaller = rng.normal(size=(5, 3))
+    assert shared.write(smaller) == first
+    reader = SharedRowsReader()
+    np.testing.assert_array_equal(reader.rows(first, 0, 5), smaller)
+    larger = rng.normal(size=(12, 3))
+    second = shared.write(larger)
+    assert second != first and not os.path.exists(first)  # the old file is removed
+    np.testing.assert_array_equal(reader.rows(second, 0, 12), larger)  # the reader follows the new path
+    wider = rng.normal(size=(2, 4))
+    np.testing.assert_array_equal(reader.rows(shared.write(wider), 0, 2), wider)
+
+
+def test_close_removes_the_file(shared):
+    path = shared.write(np.ones((2, 2)))
+    shared.close()
+    assert not os.path.exists(path) and not shared.available
+    assert not SharedRowsReader.can_see(path) and not SharedRowsReader.can_see(None)
+
+
+def test_no_shared_memory_directory_means_unavailable(tmp_path):
+    population = SharedPopulation(str(tmp_path / "missing"))
+    assert not population.available and population.path is None
