@@ -1,10 +1,13 @@
 """Ray scaling: one generation evaluated serially and on Ray with 1 and 2 workers, side by side in one run.
 
-Population 200, 10 cells, 700 steps per evaluation (525 teacher-forced, 175 closed-loop) on a two-sine task. The
-configurations take turns round after round (so a busy neighbour slows them alike), the errors of every backend are
-checked to be bit-identical, and the script prints seconds per generation, throughput and the ratio to serial, and
-the per-generation overhead of the Ray backend: the same population and chunking scored by a fitness that does no
-work, so what is left is chunking, transfer, scheduling and reassembly.
+Population 200, 10 cells, 700 steps per evaluation (525 teacher-forced, 175 closed-loop) on a two-sine task. Each
+Ray configuration is measured in its own phase, with only its own actors alive, as in a real run (idle actors of
+other configurations would take CPU from it: Ray workers wake up in the background); within a phase the serial
+backend and the Ray configuration take turns, 5 generations at a time as a run calls them back to back, so a busy
+neighbour slows them alike, and the ratio is taken between those two. The errors of every backend are checked to
+be bit-identical. The script prints seconds per generation, throughput, the ratio to serial, and the per-generation
+overhead of the Ray backend: the same population and chunking scored by a fitness that does no work, so what is
+left is chunking, transfer, scheduling and reassembly.
 
 The ratios are to serial on one thread, the way each Ray actor runs (one CPU, one thread). The compiled kernel also
 parallelises over genomes inside one process: its serial run on all cores is printed too, for reference.
@@ -63,71 +66,88 @@ class ThreadedSerial(SerialEvaluator):
         return super().evaluate(genomes)
 
 
+def time_rounds(evaluators: dict, genomes: np.ndarray, rounds: int, block: int) -> dict[str, list[float]]:
+    """Seconds per generation of each evaluator: each takes its turn for ``block`` generations in a row, round
+    after round."""
+    seconds: dict[str, list[float]] = {name: [] for name in evaluators}
+    for _ in range(rounds):
+        for name, evaluator in evaluators.items():
+            for _ in range(block):
+                started = time.perf_counter()
+                evaluator.evaluate(genomes)
+                seconds[name].append(time.perf_counter() - started)
+    return seconds
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--population", type=int, default=200)
     parser.add_argument("--cells", type=int, default=10)
     parser.add_argument("--steps", type=int, default=700)
-    parser.add_argument("--rounds", type=int, default=10, help="timed generations per configuration")
-    parser.add_argument("--chunks-per-worker", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=6, help="turns per configuration and phase")
+    parser.add_argument("--block", type=int, default=5, help="generations in a row per turn")
+    parser.add_argument("--chunks-per-worker", type=int, default=None,
+                        help="chunks per actor in the main phases (default: the backend's, 1 on one node)")
     parser.add_argument("--kernel", default="auto", choices=["auto", "numpy", "compiled"])
     parser.add_argument("--address", default=None, help="Ray cluster address (default: start a local Ray)")
-    parser.add_argument("--quick", action="store_true", help="3 rounds")
+    parser.add_argument("--quick", action="store_true", help="2 rounds")
     args = parser.parse_args()
-    rounds = 3 if args.quick else args.rounds
+    rounds = 2 if args.quick else args.rounds
 
     problem = make_problem(args.cells, args.steps, args.kernel)
     genomes = np.random.default_rng(0).normal(0.0, 0.3, (args.population, problem.dimension))
     started = time.perf_counter()
-    # The Ray evaluators hold 8 actors at once but take turns computing: a local Ray declares 8 logical CPUs so
-    # that every actor has its slot (a cluster given with --address needs 8 CPUs for the same).
-    owns_ray = connect(args.address, timeout=30.0, num_cpus=None if args.address else 8)
+    owns_ray = connect(args.address, timeout=30.0)
     print(f"Ray up in {time.perf_counter() - started:.1f}s; {os.cpu_count()} cores here; population "
-          f"{args.population}, {args.cells} cells, {args.steps} steps, {args.chunks_per_worker} chunks per worker, "
-          f"{rounds} rounds, kernel {resolve_kernel(args.kernel)}")
+          f"{args.population}, {args.cells} cells, {args.steps} steps, kernel {resolve_kernel(args.kernel)}; "
+          f"{rounds} turns of {args.block} generations per backend and phase")
 
     import ray
 
     cores = os.cpu_count() or 1
-    evaluators = {"serial, 1 thread": ThreadedSerial(problem, 1)}
+    # All-core serial first: numba's OpenMP threads spin for a while after a parallel region and would take a core
+    # from the Ray actors if those came straight after it (a run never interleaves the two).
+    serial = {}
     if resolve_kernel(args.kernel) == "compiled" and cores > 1:
-        evaluators[f"serial, {cores} threads"] = ThreadedSerial(problem, cores)
-    for workers in (1, 2):
-        evaluators[f"ray, {workers} worker{'s' * (workers > 1)}"] = RayEvaluator(
-            problem, workers=workers, chunks_per_worker=args.chunks_per_worker)
-    if args.chunks_per_worker != 1:  # fewer, bigger calls: less per-call cost, no load balancing
-        evaluators["ray, 2 w, 1 chunk"] = RayEvaluator(problem, workers=2, chunks_per_worker=1)
-    no_work = {w: RayEvaluator(NoWorkProblem(), workers=w, chunks_per_worker=args.chunks_per_worker) for w in (1, 2)}
+        serial[f"serial, {cores} threads"] = ThreadedSerial(problem, cores)
+    serial["serial, 1 thread"] = ThreadedSerial(problem, 1)
+    chunks = "default chunks" if args.chunks_per_worker is None else f"{args.chunks_per_worker} chunk(s) each"
+    phases = {f"ray, 2 workers, {chunks}": (2, args.chunks_per_worker)}
+    for other in sorted({2, 4} - {args.chunks_per_worker}):  # more chunks: load balance, at a cost per chunk
+        phases[f"ray, 2 workers, {other} chunks each"] = (2, other)
+    phases[f"ray, 1 worker, {chunks}"] = (1, args.chunks_per_worker)
+    expected = problem.evaluate(genomes)
+    for evaluator in serial.values():
+        evaluator.evaluate(genomes)  # warm-up
+    rows = []  # (phase, backend, seconds, serial seconds of the same phase)
+    overhead = {}
     try:
-        expected = problem.evaluate(genomes)
-        for name, evaluator in evaluators.items():  # warm-up, and the determinism check
-            if not np.array_equal(evaluator.evaluate(genomes), expected):
-                raise SystemExit(f"{name} errors differ from problem.evaluate")
-        for evaluator in no_work.values():
-            evaluator.evaluate(genomes)
-        seconds: dict[str, list[float]] = {name: [] for name in [*evaluators, *[f"no-work {w}" for w in no_work]]}
-        for _ in range(rounds):
-            for name, evaluator in [*evaluators.items(), *[(f"no-work {w}", e) for w, e in no_work.items()]]:
-                t0 = time.perf_counter()
-                evaluator.evaluate(genomes)
-                seconds[name].append(time.perf_counter() - t0)
+        for phase, (workers, chunks) in phases.items():
+            with RayEvaluator(problem, workers=workers, chunks_per_worker=chunks) as evaluator:
+                if not np.array_equal(evaluator.evaluate(genomes), expected):
+                    raise SystemExit(f"{phase}: errors differ from problem.evaluate")
+                seconds = time_rounds({**serial, phase: evaluator}, genomes, rounds, args.block)
+            for name, values in seconds.items():
+                rows.append((phase, name, values, seconds["serial, 1 thread"]))
+        for workers in (1, 2):
+            with RayEvaluator(NoWorkProblem(), workers=workers, chunks_per_worker=args.chunks_per_worker) as no_work:
+                no_work.evaluate(genomes)
+                overhead[workers] = (time_rounds({"no work": no_work}, genomes, rounds, args.block)["no work"],
+                                     len(no_work.chunk_nodes))
     finally:
-        for evaluator in [*evaluators.values(), *no_work.values()]:
-            evaluator.close()
         if owns_ray:
             ray.shutdown()
 
-    serial = statistics.median(seconds["serial, 1 thread"])
-    print(f"\n{'backend':18s} {'s/gen median':>12s} {'s/gen best':>11s} {'genomes/s':>10s} {'x serial':>9s}")
-    for name in evaluators:
-        median = statistics.median(seconds[name])
-        print(f"{name:18s} {median:12.4f} {min(seconds[name]):11.4f} {args.population / median:10.1f} "
-              f"{serial / median:9.2f}")
+    print(f"\n{'phase':34s} {'backend':34s} {'s/gen median':>12s} {'s/gen best':>11s} {'genomes/s':>10s} "
+          f"{'x serial':>9s}")
+    for phase, name, values, serial_values in rows:
+        median = statistics.median(values)
+        print(f"{phase:34s} {name:34s} {median:12.4f} {min(values):11.4f} {args.population / median:10.1f} "
+              f"{statistics.median(serial_values) / median:9.2f}")
     print("\nper-generation overhead of the Ray backend (same population and chunks, fitness doing no work):")
-    for workers in no_work:
-        values = seconds[f"no-work {workers}"]
+    for workers, (values, chunk_count) in overhead.items():
         print(f"  {workers} worker{'s' * (workers > 1)}: median {1e3 * statistics.median(values):.2f} ms, "
-              f"best {1e3 * min(values):.2f} ms ({workers * args.chunks_per_worker} chunks)")
+              f"best {1e3 * min(values):.2f} ms ({chunk_count} chunks)")
     print("all backends gave bit-identical errors")
 
 
