@@ -20,7 +20,8 @@ FLAGS = {
     "optimizer.population": "--population", "optimizer.options": "--opt KEY=VALUE",
     "stop.generations": "--generations", "stop.target_error": "--target-error",
     "stop.max_evaluations": "--max-evaluations", "stop.max_seconds": "--max-seconds", "backend.name": "--backend",
-    "backend.address": "--address", "backend.workers": "--workers", "output.dir": "--out",
+    "backend.address": "--address", "backend.workers": "--workers",
+    "backend.chunks_per_worker": "--chunks-per-worker", "output.dir": "--out",
     "output.checkpoint_every": "--checkpoint-every", "output.progress_every": "--progress-every",
     "output.plots": "--no-plots",
 }

@@ -101,6 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--backend", default=None, help="serial or ray, default serial")
     run.add_argument("--address", default=None, help="Ray cluster address (auto, HOST:PORT, ray://...)")
     run.add_argument("--workers", type=_positive_int, default=None, help="cap on Ray evaluation actors")
+    run.add_argument("--chunks-per-worker", type=_positive_int, default=None,
+                     help="chunks per Ray actor and generation (default 1 on one node, 4 across nodes)")
     run.add_argument("--out", default=None, help="output folder, default runs/latest")
     run.add_argument("--checkpoint-every", type=_non_negative_int, default=None,
                      help="checkpoint every N generations (also at the end and on Ctrl-C), default 25")
@@ -151,7 +153,8 @@ _FLAG_KEYS = {
     "feedback_scale": "network.feedback_scale", "rcond": "readout.rcond", "ridge": "readout.ridge",
     "target_error": "stop.target_error", "max_evaluations": "stop.max_evaluations",
     "max_seconds": "stop.max_seconds", "backend": "backend.name", "address": "backend.address",
-    "workers": "backend.workers", "out": "output.dir", "checkpoint_every": "output.checkpoint_every",
+    "workers": "backend.workers", "chunks_per_worker": "backend.chunks_per_worker", "out": "output.dir",
+    "checkpoint_every": "output.checkpoint_every",
     "progress_every": "output.progress_every",
 }
 

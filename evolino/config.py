@@ -111,6 +111,9 @@ class BackendSettings:
     address: str | None = _setting(None, 'Ray cluster address ("auto", "HOST:PORT", "ray://HOST:10001"); '
                                    "ray only.")
     workers: int | None = _setting(None, "Cap on Ray evaluation actors; ray only.", _positive, ">= 1")
+    chunks_per_worker: int | None = _setting(None, "Chunks per Ray actor and generation (default: 1 while the actors "
+                                             "are on one node, 4 when they span nodes, for load balance); ray only.",
+                                             _positive, ">= 1")
 
 
 @dataclass
@@ -313,7 +316,7 @@ def validate_config(config: RunConfig) -> RunConfig:
         raise ConfigError(f"backend.name: unknown backend {config.backend.name!r}; "
                           f"choose one of {', '.join(backend_names())}")
     if config.backend.name != "ray":
-        for name in ("address", "workers"):
+        for name in ("address", "workers", "chunks_per_worker"):
             if getattr(config.backend, name) is not None:
                 raise ConfigError(f"backend.{name} needs backend.name = \"ray\" (--backend ray)")
     feedback = config.network.feedback
@@ -370,8 +373,8 @@ def write_config(path: str | Path, config: RunConfig) -> Path:
 
 def estimator_params(config: RunConfig) -> dict:
     """Keyword arguments of :class:`evolino.trainer.Evolino` for this configuration."""
-    backend_options = {k: v for k, v in (("address", config.backend.address), ("workers", config.backend.workers))
-                       if v is not None}
+    backend_options = {name: getattr(config.backend, name) for name in ("address", "workers", "chunks_per_worker")
+                       if getattr(config.backend, name) is not None}
     feedback = None if config.network.feedback == "auto" else bool(config.network.feedback)
     return {
         "cells": config.network.cells,

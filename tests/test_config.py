@@ -44,6 +44,8 @@ BAD_INPUTS = [
     ("[stop]\ntarget_error = 'low'\n", [], "stop.target_error"),
     ("[backend]\nname = 'gpu'\n", [], "backend.name"),
     ("[backend]\nworkers = 2\n", [], "backend.workers"),
+    ("[backend]\nname = 'ray'\nchunks_per_worker = 0\n", [], "backend.chunks_per_worker"),
+    (None, ["--chunks-per-worker", "3"], "backend.chunks_per_worker"),
     ("[task]\nname = 'mso99'\n", [], "task.name"),
     ("[task]\noptions = { frequency = 3 }\n", [], "task.options"),
     ("network = 3\n", [], "network"),
@@ -115,6 +117,12 @@ def test_flags_override_file_which_overrides_defaults(tmp_path):
     assert config.optimizer.options == {"sigma0": 0.2, "separable": True}
     params = estimator_params(config)
     assert params["cells"] == 6 and params["feedback"] is None and params["optimizer_options"]["sigma0"] == 0.2
+
+
+def test_ray_settings_reach_the_backend_options():
+    config = config_from_dict({"backend": {"name": "ray", "workers": 2, "chunks_per_worker": 3}})
+    assert estimator_params(config)["backend_options"] == {"workers": 2, "chunks_per_worker": 3}
+    assert estimator_params(RunConfig())["backend_options"] == {}
 
 
 def test_an_int_is_accepted_for_a_float_key_but_not_the_reverse():
