@@ -59,17 +59,24 @@ def _finite_float(text: str) -> float:
     return value
 
 
+_OPTION_WORDS = {"true": True, "false": False}  # as a config file writes them (TOML has no null)
+
+
 def parse_options(pairs: list[str]) -> dict:
-    """``["KEY=VALUE", ...]`` -> dict; values are Python literals where they parse, strings otherwise."""
+    """``["KEY=VALUE", ...]`` -> dict; values are true/false (any case), Python literals where they parse,
+    strings otherwise."""
     options = {}
     for pair in pairs:
         key, sep, text = pair.partition("=")
         if not sep or not key.strip():
             raise UsageError(f"--opt expects KEY=VALUE, got {pair!r}")
-        try:
-            value = ast.literal_eval(text)
-        except (ValueError, SyntaxError):
-            value = text
+        if text.strip().lower() in _OPTION_WORDS:
+            value = _OPTION_WORDS[text.strip().lower()]
+        else:
+            try:
+                value = ast.literal_eval(text)
+            except (ValueError, SyntaxError):
+                value = text
         options[key.strip().replace("-", "_")] = value
     return options
 
@@ -87,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--task", default=None, help="task name (see `python -m evolino tasks`), default mso2")
     run.add_argument("--optimizer", default=None, help="optimizer name, default cma")
     run.add_argument("--opt", action="append", default=[], metavar="KEY=VALUE",
-                     help="optimizer option (repeatable), e.g. --opt sigma0=0.1")
+                     help="optimizer option (repeatable), e.g. --opt sigma0=0.1 --opt separable=true")
     run.add_argument("--cells", type=_positive_int, default=None, help="LSTM memory cells, default 10")
     run.add_argument("--population", type=_positive_int, default=None, help="genomes per generation, default 40")
     run.add_argument("--generations", type=_positive_int, default=None, help="generation budget, default 300")

@@ -20,6 +20,8 @@ from collections.abc import Callable
 from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 from pathlib import Path
 
+import numpy as np
+
 from evolino.errors import ConfigError
 
 if sys.version_info >= (3, 11):
@@ -297,6 +299,21 @@ def apply_overrides(config: RunConfig, overrides: dict[str, object]) -> RunConfi
     return config_from_dict({**top, **nested}, base=config)
 
 
+def _try_optimizer(settings: OptimizerSettings) -> None:
+    """Build the optimizer on a stand-in genome (8 genes, 2 cells): with the population alone, then with the options,
+    so that a bad value fails now, before any work, under the key that set it. Checks that need the real genome
+    are left to the real build."""
+    from evolino.optimizers import make_optimizer
+
+    trials = [("optimizer.population", {})] + ([("optimizer.options", settings.options)] if settings.options else [])
+    for key, options in trials:
+        try:
+            make_optimizer(settings.name, np.zeros(8), np.random.default_rng(0), settings.population,
+                           [slice(0, 4), slice(4, 8)], **options)
+        except ValueError as exc:
+            raise ConfigError(f"{key}: {exc}") from None
+
+
 def validate_config(config: RunConfig) -> RunConfig:
     """Checks across keys and against the registries of tasks, optimizers and backends."""
     from evolino.backends import backend_names
@@ -312,6 +329,7 @@ def validate_config(config: RunConfig) -> RunConfig:
         check_options(config.optimizer.name, config.optimizer.options)
     except ValueError as exc:
         raise ConfigError(f"optimizer.options: {exc}") from None
+    _try_optimizer(config.optimizer)
     if config.backend.name not in backend_names():
         raise ConfigError(f"backend.name: unknown backend {config.backend.name!r}; "
                           f"choose one of {', '.join(backend_names())}")

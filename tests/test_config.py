@@ -7,7 +7,7 @@ from dataclasses import asdict
 
 import pytest
 
-from evolino.cli import main
+from evolino.cli import main, parse_options
 from evolino.config import (
     RunConfig,
     apply_overrides,
@@ -39,6 +39,11 @@ BAD_INPUTS = [
     ("[optimizer]\nname = 'sgd'\n", [], "optimizer.name"),
     ("[optimizer]\npopulation = -4\n", [], "optimizer.population"),
     ("[optimizer]\noptions = { bogus = 1 }\n", [], "bogus"),
+    ("[optimizer]\noptions = { sigma0 = -1.0 }\n", [], "optimizer.options: sigma0"),
+    ("[optimizer]\noptions = { separable = 'maybe' }\n", [], "optimizer.options: option separable"),
+    ("[optimizer]\nname = 'esp'\noptions = { trials = 2.5 }\n", [], "option trials of optimizer 'esp'"),
+    ("[optimizer]\npopulation = 1\n", [], "optimizer.population: CMA-ES needs a population of at least 2"),
+    (None, ["--opt", "sigma0=abc"], "must be a number"),
     ("[stop]\ngenerations = 0\n", [], "stop.generations"),
     ("[stop]\nmax_seconds = 0\n", [], "stop.max_seconds"),
     ("[stop]\ntarget_error = 'low'\n", [], "stop.target_error"),
@@ -123,6 +128,13 @@ def test_ray_settings_reach_the_backend_options():
     config = config_from_dict({"backend": {"name": "ray", "workers": 2, "chunks_per_worker": 3}})
     assert estimator_params(config)["backend_options"] == {"workers": 2, "chunks_per_worker": 3}
     assert estimator_params(RunConfig())["backend_options"] == {}
+
+
+def test_opt_values_parse_like_a_config_file_writes_them():
+    parsed = parse_options(["separable=true", "crossover=False", "sigma0=0.1", "trials=4", "credit=mean", "x=[1, 2]"])
+    assert parsed == {"separable": True, "crossover": False, "sigma0": 0.1, "trials": 4, "credit": "mean",
+                      "x": [1, 2]}
+    assert type(parsed["trials"]) is int
 
 
 def test_an_int_is_accepted_for_a_float_key_but_not_the_reverse():

@@ -110,6 +110,22 @@ def test_unknown_option_is_a_clear_error(name):
     check_options(name, {key: default for key, default in known.items()})
 
 
+def test_option_values_of_the_wrong_type_are_clear_errors():
+    check_options("esp", {"sigma0": 1, "trials": np.int64(3), "crossover": False, "stagnation": None})
+    check_options("cma", {"sigma0": 0.2, "separable": np.bool_(True), "options": {"tolx": 1e-9}})
+    for name, options, expected in [
+        ("cma", {"sigma0": "abc"}, "a number"),
+        ("cma", {"sigma0": True}, "a number"),  # a bool is not a number to a user
+        ("cma", {"separable": "yes"}, "true or false"),
+        ("esp", {"trials": 2.5}, "an integer"),
+        ("esp", {"stagnation": "never"}, "an integer or none"),
+        ("esp", {"credit": 1}, "a string"),
+    ]:
+        key = next(iter(options))
+        with pytest.raises(ValueError, match=f"option {key} of optimizer '{name}' must be {expected}, got "):
+            check_options(name, options)
+
+
 @pytest.mark.parametrize("name", optimizer_names())
 def test_tell_rejects_mismatched_shapes(name):
     opt = build(name)

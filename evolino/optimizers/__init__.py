@@ -7,6 +7,8 @@
 from __future__ import annotations
 
 import inspect
+import types
+import typing
 
 import numpy as np
 
@@ -51,13 +53,40 @@ def _lookup(name: str) -> type[Optimizer]:
     return _REGISTRY[name]
 
 
+_TYPE_WORDS = {bool: "true or false", int: "an integer", float: "a number", str: "a string", dict: "a table",
+               type(None): "none"}
+
+
+def _accepts(kind: type, value: object) -> bool:
+    if kind is bool:
+        return isinstance(value, (bool, np.bool_))
+    if isinstance(value, (bool, np.bool_)):  # True is an int to Python, not to a user
+        return False
+    if kind is int:
+        return isinstance(value, (int, np.integer))
+    if kind is float:
+        return isinstance(value, (int, float, np.integer, np.floating))
+    return value is None if kind is type(None) else isinstance(value, kind)
+
+
 def check_options(name: str, options: dict) -> None:
-    """Raise ``ValueError`` naming the valid keys if ``options`` has a key that optimizer ``name`` does not take."""
+    """Raise ``ValueError`` if ``options`` has a key that optimizer ``name`` does not take (naming the valid keys) or
+    a value of the wrong type for it (from the type hints of the optimizer's ``__init__``). Ranges are the
+    optimizer's own checks."""
     known = optimizer_options(name)
     unknown = sorted(set(options) - set(known))
     if unknown:
         raise ValueError(f"unknown option(s) {', '.join(unknown)} for optimizer {name!r}; "
                          f"valid: {', '.join(sorted(known)) or 'none'}")
+    hints = typing.get_type_hints(_lookup(name).__init__)
+    for key, value in options.items():
+        hint = hints.get(key)
+        kinds = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
+        if not all(kind in _TYPE_WORDS for kind in kinds):
+            continue  # an annotation this check does not know: the optimizer checks the value itself
+        if not any(_accepts(kind, value) for kind in kinds):
+            expected = " or ".join(_TYPE_WORDS[kind] for kind in kinds)
+            raise ValueError(f"option {key} of optimizer {name!r} must be {expected}, got {value!r}")
 
 
 def make_optimizer(name: str, x0: np.ndarray, rng: np.random.Generator, popsize: int,

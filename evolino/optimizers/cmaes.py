@@ -49,6 +49,8 @@ class CMAES(Optimizer):
     def __init__(self, x0, rng, popsize, blocks=None, sigma0: float = 0.3, separable: bool = False,
                  options: dict | None = None) -> None:
         super().__init__(x0, rng, popsize, blocks)
+        if self.popsize < 2:  # recombination weights need two parents
+            raise ValueError(f"CMA-ES needs a population of at least 2, got {self.popsize}")
         if not sigma0 > 0:
             raise ValueError(f"sigma0 must be > 0, got {sigma0}")
         opts = {
