@@ -141,14 +141,18 @@ def _history(path) -> list[dict]:
         return [{k: v for k, v in row.items() if k != "wall_seconds"} for row in csv.DictReader(handle)]
 
 
-def _evolino_run(out, env, *extra):
-    args = [sys.executable, "-m", "evolino", "run", "--task", "mso1", "--cells", "3", "--population", "8",
+def _evolino_args(out, *extra) -> list[str]:
+    return [sys.executable, "-m", "evolino", "run", "--task", "mso1", "--cells", "3", "--population", "8",
             "--generations", "3", "--seed", "0", "--quiet", "--out", str(out), *extra]
-    return subprocess.run(args, env=env, capture_output=True, text=True, timeout=120)
+
+
+def _evolino_run(out, env, *extra):
+    return subprocess.run(_evolino_args(out, *extra), env=env, capture_output=True, text=True, timeout=120)
 
 
 def test_compose_ray_start_commands_on_loopback_run_evolino(tmp_path):
-    """The head and worker services' commands, on 127.0.0.1 with token auth; a CLI run joins via the address."""
+    """The head and worker services' commands, on 127.0.0.1 with token auth; a CLI run joins via the address, and
+    the same run submitted as a Ray job (docs/cluster.md) runs on the head and joins with --address auto."""
     token = secrets.token_hex(16)
     env = {**os.environ, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": token, "RAY_USAGE_STATS_ENABLED": "0"}
     env.pop("RAY_ADDRESS", None)
@@ -175,6 +179,9 @@ def test_compose_ray_start_commands_on_loopback_run_evolino(tmp_path):
         clustered = _evolino_run(tmp_path / "ray", env, "--backend", "ray", "--address", address)
         no_token = _evolino_run(tmp_path / "denied", {**env, "RAY_AUTH_MODE": "disabled", "RAY_AUTH_TOKEN": ""},
                                 "--backend", "ray", "--address", address)
+        job = subprocess.run(["ray", "job", "submit", "--address", f"http://127.0.0.1:{commands['dashboard_port']}",
+                              "--", *_evolino_args(tmp_path / "job", "--backend", "ray", "--address", "auto")],
+                             env=env, capture_output=True, text=True, timeout=180)
     finally:
         for process in (worker, head):
             if process is not None:
@@ -182,10 +189,11 @@ def test_compose_ray_start_commands_on_loopback_run_evolino(tmp_path):
         shutil.rmtree(temp_dir, ignore_errors=True)
     assert serial.returncode == 0, serial.stderr
     assert clustered.returncode == 0, clustered.stderr[-2000:]
-    results = [json.loads((tmp_path / name / "result.json").read_text()) for name in ("serial", "ray")]
+    assert job.returncode == 0, (job.stdout + job.stderr)[-2000:]
+    results = [json.loads((tmp_path / name / "result.json").read_text()) for name in ("serial", "ray", "job")]
     for key in ("train_error", "test_error", "generations", "evaluations"):
-        assert results[0][key] == results[1][key], key
-    assert results[1]["backend"] == "ray"
+        assert results[0][key] == results[1][key] == results[2][key], key
+    assert results[1]["backend"] == results[2]["backend"] == "ray"
     serial_rows, ray_rows = (_history(tmp_path / name / "history.csv") for name in ("serial", "ray"))
     assert serial_rows == ray_rows and len(serial_rows) == 3  # every error statistic of every generation
     assert no_token.returncode == 2
