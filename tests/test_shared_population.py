@@ -54,3 +54,19 @@ def test_close_removes_the_file(shared):
 def test_no_shared_memory_directory_means_unavailable(tmp_path):
     population = SharedPopulation(str(tmp_path / "missing"))
     assert not population.available and population.path is None
+
+
+def test_a_full_shared_memory_falls_back_instead_of_crashing(shared, monkeypatch):
+    """A mapped page that tmpfs cannot back would kill the process (SIGBUS): pages are reserved up front, and a
+    reservation that fails turns shared memory off, so the evaluator sends chunks with their tasks."""
+    first = shared.write(np.ones((2, 3)))
+
+    def no_space(fd, offset, length):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "posix_fallocate", no_space)
+    assert shared.write(np.ones((2, 3))) == first  # fits the reserved file: no new allocation
+    assert shared.write(np.ones((50, 3))) is None  # needs a bigger file: none can be reserved
+    assert not shared.available and not os.path.exists(first)
+    assert shared.write(np.ones((1, 3))) is None  # and it does not try again
+    assert not [name for name in os.listdir(shared.directory) if name.startswith("evolino-population-")]

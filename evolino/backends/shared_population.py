@@ -48,7 +48,8 @@ class SharedPopulation:
         self.path: str | None = None
         self._rows: np.ndarray | None = None
         self._finalizer = None
-        if os.path.isdir(directory) and os.access(directory, os.W_OK):
+        self._usable = os.path.isdir(directory) and os.access(directory, os.W_OK)
+        if self._usable:
             self._allocate(1, 1)
 
     @property
@@ -56,17 +57,32 @@ class SharedPopulation:
         return self.path is not None
 
     def _allocate(self, rows: int, dimension: int) -> None:
+        """A new file for (rows, dimension); on a full or unwritable file system, none (unavailable from then on)."""
         self.close()
         path = os.path.join(self.directory, f"evolino-population-{os.getpid()}-{uuid.uuid4().hex[:12]}.npy")
-        self._rows = np.lib.format.open_memmap(path, mode="w+", dtype=np.float64, shape=(rows, dimension))
-        self.path = path
-        self._finalizer = weakref.finalize(self, _remove, path)  # also at interpreter exit
+        finalizer = weakref.finalize(self, _remove, path)  # also at interpreter exit
+        try:
+            array = np.lib.format.open_memmap(path, mode="w+", dtype=np.float64, shape=(rows, dimension))
+            # Reserve every page now: writing a mapped page that a full tmpfs cannot back kills the process
+            # (SIGBUS), whereas this fails politely.
+            with open(path, "r+b") as handle:
+                os.posix_fallocate(handle.fileno(), 0, os.fstat(handle.fileno()).st_size)
+        except OSError:
+            finalizer()
+            self._usable = False  # do not try again: chunks then travel with their tasks
+            return
+        self._rows, self.path, self._finalizer = array, path, finalizer
 
-    def write(self, genomes: np.ndarray) -> str:
-        """Copy ``genomes`` (n, d) into the file's first n rows; returns the file's path."""
+    def write(self, genomes: np.ndarray) -> str | None:
+        """Copy ``genomes`` (n, d) into the file's first n rows; returns the file's path, or None if there is no
+        room for them in shared memory."""
         n, d = genomes.shape
         if self._rows is None or self._rows.shape[1] != d or self._rows.shape[0] < n:
+            if not self._usable:
+                return None
             self._allocate(n, d)
+            if not self._usable:
+                return None
         self._rows[:n] = genomes
         return self.path
 
