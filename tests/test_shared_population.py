@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
-from evolino.backends.shared_population import SharedPopulation, SharedRowsReader
+from evolino.backends.shared_population import SharedPopulation, SharedRowsReader, remove_orphans
 
 
 @pytest.fixture
@@ -70,3 +73,26 @@ def test_a_full_shared_memory_falls_back_instead_of_crashing(shared, monkeypatch
     assert not shared.available and not os.path.exists(first)
     assert shared.write(np.ones((1, 3))) is None  # and it does not try again
     assert not [name for name in os.listdir(shared.directory) if name.startswith("evolino-population-")]
+
+
+def test_files_of_killed_drivers_are_removed_and_live_ones_kept(tmp_path):
+    killed = subprocess.run(
+        [sys.executable, "-c", "import os, signal, sys, numpy as np\n"
+         "from evolino.backends.shared_population import SharedPopulation\n"
+         f"population = SharedPopulation({str(tmp_path)!r})\n"
+         "print(population.write(np.ones((4, 3))), flush=True)\n"
+         "os.kill(os.getpid(), signal.SIGKILL)\n"],
+        capture_output=True, text=True, timeout=60)
+    assert killed.returncode == -signal.SIGKILL
+    orphan = killed.stdout.strip()
+    assert os.path.exists(orphan)  # kill -9 ran no clean-up
+    live = SharedPopulation(str(tmp_path))  # sweeps on start
+    try:
+        assert not os.path.exists(orphan)
+        other = SharedPopulation(str(tmp_path))  # a second driver in this process keeps the first one's file
+        assert os.path.exists(live.path) and os.path.exists(other.path)
+        assert remove_orphans(str(tmp_path)) == []
+        other.close()
+    finally:
+        live.close()
+    assert os.listdir(tmp_path) == []

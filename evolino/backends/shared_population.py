@@ -7,26 +7,53 @@ Actors on other hosts cannot see the file and keep receiving their chunks with t
 
 The driver rewrites the file only after every chunk of the previous generation has come back, so an actor reads a
 stable population; rows are copied byte for byte, so the errors are the same as with chunks sent in the task.
+
+The driver holds a shared ``flock`` on its file for as long as it lives, and the kernel drops it when the process
+dies, however it dies; a new SharedPopulation deletes the files nobody holds, so a run killed with ``kill -9`` leaves
+nothing behind for long.
 """
 
 from __future__ import annotations
 
+import fcntl
+import glob
 import os
 import uuid
 import weakref
 
 import numpy as np
 
-__all__ = ["SharedPopulation", "SharedRowsReader"]
+__all__ = ["SharedPopulation", "SharedRowsReader", "remove_orphans"]
 
 SHARED_MEMORY_DIR = "/dev/shm"
+PREFIX = "evolino-population-"
 
 
-def _remove(path: str) -> None:
+def _unlink(path: str) -> None:
     try:
         os.unlink(path)
     except OSError:  # already gone
         pass
+
+
+def _release(path: str, handle) -> None:
+    """Delete the file, then let go of its lock."""
+    _unlink(path)
+    handle.close()
+
+
+def remove_orphans(directory: str = SHARED_MEMORY_DIR) -> list[str]:
+    """Delete the population files in ``directory`` whose driver is gone (nobody holds their lock); returns them."""
+    removed = []
+    for path in glob.glob(os.path.join(glob.escape(directory), f"{PREFIX}*.npy")):
+        try:
+            with open(path, "rb") as handle:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)  # fails while a live driver holds it
+                os.unlink(path)
+                removed.append(path)
+        except OSError:  # in use, already gone, or not ours to delete
+            continue
+    return removed
 
 
 class SharedPopulation:
@@ -50,6 +77,7 @@ class SharedPopulation:
         self._finalizer = None
         self._usable = os.path.isdir(directory) and os.access(directory, os.W_OK)
         if self._usable:
+            remove_orphans(directory)
             self._allocate(1, 1)
 
     @property
@@ -59,19 +87,26 @@ class SharedPopulation:
     def _allocate(self, rows: int, dimension: int) -> None:
         """A new file for (rows, dimension); on a full or unwritable file system, none (unavailable from then on)."""
         self.close()
-        path = os.path.join(self.directory, f"evolino-population-{os.getpid()}-{uuid.uuid4().hex[:12]}.npy")
-        finalizer = weakref.finalize(self, _remove, path)  # also at interpreter exit
+        path = os.path.join(self.directory, f"{PREFIX}{os.getpid()}-{uuid.uuid4().hex[:12]}.npy")
+        building = path + ".new"  # not a name remove_orphans looks at: the file gets its lock before its name
+        handle = None
         try:
-            array = np.lib.format.open_memmap(path, mode="w+", dtype=np.float64, shape=(rows, dimension))
+            array = np.lib.format.open_memmap(building, mode="w+", dtype=np.float64, shape=(rows, dimension))
+            handle = open(building, "r+b")  # noqa: SIM115  (held open: it carries the lock)
             # Reserve every page now: writing a mapped page that a full tmpfs cannot back kills the process
             # (SIGBUS), whereas this fails politely.
-            with open(path, "r+b") as handle:
-                os.posix_fallocate(handle.fileno(), 0, os.fstat(handle.fileno()).st_size)
+            os.posix_fallocate(handle.fileno(), 0, os.fstat(handle.fileno()).st_size)
+            fcntl.flock(handle, fcntl.LOCK_SH)
+            os.rename(building, path)
         except OSError:
-            finalizer()
+            if handle is not None:
+                handle.close()
+            _unlink(building)
+            _unlink(path)
             self._usable = False  # do not try again: chunks then travel with their tasks
             return
-        self._rows, self.path, self._finalizer = array, path, finalizer
+        self._rows, self.path = array, path
+        self._finalizer = weakref.finalize(self, _release, path, handle)  # also at interpreter exit
 
     def write(self, genomes: np.ndarray) -> str | None:
         """Copy ``genomes`` (n, d) into the file's first n rows; returns the file's path, or None if there is no
