@@ -109,7 +109,8 @@ def _replace_flag(command: list[str], flag: str, value) -> list[str]:
 def loopback_commands(compose: dict, temp_dir: str, rng: np.random.Generator) -> dict:
     """The compose services' ``ray start`` commands, moved onto 127.0.0.1 with free ports and a private temp dir.
 
-    Returns {"head": argv, "worker": argv, "gcs_port": int, "dashboard_port": int, "agent_ports": [head, worker]}.
+    Returns {"head": argv, "worker": argv, "gcs_port": int, "dashboard_port": int, "client_port": int,
+    "agent_ports": [head, worker]}.
     """
     head = list(compose["services"]["head"]["command"])
     worker = list(compose["services"]["worker"]["command"])
@@ -136,7 +137,8 @@ def loopback_commands(compose: dict, temp_dir: str, rng: np.random.Generator) ->
             head = command
         else:
             worker = command
-    return {"head": head, "worker": worker, "gcs_port": gcs, "dashboard_port": dashboard, "agent_ports": agent_ports}
+    return {"head": head, "worker": worker, "gcs_port": gcs, "dashboard_port": dashboard, "client_port": client,
+            "agent_ports": agent_ports}
 
 
 # -- processes ----------------------------------------------------------------------------------------------------

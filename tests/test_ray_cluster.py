@@ -152,7 +152,8 @@ def _evolino_run(out, env, *extra):
 
 def test_compose_ray_start_commands_on_loopback_run_evolino(tmp_path):
     """The head and worker services' commands, on 127.0.0.1 with token auth; a CLI run joins via the address, and
-    the same run submitted as a Ray job (docs/cluster.md) runs on the head and joins with --address auto."""
+    the same run submitted as a Ray job (docs/cluster.md) runs on the head and joins with --address auto, and a
+    driver joins through the Ray client port (ray://)."""
     token = secrets.token_hex(16)
     env = {**os.environ, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": token, "RAY_USAGE_STATS_ENABLED": "0"}
     env.pop("RAY_ADDRESS", None)
@@ -177,6 +178,8 @@ def test_compose_ray_start_commands_on_loopback_run_evolino(tmp_path):
                 time.sleep(1)
         address = f"127.0.0.1:{commands['gcs_port']}"
         clustered = _evolino_run(tmp_path / "ray", env, "--backend", "ray", "--address", address)
+        client = _evolino_run(tmp_path / "client", env, "--backend", "ray", "--address",
+                              f"ray://127.0.0.1:{commands['client_port']}")
         no_token = _evolino_run(tmp_path / "denied", {**env, "RAY_AUTH_MODE": "disabled", "RAY_AUTH_TOKEN": ""},
                                 "--backend", "ray", "--address", address)
         job = subprocess.run(["ray", "job", "submit", "--address", f"http://127.0.0.1:{commands['dashboard_port']}",
@@ -190,10 +193,12 @@ def test_compose_ray_start_commands_on_loopback_run_evolino(tmp_path):
     assert serial.returncode == 0, serial.stderr
     assert clustered.returncode == 0, clustered.stderr[-2000:]
     assert job.returncode == 0, (job.stdout + job.stderr)[-2000:]
-    results = [json.loads((tmp_path / name / "result.json").read_text()) for name in ("serial", "ray", "job")]
+    assert client.returncode == 0, client.stderr[-2000:]
+    names = ("serial", "ray", "job", "client")
+    results = [json.loads((tmp_path / name / "result.json").read_text()) for name in names]
     for key in ("train_error", "test_error", "generations", "evaluations"):
-        assert results[0][key] == results[1][key] == results[2][key], key
-    assert results[1]["backend"] == results[2]["backend"] == "ray"
+        assert len({result[key] for result in results}) == 1, key
+    assert all(result["backend"] == "ray" for result in results[1:])
     serial_rows, ray_rows = (_history(tmp_path / name / "history.csv") for name in ("serial", "ray"))
     assert serial_rows == ray_rows and len(serial_rows) == 3  # every error statistic of every generation
     assert no_token.returncode == 2
