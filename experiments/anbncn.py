@@ -1,0 +1,108 @@
+"""a^n b^n c^n (task "anbncn"): train on n = 1..10, report the largest M such that every n <= M is accepted.
+
+    python experiments/anbncn.py                          # Evolino (CMA-ES) with 4 and 8 cells, seeds 0-9, + BPTT
+    python experiments/anbncn.py --cells 4 --seeds 0 1 --bptt-seeds
+
+Protocol of shared/REFERENCE.md §2: strings S a^n b^n c^n T, input one-hot of the current symbol, target multi-hot of
+the symbols that may come next; a string is accepted when every thresholded (0.5) prediction along it is right.
+Evolino evolves the hidden weights with CMA-ES and fits the readout by least squares on the 10 training strings
+(fitness: MSE); the gradient baseline is the same LSTM (peepholes, forget gates) trained by BPTT and Adam on the same
+MSE. The Evolino paper reports generalisation to about n = 29 from training on 1..10 [R, low confidence].
+Writes experiments/results/anbncn.json and prints a table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+
+import evolino
+from evolino.baselines.bptt import BPTTLSTM
+from evolino.tasks.languages import accepts, generalization_limit
+
+RESULTS = Path(__file__).parent / "results"
+EVOLINO_SETTINGS = dict(optimizer="cma", population=40, init_scale=0.5)
+BPTT_SETTINGS = dict(iterations=2000, learning_rate=1e-2, init_scale=0.1)
+PUBLISHED_LIMIT = 29  # Evolino paper, training on n = 1..10 [R]
+
+
+def _scores(predict, train_max: int, max_n: int) -> dict:
+    return {"train_solved": all(accepts(predict, n) for n in range(1, train_max + 1)),
+            "limit": generalization_limit(predict, max_n)}
+
+
+def run_evolino(cells: int, seed: int, generations: int, max_n: int) -> dict:
+    task = evolino.make_task("anbncn")
+    started = time.perf_counter()
+    result = evolino.Evolino(cells=cells, generations=generations, seed=seed, **EVOLINO_SETTINGS).fit(task)
+    seconds = time.perf_counter() - started
+    return {"method": "evolino", "cells": cells, "seed": seed, **EVOLINO_SETTINGS, "generations": result.generations,
+            "train_mse": float(result.train_error), "test_mse": float(result.test_error),
+            **_scores(result.model.predict, task.info["train_max"], max_n), "seconds": round(seconds, 1)}
+
+
+def run_bptt(cells: int, seed: int, max_n: int) -> dict:
+    task = evolino.make_task("anbncn")
+    started = time.perf_counter()
+    result = BPTTLSTM(cells=cells, random_state=seed, **BPTT_SETTINGS).fit(task)
+    seconds = time.perf_counter() - started
+    return {"method": "bptt", "cells": cells, "seed": seed, **BPTT_SETTINGS,
+            "train_mse": float(result.train_loss[-1]), "test_mse": float(result.test_error),
+            **_scores(result.model.predict, task.info["train_max"], max_n), "seconds": round(seconds, 1)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cells", type=int, nargs="+", default=[4, 8])
+    parser.add_argument("--seeds", type=int, nargs="+", default=list(range(10)))
+    parser.add_argument("--bptt-seeds", type=int, nargs="*", default=list(range(3)), help="none: skip BPTT")
+    parser.add_argument("--generations", type=int, default=500)
+    parser.add_argument("--max-n", type=int, default=1000, help="longest string tried for the generalisation limit")
+    parser.add_argument("--out", type=Path, default=RESULTS / "anbncn.json")
+    args = parser.parse_args()
+
+    print("| method | cells | seed | train MSE | training strings all accepted | limit M | time |")
+    print("|---|---|---|---|---|---|---|")
+    rows = []
+    for cells in args.cells:
+        jobs = [("evolino", seed) for seed in args.seeds] + [("bptt", seed) for seed in args.bptt_seeds]
+        for method, seed in jobs:
+            row = (run_evolino(cells, seed, args.generations, args.max_n) if method == "evolino"
+                   else run_bptt(cells, seed, args.max_n))
+            rows.append(row)
+            print(f"| {method} | {cells} | {seed} | {row['train_mse']:.2e} | {row['train_solved']} | {row['limit']} | "
+                  f"{row['seconds']:.0f} s |", flush=True)
+    summary = {}
+    for method in ("evolino", "bptt"):
+        for cells in args.cells:
+            mine = [r for r in rows if r["method"] == method and r["cells"] == cells]
+            if mine:
+                limits = [r["limit"] for r in mine]
+                summary[f"{method}/{cells}"] = {
+                    "runs": len(mine), "train_solved": sum(r["train_solved"] for r in mine),
+                    "median_limit": float(np.median(limits)), "best_limit": max(limits),
+                    "runs_beyond_published": sum(limit > PUBLISHED_LIMIT for limit in limits),
+                    "limit_capped_at": args.max_n}
+    print(f"\n| method/cells | runs | training set solved | median M | best M | runs with M > {PUBLISHED_LIMIT} |")
+    print("|---|---|---|---|---|---|")
+    for key, s in summary.items():
+        print(f"| {key} | {s['runs']} | {s['train_solved']} | {s['median_limit']:g} | {s['best_limit']} | "
+              f"{s['runs_beyond_published']} |")
+    meta = {"python": platform.python_version(), "numpy": np.__version__, "evolino": evolino.__version__,
+            "machine": platform.machine(), "cpus": os.cpu_count(), "published_limit": PUBLISHED_LIMIT,
+            "command": "python experiments/anbncn.py " + " ".join(
+                f"--{k.replace('_', '-')} {' '.join(map(str, v)) if isinstance(v, list) else v}"
+                for k, v in vars(args).items() if k != "out")}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({"meta": meta, "summary": summary, "rows": rows}, indent=2) + "\n")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
