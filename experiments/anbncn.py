@@ -14,13 +14,11 @@ Writes experiments/results/anbncn.json and prints a table.
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 import time
 from pathlib import Path
 
 import numpy as np
+from provenance import command_line, write_results
 
 import evolino
 from evolino.baselines.bptt import BPTTLSTM
@@ -94,14 +92,7 @@ def main() -> None:
     for key, s in summary.items():
         print(f"| {key} | {s['runs']} | {s['train_solved']} | {s['median_limit']:g} | {s['best_limit']} | "
               f"{s['runs_beyond_published']} |")
-    meta = {"python": platform.python_version(), "numpy": np.__version__, "evolino": evolino.__version__,
-            "machine": platform.machine(), "cpus": os.cpu_count(), "published_limit": PUBLISHED_LIMIT,
-            "command": "python experiments/anbncn.py " + " ".join(
-                f"--{k.replace('_', '-')} {' '.join(map(str, v)) if isinstance(v, list) else v}"
-                for k, v in vars(args).items() if k != "out")}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"meta": meta, "summary": summary, "rows": rows}, indent=2) + "\n")
-    print(f"wrote {args.out}")
+    write_results(args.out, {"summary": summary, "rows": rows}, command_line(args), published_limit=PUBLISHED_LIMIT)
 
 
 if __name__ == "__main__":

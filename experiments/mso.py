@@ -11,12 +11,10 @@ Writes experiments/results/mso_<mode>.json and prints a markdown table. Every nu
 from __future__ import annotations
 
 import argparse
-import json
-import platform
 import time
 from pathlib import Path
 
-import numpy as np
+from provenance import command_line, write_results
 
 import evolino
 
@@ -75,12 +73,7 @@ def main() -> None:
     else:
         print("| rcond | feedback scale | seed | test NRMSE | time |\n|---|---|---|---|---|")
         rows = ablation(args.seeds, args.generations, args.optimizer)
-    RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / f"mso_{args.mode}.json"
-    meta = {"python": platform.python_version(), "numpy": np.__version__, "evolino": evolino.__version__,
-            "machine": platform.machine(), "cpus": __import__("os").cpu_count()}
-    out.write_text(json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n")
-    print(f"wrote {out}")
+    write_results(RESULTS / f"mso_{args.mode}.json", {"rows": rows}, command_line(args, positional=("mode",)))
 
 
 if __name__ == "__main__":

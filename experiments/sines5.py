@@ -12,13 +12,11 @@ Each run is capped at ``--max-seconds`` of wall time. Writes experiments/results
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 import time
 from pathlib import Path
 
 import numpy as np
+from provenance import command_line, write_results
 
 import evolino
 
@@ -87,14 +85,7 @@ def main() -> None:
     for key, s in summary.items():
         print(f"| {key} | {_error(s['best_test']):.2e} | {_error(s['median_test']):.2e} | {s['max_seconds']:.0f} s | "
               f"{s['runs_meeting_5e-3_under_600s']}/{s['runs']} |")
-    meta = {"python": platform.python_version(), "numpy": np.__version__, "evolino": evolino.__version__,
-            "machine": platform.machine(), "cpus": os.cpu_count(),
-            "command": "python experiments/sines5.py " + " ".join(
-                f"--{k.replace('_', '-')} {' '.join(map(str, v)) if isinstance(v, list) else v}"
-                for k, v in vars(args).items() if k != "out")}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"meta": meta, "summary": summary, "rows": rows}, indent=2) + "\n")
-    print(f"wrote {args.out}")
+    write_results(args.out, {"summary": summary, "rows": rows}, command_line(args))
 
 
 if __name__ == "__main__":
