@@ -16,6 +16,7 @@ PAGE = Path(__file__).with_name("configuration.md")
 # Command-line flags of `python -m evolino run` that set a key (kept in step by tests/test_docs.py).
 FLAGS = {
     "seed": "--seed", "task.name": "--task", "network.cells": "--cells", "network.feedback_scale": "--feedback-scale",
+    "network.init_scale": "--init-scale",
     "readout.rcond": "--rcond", "readout.ridge": "--ridge", "optimizer.name": "--optimizer",
     "optimizer.population": "--population", "optimizer.options": "--opt KEY=VALUE",
     "stop.generations": "--generations", "stop.target_error": "--target-error",

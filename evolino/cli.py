@@ -100,6 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--generations", type=_positive_int, default=None, help="generation budget, default 300")
     run.add_argument("--seed", type=_non_negative_int, default=None, help="seed of the whole run, default 0")
     run.add_argument("--feedback-scale", type=_finite_float, default=None, help="scale of the fed-back output")
+    run.add_argument("--init-scale", type=_finite_float, default=None,
+                     help="initial weights N(0, X^2), also the optimizer's initial step size")
     run.add_argument("--rcond", type=_finite_float, default=None, help="pseudo-inverse singular-value cutoff")
     run.add_argument("--ridge", type=_finite_float, default=None, help="ridge strength of the readout")
     run.add_argument("--target-error", type=_finite_float, default=None, help="stop at this training error")
@@ -157,8 +159,8 @@ def _add_display_flags(parser: argparse.ArgumentParser) -> None:
 _FLAG_KEYS = {
     "task": "task.name", "optimizer": "optimizer.name", "cells": "network.cells",
     "population": "optimizer.population", "generations": "stop.generations", "seed": "seed",
-    "feedback_scale": "network.feedback_scale", "rcond": "readout.rcond", "ridge": "readout.ridge",
-    "target_error": "stop.target_error", "max_evaluations": "stop.max_evaluations",
+    "feedback_scale": "network.feedback_scale", "init_scale": "network.init_scale", "rcond": "readout.rcond",
+    "ridge": "readout.ridge", "target_error": "stop.target_error", "max_evaluations": "stop.max_evaluations",
     "max_seconds": "stop.max_seconds", "backend": "backend.name", "address": "backend.address",
     "workers": "backend.workers", "chunks_per_worker": "backend.chunks_per_worker", "out": "output.dir",
     "checkpoint_every": "output.checkpoint_every",

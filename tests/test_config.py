@@ -51,6 +51,7 @@ BAD_INPUTS = [
     ("[backend]\nworkers = 2\n", [], "backend.workers"),
     ("[backend]\nname = 'ray'\nchunks_per_worker = 0\n", [], "backend.chunks_per_worker"),
     (None, ["--chunks-per-worker", "3"], "backend.chunks_per_worker"),
+    (None, ["--init-scale", "0"], "network.init_scale"),
     ("[task]\nname = 'mso99'\n", [], "task.name"),
     ("[task]\noptions = { frequency = 3 }\n", [], "task.options"),
     ("network = 3\n", [], "network"),
