@@ -299,12 +299,16 @@ def apply_overrides(config: RunConfig, overrides: dict[str, object]) -> RunConfi
     return config_from_dict({**top, **nested}, base=config)
 
 
-def _try_optimizer(settings: OptimizerSettings) -> None:
-    """Build the optimizer on a stand-in genome (8 genes, 2 cells): with the population alone, then with the options,
-    so that a bad value fails now, before any work, under the key that set it. Checks that need the real genome
-    are left to the real build."""
-    from evolino.optimizers import make_optimizer
+def _check_optimizer(settings: OptimizerSettings) -> None:
+    """Option keys and types first (:func:`evolino.optimizers.check_options`), then builds on a stand-in genome
+    (8 genes, 2 cells): with the population alone, then with the options, so that a bad value fails now, before any
+    work, under the key that set it. Checks that need the real genome are left to the real build."""
+    from evolino.optimizers import check_options, make_optimizer
 
+    try:
+        check_options(settings.name, settings.options)
+    except ValueError as exc:
+        raise ConfigError(f"optimizer.options: {exc}") from None
     trials = [("optimizer.population", {})] + ([("optimizer.options", settings.options)] if settings.options else [])
     for key, options in trials:
         try:
@@ -317,7 +321,7 @@ def _try_optimizer(settings: OptimizerSettings) -> None:
 def validate_config(config: RunConfig) -> RunConfig:
     """Checks across keys and against the registries of tasks, optimizers and backends."""
     from evolino.backends import backend_names
-    from evolino.optimizers import check_options, optimizer_names
+    from evolino.optimizers import optimizer_names
     from evolino.tasks import task_names
 
     if config.task.name not in task_names():
@@ -325,11 +329,7 @@ def validate_config(config: RunConfig) -> RunConfig:
     if config.optimizer.name not in optimizer_names():
         raise ConfigError(f"optimizer.name: unknown optimizer {config.optimizer.name!r}; "
                           f"choose one of {', '.join(optimizer_names())}")
-    try:
-        check_options(config.optimizer.name, config.optimizer.options)
-    except ValueError as exc:
-        raise ConfigError(f"optimizer.options: {exc}") from None
-    _try_optimizer(config.optimizer)
+    _check_optimizer(config.optimizer)
     if config.backend.name not in backend_names():
         raise ConfigError(f"backend.name: unknown backend {config.backend.name!r}; "
                           f"choose one of {', '.join(backend_names())}")
