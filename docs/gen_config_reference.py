@@ -9,23 +9,13 @@ import sys
 from dataclasses import fields
 from pathlib import Path
 
+from evolino.cli import config_flags
 from evolino.config import SECTIONS, RunConfig, config_to_toml, default_of
 
 PAGE = Path(__file__).with_name("configuration.md")
 
-# Command-line flags of `python -m evolino run` that set a key (kept in step by tests/test_docs.py).
-FLAGS = {
-    "seed": "--seed", "task.name": "--task", "network.cells": "--cells", "network.feedback_scale": "--feedback-scale",
-    "network.init_scale": "--init-scale",
-    "readout.rcond": "--rcond", "readout.ridge": "--ridge", "optimizer.name": "--optimizer",
-    "optimizer.population": "--population", "optimizer.options": "--opt KEY=VALUE",
-    "stop.generations": "--generations", "stop.target_error": "--target-error",
-    "stop.max_evaluations": "--max-evaluations", "stop.max_seconds": "--max-seconds", "backend.name": "--backend",
-    "backend.address": "--address", "backend.workers": "--workers",
-    "backend.chunks_per_worker": "--chunks-per-worker", "output.dir": "--out",
-    "output.checkpoint_every": "--checkpoint-every", "output.progress_every": "--progress-every",
-    "output.plots": "--no-plots",
-}
+# Command-line flags of `python -m evolino run` that set a key, as this page shows them.
+FLAGS = {key: flag + (" KEY=VALUE" if flag == "--opt" else "") for key, flag in config_flags().items()}
 
 
 def _type_name(spec) -> str:

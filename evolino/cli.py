@@ -70,8 +70,9 @@ def parse_options(pairs: list[str]) -> dict:
         key, sep, text = pair.partition("=")
         if not sep or not key.strip():
             raise UsageError(f"--opt expects KEY=VALUE, got {pair!r}")
-        if text.strip().lower() in _OPTION_WORDS:
-            value = _OPTION_WORDS[text.strip().lower()]
+        word = text.strip().lower()
+        if word in _OPTION_WORDS:
+            value = _OPTION_WORDS[word]
         else:
             try:
                 value = ast.literal_eval(text)
@@ -168,6 +169,13 @@ _FLAG_KEYS = {
 }
 
 
+def config_flags() -> dict[str, str]:
+    """Config key -> the flag of ``run`` that sets it."""
+    flags = {key: "--" + dest.replace("_", "-") for dest, key in _FLAG_KEYS.items()}
+    flags.update({"optimizer.options": "--opt", "output.plots": "--no-plots"})
+    return flags
+
+
 def resolve_run_config(args: argparse.Namespace):
     """Defaults, then the --config file, then the flags: the validated RunConfig of a ``run`` command."""
     from evolino.config import RunConfig, apply_overrides, load_config
@@ -181,9 +189,7 @@ def resolve_run_config(args: argparse.Namespace):
     try:
         return apply_overrides(config, overrides)
     except EvolinoError as exc:
-        flags = {key: "--" + flag.replace("_", "-") for flag, key in _FLAG_KEYS.items()}
-        flags["optimizer.options"] = "--opt"
-        named = [flag for key, flag in flags.items() if overrides.get(key) is not None and key in str(exc)]
+        named = [flag for key, flag in config_flags().items() if overrides.get(key) is not None and key in str(exc)]
         raise type(exc)(f"{named[0]}: {exc}" if named else str(exc)) from None
 
 

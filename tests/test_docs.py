@@ -5,11 +5,13 @@ import importlib.util
 import os
 import subprocess
 import sys
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
 
-from evolino.cli import _FLAG_KEYS, build_parser
+from evolino.cli import build_parser, config_flags
+from evolino.config import SECTIONS
 
 ROOT = Path(__file__).resolve().parents[1]
 _spec = importlib.util.spec_from_file_location("gen_config_reference", ROOT / "docs" / "gen_config_reference.py")
@@ -35,11 +37,14 @@ def test_configuration_page_is_generated_from_the_current_dataclasses():
     assert committed == gen_config_reference.render(), "run: python docs/gen_config_reference.py"
 
 
-def test_config_reference_flags_match_the_cli():
-    flags = {key: "--" + flag.replace("_", "-") for flag, key in _FLAG_KEYS.items()}
-    flags["optimizer.options"] = "--opt KEY=VALUE"
-    flags["output.plots"] = "--no-plots"
-    assert gen_config_reference.FLAGS == flags
+def test_config_flags_are_run_options_for_real_keys():
+    """The flags the CLI names in errors and the configuration page lists (both from config_flags) exist."""
+    options = {name for action in _subcommands()["run"]._actions for name in action.option_strings}
+    keys = {"seed"} | {f"{section}.{spec.name}" for section, cls in SECTIONS.items() for spec in fields(cls)}
+    flags = config_flags()
+    assert set(flags.values()) <= options and set(flags) <= keys
+    assert {"--cells", "--opt", "--no-plots", "--chunks-per-worker"} <= set(flags.values())
+    assert gen_config_reference.FLAGS == {**flags, "optimizer.options": "--opt KEY=VALUE"}
 
 
 def _subcommands() -> dict[str, argparse.ArgumentParser]:
