@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import time
 
 import numpy as np
@@ -31,7 +30,7 @@ import numpy as np
 from evolino.backends.ray import RayEvaluator, connect
 from evolino.backends.serial import SerialEvaluator
 from evolino.fitness import EvolinoProblem
-from evolino.kernels import resolve_kernel
+from evolino.kernels import limit_compiled_threads, resolve_kernel
 from evolino.network import LSTMSpec
 from evolino.tasks.oscillators import MSO_FREQUENCIES, oscillator_task
 
@@ -59,10 +58,7 @@ class ThreadedSerial(SerialEvaluator):
         self.threads = threads
 
     def evaluate(self, genomes: np.ndarray) -> np.ndarray:
-        if "numba" in sys.modules:
-            import numba
-
-            numba.set_num_threads(min(self.threads, numba.config.NUMBA_NUM_THREADS))
+        limit_compiled_threads(self.threads)
         return super().evaluate(genomes)
 
 

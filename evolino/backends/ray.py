@@ -20,7 +20,6 @@ import logging
 import os
 import re
 import socket
-import sys
 import threading
 import time
 from collections import deque
@@ -29,6 +28,7 @@ import numpy as np
 
 from evolino.backends.shared_population import SharedPopulation, SharedRowsReader
 from evolino.errors import ClusterError
+from evolino.kernels import limit_compiled_threads
 
 __all__ = ["RayEvaluator", "chunk_bounds", "parse_address"]
 
@@ -217,17 +217,8 @@ def connect(address: str | None, timeout: float, num_cpus: int | None = None) ->
     return True
 
 
+# An actor holds one CPU: these cap the thread pools of libraries it loads later (numba, if loaded, is told directly).
 THREAD_VARIABLES = ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
-
-
-def _limit_threads(threads: int) -> None:
-    """Keep an actor's thread pools to the CPUs it holds: two actors with a full-width numba pool each would
-    oversubscribe the cores. Environment variables cover libraries loaded later; numba, if loaded, is told directly
-    (its setting is per calling thread, so this runs before every chunk)."""
-    if "numba" in sys.modules:
-        import numba
-
-        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
 
 
 class _ChunkWorker:
@@ -248,7 +239,7 @@ class _ChunkWorker:
 
     def evaluate(self, genomes: np.ndarray) -> np.ndarray:
         """Errors of one chunk of genomes (k, d) -> (k,)."""
-        _limit_threads(self.threads)
+        limit_compiled_threads(self.threads)  # two actors with full-width pools would oversubscribe a node
         return self.problem.evaluate(genomes)
 
     def evaluate_shared(self, path: str, start: int, stop: int) -> np.ndarray:

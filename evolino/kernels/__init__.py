@@ -10,6 +10,7 @@ Both kernels expose the same operations (:class:`ForwardOps`) with the same argu
 from __future__ import annotations
 
 import os
+import sys
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,7 +18,8 @@ from typing import Any
 
 from evolino.errors import ConfigError, EvolinoError
 
-__all__ = ["KERNEL_CHOICES", "ForwardOps", "default_kernel", "resolve_kernel", "forward_ops", "compiled_available"]
+__all__ = ["KERNEL_CHOICES", "ForwardOps", "default_kernel", "resolve_kernel", "forward_ops", "compiled_available",
+           "limit_compiled_threads"]
 
 KERNEL_CHOICES = ("auto", "numpy", "compiled")
 ENV_VAR = "EVOLINO_KERNEL"
@@ -47,6 +49,15 @@ class ForwardOps:
 def default_kernel() -> str:
     """The kernel named by ``EVOLINO_KERNEL`` (lower-cased), or ``"auto"`` when it is unset or empty."""
     return os.environ.get(ENV_VAR, "").strip().lower() or "auto"
+
+
+def limit_compiled_threads(threads: int) -> None:
+    """Run the compiled kernel on at most ``threads`` threads (numba's setting is per calling thread, so set it on the
+    thread that evaluates); nothing to do while numba is not loaded."""
+    if "numba" in sys.modules:
+        import numba
+
+        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
 
 
 def compiled_available() -> bool:
