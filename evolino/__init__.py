@@ -5,17 +5,19 @@
 """
 
 from evolino.fitness import EvolinoProblem, evaluate_genomes
+from evolino.metrics import score
 from evolino.model import EvolinoModel
 from evolino.network import LSTMSpec
 from evolino.optimizers import make_optimizer, optimizer_names
 from evolino.readout import ReadoutConfig, fit_readout
-from evolino.tasks import SequencePair, Task, make_task, register_task, task_names
+from evolino.scaling import Standardizer
+from evolino.tasks import SequencePair, Table, Task, data_task, make_task, read_table, register_task, task_names
 from evolino.trainer import Evolino, FitResult
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Evolino", "EvolinoModel", "EvolinoProblem", "FitResult", "LSTMSpec", "ReadoutConfig", "SequencePair", "Task",
-    "evaluate_genomes", "fit_readout", "make_optimizer", "make_task", "optimizer_names", "register_task",
-    "task_names",
+    "Evolino", "EvolinoModel", "EvolinoProblem", "FitResult", "LSTMSpec", "ReadoutConfig", "SequencePair",
+    "Standardizer", "Table", "Task", "data_task", "evaluate_genomes", "fit_readout", "make_optimizer", "make_task",
+    "optimizer_names", "read_table", "register_task", "score", "task_names",
 ]

@@ -59,17 +59,43 @@ def _finite_float(text: str) -> float:
     return value
 
 
+def _or_words(parse, *words: str):
+    """An argparse type: one of ``words``, else what ``parse`` makes of the text."""
+
+    def parse_or_word(text: str):
+        return text.strip().lower() if text.strip().lower() in words else parse(text)
+
+    return parse_or_word
+
+
+def _column(text: str) -> str | int:
+    """A column: a 0-based index if the text is a non-negative integer, else a name (a header name wins later)."""
+    return int(text) if text.strip().isdigit() else text
+
+
+def _split(values: list[str]) -> list[float | int]:
+    """--split 0.7 0.15 0.15, or 0.7,0.15,0.15, or counts: three numbers."""
+    items = [item for value in values for item in value.split(",") if item.strip()]
+    try:
+        numbers = [int(item) if item.strip().isdigit() else _finite_float(item) for item in items]
+    except argparse.ArgumentTypeError as exc:
+        raise UsageError(f"--split: {exc}") from None
+    if len(numbers) != 3:
+        raise UsageError(f"--split expects three numbers (train, validation, test), got {len(numbers)}")
+    return numbers
+
+
 _OPTION_WORDS = {"true": True, "false": False}  # as a config file writes them (TOML has no null)
 
 
-def parse_options(pairs: list[str]) -> dict:
+def parse_options(pairs: list[str], flag: str = "--opt") -> dict:
     """``["KEY=VALUE", ...]`` -> dict; values are true/false (any case), Python literals where they parse,
     strings otherwise."""
     options = {}
     for pair in pairs:
         key, sep, text = pair.partition("=")
         if not sep or not key.strip():
-            raise UsageError(f"--opt expects KEY=VALUE, got {pair!r}")
+            raise UsageError(f"{flag} expects KEY=VALUE, got {pair!r}")
         word = text.strip().lower()
         if word in _OPTION_WORDS:
             value = _OPTION_WORDS[word]
@@ -92,7 +118,37 @@ def build_parser() -> argparse.ArgumentParser:
                          description="Flags override the values of --config, which override the defaults.")
     run.add_argument("--config", default=None, metavar="TOML", help="run configuration file (e.g. DIR/config.toml "
                      "of an earlier run, to repeat it)")
-    run.add_argument("--task", default=None, help="task name (see `python -m evolino tasks`), default mso2")
+    run.add_argument("--task", default=None, help="task name (see `python -m evolino tasks`), default mso2; with "
+                     "--data, a label for the data")
+    run.add_argument("--task-opt", action="append", default=[], metavar="KEY=VALUE",
+                     help="option of a named task (repeatable), e.g. --task-opt test_end=1000")
+    data = run.add_argument_group("your own data (see docs/your-data.md)")
+    data.add_argument("--data", default=None, metavar="FILE", help="CSV (header optional), NPY or NPZ file; rows are "
+                      "time steps")
+    data.add_argument("--kind", default=None, help="generate (continue the series closed-loop; default), predict "
+                      "(--horizon steps ahead), map (inputs to targets) or classify (a label column)")
+    data.add_argument("--target", nargs="+", type=_column, default=None, metavar="COL",
+                      help="target column(s) by name or 0-based index (default: all columns not used otherwise)")
+    data.add_argument("--inputs", nargs="+", type=_column, default=None, metavar="COL", help="input column(s)")
+    data.add_argument("--sequence", type=_column, default=None, metavar="COL",
+                      help="column whose consecutive equal values mark one sequence")
+    data.add_argument("--horizon", type=_positive_int, default=None, help="predict: steps ahead, default 1")
+    data.add_argument("--split", nargs="+", default=None, metavar="X",
+                      help="train validation test: fractions adding up to 1 or counts, default 0.7 0.15 0.15")
+    data.add_argument("--washout", type=_non_negative_int, default=None, help="steps neither fitted nor scored at "
+                      "the start of a run from a zero state")
+    data.add_argument("--no-scale", action="store_true", help="do not standardise the columns")
+    data.add_argument("--metric", default=None, help="nrmse, rmse, mse, mae or error_rate")
+    data.add_argument("--missing", default=None, help="empty target cells: error (default) or interpolate")
+    data.add_argument("--header", action=argparse.BooleanOptionalAction, default=None,
+                      help="whether the CSV's first line names the columns (default: detected)")
+    data.add_argument("--validation-windows", type=_positive_int, default=None,
+                      help="generate: free runs across the validation part, default 5")
+    data.add_argument("--free-run-steps", type=_positive_int, default=None,
+                      help="generate: length of each validation free run, default the test length")
+    run.add_argument("--holdout", type=_finite_float, default=None, help="fraction of the training part evolution "
+                     "is scored on; the validation part then chooses the final ridge (0: fitness = validation error)"
+                     "; default 0 on benchmark tasks, 0.2 otherwise")
     run.add_argument("--optimizer", default=None, help="optimizer name, default cma")
     run.add_argument("--opt", action="append", default=[], metavar="KEY=VALUE",
                      help="optimizer option (repeatable), e.g. --opt sigma0=0.1 --opt separable=true")
@@ -104,8 +160,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--init-scale", type=_finite_float, default=None,
                      help="initial weights N(0, X^2), also the optimizer's initial step size")
     run.add_argument("--rcond", type=_finite_float, default=None, help="pseudo-inverse singular-value cutoff")
-    run.add_argument("--ridge", type=_finite_float, default=None, help="ridge strength of the readout")
-    run.add_argument("--target-error", type=_finite_float, default=None, help="stop at this training error")
+    run.add_argument("--ridge", type=_or_words(_finite_float, "auto", "validation"), default=None,
+                     help="ridge strength on the readout's cell weights, or auto (generalized cross-validation) or "
+                     "validation (best on validation), per genome; default 0 on benchmark tasks, auto otherwise")
+    run.add_argument("--lags", type=_or_words(_non_negative_int, "auto"), default=None,
+                     help="steps of inputs and fed-back values the readout sees directly, or auto; default 0 on "
+                     "benchmark tasks, auto otherwise")
+    run.add_argument("--target-error", type=_finite_float, default=None,
+                     help="stop at this fitness (the error evolution minimises)")
     run.add_argument("--max-evaluations", type=_positive_int, default=None, help="stop after this many evaluations")
     run.add_argument("--max-seconds", type=_finite_float, default=None, help="stop after this much wall-clock time")
     run.add_argument("--backend", default=None, help="serial or ray, default serial")
@@ -131,9 +193,10 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("dir", help="run folder")
 
     predict = sub.add_parser("predict", help="teacher-forced outputs of a saved model on a CSV file",
-                             description="The CSV holds the model's inputs (if it has any), then its targets (fed "
-                                         "back one step delayed, if it uses feedback), one row per step; a header "
-                                         "line is optional.")
+                             description="The CSV holds the model's inputs and, if it feeds them back, its targets, "
+                                         "one row per step, in original units. With a header that names the "
+                                         "columns the model was trained on, they are picked by name; otherwise the "
+                                         "inputs come first, then the targets.")
     predict.add_argument("dir", help="run folder (or a model.npz file)")
     predict.add_argument("--csv", required=True, help="input CSV file")
     predict.add_argument("--out", default=None, help="output CSV, default DIR/predictions.csv")
@@ -142,7 +205,10 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("dir", help="run folder (or a model.npz file)")
     generate.add_argument("--steps", type=_positive_int, required=True, help="steps to generate")
     generate.add_argument("--history", default=None, help="CSV of the known past of the signal (one column per "
-                          "output); default: the task's train + validation data from DIR/config.toml")
+                          "output, picked by name when the header has the model's names)")
+    generate.add_argument("--after", choices=("all", "validation"), default="all",
+                          help="without --history: continue after all the task's data (default) or after its "
+                          "validation part (regenerating the test window)")
     generate.add_argument("--out", default=None, help="output CSV, default DIR/generated.csv")
 
     sub.add_parser("tasks", help="list the named tasks")
@@ -158,10 +224,16 @@ def _add_display_flags(parser: argparse.ArgumentParser) -> None:
 # run flag -> config key. The defaults live in evolino.config.RunConfig (chosen so that `python -m evolino run`
 # solves MSO2 to NRMSE <= 1e-5 well within a minute on a 2-core machine).
 _FLAG_KEYS = {
-    "task": "task.name", "optimizer": "optimizer.name", "cells": "network.cells",
+    "task": "task.name", "data": "task.data", "kind": "task.kind", "target": "task.target",
+    "inputs": "task.inputs", "sequence": "task.sequence", "horizon": "task.horizon", "washout": "task.washout",
+    "metric": "task.metric", "missing": "task.missing", "header": "task.header",
+    "validation_windows": "task.validation_windows", "free_run_steps": "task.free_run_steps",
+    "holdout": "task.holdout",
+    "optimizer": "optimizer.name", "cells": "network.cells",
     "population": "optimizer.population", "generations": "stop.generations", "seed": "seed",
     "feedback_scale": "network.feedback_scale", "init_scale": "network.init_scale", "rcond": "readout.rcond",
-    "ridge": "readout.ridge", "target_error": "stop.target_error", "max_evaluations": "stop.max_evaluations",
+    "ridge": "readout.ridge", "lags": "readout.lags", "target_error": "stop.target_error",
+    "max_evaluations": "stop.max_evaluations",
     "max_seconds": "stop.max_seconds", "backend": "backend.name", "address": "backend.address",
     "workers": "backend.workers", "chunks_per_worker": "backend.chunks_per_worker", "out": "output.dir",
     "checkpoint_every": "output.checkpoint_every",
@@ -172,35 +244,44 @@ _FLAG_KEYS = {
 def config_flags() -> dict[str, str]:
     """Config key -> the flag of ``run`` that sets it."""
     flags = {key: "--" + dest.replace("_", "-") for dest, key in _FLAG_KEYS.items()}
-    flags.update({"optimizer.options": "--opt", "output.plots": "--no-plots"})
+    flags.update({"optimizer.options": "--opt", "output.plots": "--no-plots", "task.options": "--task-opt",
+                  "task.split": "--split", "task.scale": "--no-scale"})
     return flags
 
 
 def resolve_run_config(args: argparse.Namespace):
-    """Defaults, then the --config file, then the flags: the validated RunConfig of a ``run`` command."""
-    from evolino.config import RunConfig, apply_overrides, load_config
+    """Defaults, then the --config file, then the flags: the validated RunConfig of a ``run`` command.
+
+    A flag that switches between a registered task (--task without --data) and a data file (--data) replaces the
+    config file's whole [task] table."""
+    from dataclasses import replace
+
+    from evolino.config import RunConfig, TaskSettings, apply_overrides, load_config
 
     config = load_config(args.config) if args.config else RunConfig()
+    if args.data is not None or (args.task is not None and config.task.data is not None):
+        config = replace(config, task=TaskSettings())
+    elif args.task is not None and args.task != config.task.name:
+        config = replace(config, task=TaskSettings(name=args.task))
     overrides = {key: getattr(args, flag) for flag, key in _FLAG_KEYS.items()}
     if args.opt:
         overrides["optimizer.options"] = parse_options(args.opt)
+    if args.task_opt:
+        overrides["task.options"] = parse_options(args.task_opt, "--task-opt")
+    if args.split is not None:
+        overrides["task.split"] = _split(args.split)
+    if args.no_scale:
+        overrides["task.scale"] = False
     if args.no_plots:
         overrides["output.plots"] = False
+    for key in ("task.target", "task.inputs"):
+        if overrides.get(key) is not None:
+            overrides[key] = list(overrides[key])
     try:
         return apply_overrides(config, overrides)
     except EvolinoError as exc:
         named = [flag for key, flag in config_flags().items() if overrides.get(key) is not None and key in str(exc)]
         raise type(exc)(f"{named[0]}: {exc}" if named else str(exc)) from None
-
-
-def _make_task(config):
-    from evolino.errors import ConfigError
-    from evolino.tasks import make_task
-
-    try:
-        return make_task(config.task.name, **config.task.options)
-    except TypeError as exc:
-        raise ConfigError(f"task.options: {exc}") from None
 
 
 def _run_folder(path: str):
@@ -212,27 +293,37 @@ def _run_folder(path: str):
         raise UsageError(f"cannot write to output folder {path!r}: {exc.strerror or exc}") from None
 
 
-def _train(config, out, resume: bool, quiet: bool) -> int:
-    """Fit (fresh or resumed) with progress and checkpoints in ``out``, then write every result file."""
+def _estimator(config, out, quiet: bool, task):
+    """The Evolino estimator of a run with its progress display; its problem is built once here, so that a
+    network/task mismatch fails before any work."""
     from evolino.config import estimator_params
     from evolino.progress import make_progress
-    from evolino.reporting import write_report, write_run
     from evolino.trainer import Evolino
 
-    task = _make_task(config)
     progress = make_progress(config.stop.generations, quiet=quiet, every=config.output.progress_every)
     estimator = Evolino(callbacks=[progress], checkpoint_dir=out, handle_sigint=True, **estimator_params(config))
-    estimator.build_problem(task)  # fails early on a network/task mismatch
+    try:
+        estimator.build_problem(task)
+    except BaseException:
+        progress.close()
+        raise
+    return estimator, progress
+
+
+def _train(config, out, resume: bool, estimator, progress, task) -> int:
+    """Fit (fresh or resumed) with progress and checkpoints in ``out``, then write every result file."""
+    from evolino.reporting import summary_line, write_report, write_run
+
     try:
         result = estimator.fit(task, resume=resume)
     finally:
         progress.close()
-    write_run(out, result, extra=_result_extra(config))
+    write_run(out, result, extra=_result_extra(config), task=task)
     if config.output.plots:
-        write_report(out)
-    print(f"{task.name}: {result.generations} generations, {result.evaluations} evaluations, "
-          f"{result.wall_seconds:.1f}s; train error {result.train_error:.3e}, test {task.metric} "
-          f"{result.test_error:.3e}; stopped by {result.stop_reason}; results in {out}/")
+        write_report(out, task)
+    print(summary_line(task.name, result.summary(), out))
+    for warning in result.warnings:
+        print(f"evolino: warning: {warning}", file=sys.stderr)
     if result.stop_reason == "interrupted":
         print(f"evolino: interrupted; continue with: python -m evolino resume {out}", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -245,39 +336,60 @@ def _result_extra(config) -> dict:
 
 
 def command_run(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
     from evolino.checkpoint import clear_checkpoints
     from evolino.config import write_config
+    from evolino.run_folder import build_task, write_task_files
 
     config = resolve_run_config(args)
-    out = _run_folder(config.output.dir)
-    clear_checkpoints(out)  # a fresh run: never resume someone else's checkpoints later
-    write_config(out / "config.toml", config)
-    return _train(config, out, resume=False, quiet=args.quiet)
+    task, table = build_task(config.task)  # bad data fails here, before the run folder exists
+    estimator, progress = _estimator(config, config.output.dir, args.quiet, task)
+    try:
+        out = _run_folder(config.output.dir)
+        clear_checkpoints(out)  # a fresh run: never resume someone else's checkpoints later
+        config = replace(config, task=write_task_files(out, task, table, config.task))
+        write_config(out / "config.toml", config)
+    except BaseException:
+        progress.close()
+        raise
+    return _train(config, out, False, estimator, progress, task)
 
 
 def command_resume(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from evolino.config import apply_overrides, load_config, write_config
+    from evolino.config import load_config, write_config
+    from evolino.run_folder import load_run_task
 
     out = Path(args.dir)
     if not (out / "config.toml").is_file():
         raise UsageError(f"{out} is not a run folder (no config.toml)")
-    config = load_config(out / "config.toml")
-    config = apply_overrides(config, {"stop.generations": args.generations})
+    config = load_config(out / "config.toml", registered=not (out / "task.npz").is_file())
+    if args.generations is not None:
+        config = replace(config, stop=replace(config.stop, generations=args.generations))
     config = replace(config, output=replace(config.output, dir=str(out),
                                             plots=config.output.plots and not args.no_plots))
+    task = load_run_task(out)
+    estimator, progress = _estimator(config, out, args.quiet, task)
+    if config.task.data is not None:  # the folder's own copy, named relative to the folder again
+        config = replace(config, task=replace(config.task, data="data.npz"))
     write_config(out / "config.toml", config)
-    return _train(config, _run_folder(str(out)), resume=True, quiet=args.quiet)
+    return _train(config, _run_folder(str(out)), True, estimator, progress, task)
 
 
 def command_report(args: argparse.Namespace) -> int:
     from evolino.reporting import write_report
+    from evolino.run_folder import load_run_task
 
     out = Path(args.dir)
     if not (out / "result.json").is_file():
         raise UsageError(f"{out} has no result.json (run `python -m evolino run --out {out}` first)")
-    paths = write_report(out)
+    try:
+        task = load_run_task(out)
+    except EvolinoError:
+        task = None  # a folder without its task: the report has no test-window plot
+    paths = write_report(out, task)
     print("wrote " + ", ".join(str(p) for p in paths))
     return 0
 
@@ -295,29 +407,53 @@ def _load_model(target: str):
         raise UsageError(f"cannot read model {model_path}: {exc}") from None
 
 
+def _model_columns(table, names: tuple[str, ...], count: int, role: str, first: int = 0, total: int = 0):
+    """(T, count) array of the columns ``names`` of a table (by name when its header has them all; otherwise by
+    position from ``first``, and then the table must have exactly ``total`` columns), or None when ``count`` is 0.
+    """
+    import numpy as np
+
+    if count == 0:
+        return None
+    if names and all(name in table.names for name in names):
+        positions = [table.names.index(name) for name in names]
+    else:
+        if len(table.names) != total:
+            raise UsageError(f"{table.source} has {len(table.names)} column(s); this model needs {total} "
+                             f"({', '.join(names) if names else 'by position'}) or a header naming them")
+        positions = list(range(first, first + count))
+    data = np.stack([table.numbers(j, role) for j in positions], axis=1)
+    if not np.isfinite(data).all():
+        raise UsageError(f"{table.source}: the {role} columns have empty or non-finite cells")
+    return data
+
+
 def command_predict(args: argparse.Namespace) -> int:
-    from evolino.reporting import read_numeric_csv, write_matrix_csv
+    import numpy as np
+
+    from evolino.reporting import write_matrix_csv
+    from evolino.tasks.data import read_table
 
     model, folder = _load_model(args.dir)
     spec = model.spec
-    data = read_numeric_csv(args.csv)
-    n_in, n_fb = spec.n_inputs, spec.n_feedback
-    if data.shape[1] != n_in + n_fb:
-        raise UsageError(f"{args.csv} has {data.shape[1]} column(s); this model needs {n_in} input column(s)"
-                         + (f" followed by {n_fb} target column(s)" if n_fb else ""))
-    inputs = data[:, :n_in] if n_in else None
-    targets = data[:, n_in:] if n_fb else None
+    table = read_table(args.csv)
+    total = spec.n_inputs + spec.n_feedback
+    inputs = _model_columns(table, model.input_names, spec.n_inputs, "input", 0, total)
+    targets = _model_columns(table, model.target_names, spec.n_feedback, "target", spec.n_inputs, total)
     outputs = model.predict(inputs=inputs, targets=targets)
+    outputs[: model.settle_steps] = np.nan  # the network settling from its zero state: not predictions
     out = Path(args.out) if args.out else folder / "predictions.csv"
-    write_matrix_csv(out, outputs, "output")
-    print(f"wrote {outputs.shape[0]} rows to {out}")
+    write_matrix_csv(out, outputs, "output", model.target_names)
+    print(f"wrote {outputs.shape[0]} rows to {out} (the first {min(model.settle_steps, len(outputs))}, while the "
+          "network settles from its zero state, are empty)")
     return 0
 
 
 def command_generate(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from evolino.reporting import read_numeric_csv, write_matrix_csv
+    from evolino.reporting import write_matrix_csv
+    from evolino.run_folder import load_run_task
 
     model, folder = _load_model(args.dir)
     if model.spec.n_inputs:
@@ -325,19 +461,20 @@ def command_generate(args: argparse.Namespace) -> int:
     if not model.spec.feedback:
         raise UsageError("generate needs a model that feeds its output back (a generative task)")
     if args.history:
-        history = read_numeric_csv(args.history)
-    else:
-        from evolino.config import load_config
+        from evolino.tasks.data import read_table
 
-        if not (folder / "config.toml").is_file():
-            raise UsageError(f"no config.toml in {folder}: give the known past with --history CSV")
-        task = _make_task(load_config(folder / "config.toml"))
-        first = [task.train[0], *(task.validation[:1] if task.generative else [])]
-        history = np.concatenate([pair.targets for pair in first])
+        history = _model_columns(read_table(args.history), model.target_names, model.spec.n_outputs, "history", 0,
+                                 model.spec.n_outputs)
+    else:
+        if not (folder / "task.npz").is_file() and not (folder / "config.toml").is_file():
+            raise UsageError(f"no task in {folder}: give the known past with --history CSV")
+        task = load_run_task(folder)
+        parts = [*task.seen_before_test()[:1], *(task.test[:1] if args.after == "all" else [])]
+        history = task.to_original(np.concatenate([pair.targets for pair in parts]))
     outputs = model.generate(history, args.steps)
     out = Path(args.out) if args.out else folder / "generated.csv"
-    write_matrix_csv(out, outputs, "output")
-    print(f"wrote {outputs.shape[0]} generated steps to {out}")
+    write_matrix_csv(out, outputs, "output", model.target_names)
+    print(f"wrote {outputs.shape[0]} generated steps (after {history.shape[0]} known ones) to {out}")
     return 0
 
 

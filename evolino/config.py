@@ -52,10 +52,50 @@ def _non_negative(x) -> bool:
 
 @dataclass
 class TaskSettings:
-    """``[task]``: what to learn."""
+    """``[task]``: what to learn: a registered task, or your own data file (``data``)."""
 
-    name: str = _setting("mso2", "Registered task name (`python -m evolino tasks`).")
-    options: dict = _setting(dict, "Keyword options of the task factory, e.g. `{ test_end = 1000 }` for MSO tasks.")
+    name: str | None = _setting(None, "Registered task name (`python -m evolino tasks`; default mso2), or a label "
+                                "for a data file (default: the file's name).")
+    options: dict = _setting(dict, "Keyword options of the task factory, e.g. `{ test_end = 1000 }` for MSO tasks "
+                             "(CLI: `--task-opt KEY=VALUE`).")
+    data: str | None = _setting(None, "A CSV, NPY or NPZ file of your own (rows are steps); a relative path is "
+                                "relative to this config file. A run copies the columns it uses to `DIR/data.npz`.")
+    kind: str | None = _setting(None, '"generate" (continue the series closed-loop; default), "predict" (`horizon` '
+                                'steps ahead from the current values), "map" (inputs to targets) or "classify" (a '
+                                "label column).")
+    target: list | str | int | None = _setting(None, "Target column(s), by name or 0-based index (default: every "
+                                               "column not used otherwise).")
+    inputs: list | str | int | None = _setting(None, "Input column(s), by name or 0-based index.")
+    sequence: str | int | None = _setting(None, "Column whose consecutive equal values mark one sequence "
+                                          "(independent sequences, split by sequence).")
+    horizon: int | None = _setting(None, "`predict`: steps ahead (default 1).", _positive, ">= 1")
+    split: list | None = _setting(None, "Train, validation, test: fractions adding up to 1 or counts (default "
+                                  "[0.7, 0.15, 0.15]).")
+    washout: int | None = _setting(None, "Steps whose states are neither fitted nor scored at the start of a run "
+                                   "from a zero state (default: min(50, a tenth of the training part); 0 for "
+                                   "sequences).", _non_negative, ">= 0")
+    scale: bool | None = _setting(None, "Standardise every column on the training part (default true; labels are "
+                                  "never scaled).")
+    metric: str | None = _setting(None, "nrmse, rmse, mse, mae or error_rate (default nrmse; mse for classify).")
+    missing: str | None = _setting(None, '"error" (default) or "interpolate": empty target cells of a series.')
+    header: bool | None = _setting(None, "CSV: the first line names the columns (default: detected).")
+    validation_windows: int | None = _setting(None, "`generate`: free runs started evenly across the validation "
+                                              "part (default 5).", _positive, ">= 1")
+    free_run_steps: int | None = _setting(None, "`generate`: length of each validation free run (default: as long "
+                                          "as the test part).", _positive, ">= 1")
+    holdout: float | None = _setting(None, "Fraction of the training part evolution is scored on (the readout is "
+                                     "fitted on the rest); the validation part then only chooses the final "
+                                     "readout's ridge. 0: the fitness is the validation error. Default: 0 on "
+                                     "noise-free benchmark tasks, 0.2 otherwise.", lambda x: 0 <= x < 1, "in [0, 1)")
+
+    def data_keys(self) -> dict:
+        """The data-file settings that are set, as keyword arguments of :func:`evolino.tasks.data.data_task`."""
+        return {name: getattr(self, name) for name in DATA_KEYS if getattr(self, name) is not None}
+
+
+# [task] keys that describe a data file (they need task.data)
+DATA_KEYS = ("kind", "target", "inputs", "sequence", "horizon", "split", "washout", "scale", "metric", "missing",
+             "validation_windows", "free_run_steps")
 
 
 @dataclass
@@ -78,7 +118,16 @@ class ReadoutSettings:
 
     rcond: float = _setting(1e-14, "Singular values below rcond * largest are cut (pseudo-inverse).",
                             lambda x: 0 <= x < 1, "in [0, 1)")
-    ridge: float = _setting(0.0, "Ridge (Tikhonov) strength; 0 = pseudo-inverse.", _non_negative, ">= 0")
+    ridge: float | str | None = _setting(None, 'Ridge (Tikhonov) strength on the cell weights; 0 = pseudo-inverse; '
+                                         '"auto" = per genome, the strength of `ridge_grid` that validates best. '
+                                         'Default: 0 on noise-free benchmark tasks, "auto" otherwise.',
+                                         lambda x: isinstance(x, str) or x >= 0, '>= 0 or "auto"')
+    ridge_grid: list | None = _setting(None, 'The strengths "auto" tries (default [0, 1e-8, 1e-6, 1e-4, 1e-2, 1, '
+                                       "100, 1e8]).")
+    lags: int | str | None = _setting(None, 'Steps of inputs and fed-back values the readout sees directly; "auto" '
+                                      "= the order of the best linear model on validation. Default: 0 on noise-free "
+                                      'benchmark tasks, "auto" otherwise.',
+                                      lambda x: isinstance(x, str) or x >= 0, '>= 0 or "auto"')
     bias: bool = _setting(True, "Add a bias column to the readout.")
 
 
@@ -97,8 +146,8 @@ class StopSettings:
     """``[stop]``: when a run ends (the first rule that fires)."""
 
     generations: int = _setting(300, "Generation budget.", _positive, ">= 1")
-    target_error: float | None = _setting(None, "Stop when the best training error is <= this value.",
-                                          _non_negative, ">= 0")
+    target_error: float | None = _setting(None, "Stop when the best fitness (the error evolution minimises) is "
+                                          "<= this value.", _non_negative, ">= 0")
     max_evaluations: int | None = _setting(None, "Stop after this many fitness evaluations.", _positive, ">= 1")
     max_seconds: float | None = _setting(None, "Stop after this much wall-clock time (checked after each "
                                          "generation; not reproducible, unlike the other budgets).",
@@ -159,7 +208,8 @@ def _allowed_types(annotation) -> tuple[type, ...]:
     return (hint,)
 
 
-_TYPE_WORDS = {int: "an integer", float: "a number", bool: "true or false", str: "a string", dict: "a table"}
+_TYPE_WORDS = {int: "an integer", float: "a number", bool: "true or false", str: "a string", dict: "a table",
+               list: "an array"}
 
 
 def _describe(value) -> str:
@@ -185,6 +235,8 @@ def _check_field(key: str, spec, value):
         elif kind is str and isinstance(value, str):
             ok = value
         elif kind is dict and isinstance(value, dict):
+            ok = value
+        elif kind is list and isinstance(value, list):
             ok = value
         if ok is not None:
             break
@@ -217,10 +269,11 @@ def _check_plain_values(key: str, table: dict) -> dict:
 # --------------------------------------------------------------------------------------------------------- reading
 
 
-def config_from_dict(data: dict, base: RunConfig | None = None) -> RunConfig:
+def config_from_dict(data: dict, base: RunConfig | None = None, registered: bool = True) -> RunConfig:
     """Build a validated :class:`RunConfig` from nested dicts (as TOML gives them), on top of ``base``.
 
-    Raises ConfigError naming the key for unknown keys, wrong types and out-of-range values.
+    Raises ConfigError naming the key for unknown keys, wrong types and out-of-range values. ``registered=False``
+    accepts a task name that is not registered here (a run folder's task.npz holds the task).
     """
     config = base if base is not None else RunConfig()
     updates = {}
@@ -234,7 +287,7 @@ def config_from_dict(data: dict, base: RunConfig | None = None) -> RunConfig:
         else:
             raise ConfigError(f"unknown key {name!r}; valid top-level keys: "
                               f"{', '.join([*_TOP_LEVEL, *(f'[{s}]' for s in SECTIONS)])}")
-    return validate_config(replace(config, **updates))
+    return validate_config(replace(config, **updates), registered)
 
 
 def _field(cls: type, name: str):
@@ -252,12 +305,15 @@ def _section_from_dict(section: str, data: dict, current):
         value = _check_field(key, known[name], value)
         if isinstance(value, dict):
             value = _check_plain_values(key, value)
+        elif isinstance(value, list):
+            value = _check_plain_values(key, {"items": value})["items"]
         values[name] = value
     return replace(current, **values)
 
 
-def load_config(path: str | Path) -> RunConfig:
-    """Read and validate a TOML run configuration; errors are prefixed with the file name."""
+def load_config(path: str | Path, registered: bool = True) -> RunConfig:
+    """Read and validate a TOML run configuration; errors are prefixed with the file name. ``registered=False``: see
+    :func:`config_from_dict`."""
     path = Path(path)
     try:
         text = path.read_bytes().decode("utf-8")
@@ -274,9 +330,12 @@ def load_config(path: str | Path) -> RunConfig:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
     try:
-        return config_from_dict(data)
+        config = config_from_dict(data, registered=registered)
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc}") from None
+    if config.task.data is not None and not Path(config.task.data).is_absolute():  # relative to the file
+        config = replace(config, task=replace(config.task, data=str((path.parent / config.task.data).resolve())))
+    return config
 
 
 def apply_overrides(config: RunConfig, overrides: dict[str, object]) -> RunConfig:
@@ -318,14 +377,45 @@ def _check_optimizer(settings: OptimizerSettings) -> None:
             raise ConfigError(f"{key}: {exc}") from None
 
 
-def validate_config(config: RunConfig) -> RunConfig:
-    """Checks across keys and against the registries of tasks, optimizers and backends."""
+def _check_task(task: TaskSettings, known: list[str] | None) -> None:
+    from evolino.metrics import METRICS
+    from evolino.tasks.data import KINDS
+
+    if task.data is None:
+        if task.name is not None and known is not None and task.name not in known:
+            raise ConfigError(f"task.name: unknown task {task.name!r}; known tasks: {', '.join(known)} "
+                              "(or give a data file: task.data, --data FILE)")
+        given = [key for key in DATA_KEYS if getattr(task, key) is not None]
+        if given:
+            raise ConfigError(f"task.{given[0]} describes a data file: it needs task.data (--data FILE)")
+        return
+    if not str(task.data).strip():
+        raise ConfigError("task.data must not be empty")
+    if task.options:
+        raise ConfigError("task.options are options of a registered task; a data file takes the [task] keys")
+    choices = {"kind": KINDS, "metric": METRICS, "missing": ("error", "interpolate")}
+    for key, allowed in choices.items():
+        value = getattr(task, key)
+        if value is not None and value not in allowed:
+            raise ConfigError(f"task.{key} must be one of {', '.join(allowed)}, got {value!r}")
+    for key in ("target", "inputs"):
+        value = getattr(task, key)
+        items = value if isinstance(value, list) else [] if value is None else [value]
+        if any(isinstance(v, (bool, float)) for v in items) or (isinstance(value, list) and not value):
+            raise ConfigError(f"task.{key} must name columns (names or 0-based indices), got {value!r}")
+    if task.split is not None and (len(task.split) != 3 or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in task.split)):
+        raise ConfigError(f"task.split must be three numbers (train, validation, test), got {task.split!r}")
+
+
+def validate_config(config: RunConfig, registered: bool = True) -> RunConfig:
+    """Checks across keys and against the registries of tasks (unless ``registered`` is False), optimizers and
+    backends."""
     from evolino.backends import backend_names
     from evolino.optimizers import optimizer_names
     from evolino.tasks import task_names
 
-    if config.task.name not in task_names():
-        raise ConfigError(f"task.name: unknown task {config.task.name!r}; known tasks: {', '.join(task_names())}")
+    _check_task(config.task, task_names() if registered else None)
     if config.optimizer.name not in optimizer_names():
         raise ConfigError(f"optimizer.name: unknown optimizer {config.optimizer.name!r}; "
                           f"choose one of {', '.join(optimizer_names())}")
@@ -340,6 +430,16 @@ def validate_config(config: RunConfig) -> RunConfig:
     feedback = config.network.feedback
     if isinstance(feedback, str) and feedback != "auto":
         raise ConfigError(f'network.feedback must be true, false or "auto", got {feedback!r}')
+    for key in ("ridge", "lags"):
+        value = getattr(config.readout, key)
+        if isinstance(value, str) and value != "auto":
+            raise ConfigError(f'readout.{key} must be a number >= 0 or "auto", got {value!r}')
+    if isinstance(config.readout.lags, float):
+        raise ConfigError(f"readout.lags must be an integer, got {config.readout.lags!r}")
+    grid = config.readout.ridge_grid
+    if grid is not None and (not grid or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0
+                                                  for v in grid)):
+        raise ConfigError(f"readout.ridge_grid must be a non-empty array of numbers >= 0, got {grid!r}")
     if not config.output.dir.strip():
         raise ConfigError("output.dir must not be empty")
     return config
@@ -407,6 +507,9 @@ def estimator_params(config: RunConfig) -> dict:
         "init_scale": config.network.init_scale,
         "rcond": config.readout.rcond,
         "ridge": config.readout.ridge,
+        "ridge_grid": None if config.readout.ridge_grid is None else tuple(float(v) for v in config.readout.ridge_grid),
+        "readout_lags": config.readout.lags,
+        "holdout": config.task.holdout,
         "readout_bias": config.readout.bias,
         "optimizer_options": dict(config.optimizer.options),
         "backend": config.backend.name,

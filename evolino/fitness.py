@@ -1,17 +1,30 @@
 """Fitness: genomes in, errors out. The pure function that every evaluation backend calls.
 
-For each genome: run the LSTM teacher-forced over the training sequences, compute the output weights by least squares
-on the states after the washout, then score the network with those weights:
+For each genome: run the LSTM teacher-forced over the training data, compute the output weights by least squares on
+the states after the washout (steps that have a target only), then score the network with those weights on the
+validation data (:mod:`evolino.tasks.base` defines the protocol):
 
-* generative tasks: closed-loop generation of each validation window, starting from the teacher-forced state;
-* supervised tasks: prediction of the validation sequences (or of the training sequences when there are none).
+* generative tasks: free runs from teacher-forced states at ``task.validation_windows`` points spread over each
+  validation sequence, scored on the validation data; a free run that goes on past the data must stay bounded;
+* supervised tasks: teacher-forced prediction of the validation sequences, continuing the training state for
+  continued tasks and from a zero state after a washout otherwise; of the training sequences when there are none.
 
-Lower is better. NaN and infinite errors become +inf, so overflow never crashes a run.
+The readout's ridge strength is fixed, chosen per genome by generalized cross-validation on its training fit
+(``ridge="auto"``), or chosen per genome by scoring every strength on validation (``ridge="validation"``);
+:func:`validation_scores` says which strength each genome kept. Errors pool every scored step
+(:mod:`evolino.metrics`) and are in the task's original units. Lower is better; NaN and infinite errors become +inf,
+so overflow never crashes a run.
 
-The forward passes go through the selected kernel (:mod:`evolino.kernels`: the numpy reference or the compiled
-one). Teacher-forced runs are cut into segments of at most ``STREAM_STEPS`` steps whose states are folded into the
-readout statistics and dropped, so the (n, T, cells) state array is never held in full. Segment boundaries depend
-only on T and the washout, never on the population, so a genome's error does not depend on its batch.
+Data layout: every stretch of data that runs from a zero state is a :class:`Line`. For a continued task that is the
+training, validation (and, for the final test, test) parts of one index joined end to end; otherwise one sequence.
+The cells' sources (inputs and fed-back targets) and the readout's direct features are computed once over a whole
+line, so a part that continues another sees the right history.
+
+The forward passes go through the selected kernel (:mod:`evolino.kernels`). Teacher-forced runs whose states are
+needed are cut into segments of at most ``STREAM_STEPS`` steps, so the (n, T, cells) state array of a long sequence
+is never held in full; the compiled kernel folds the readout statistics in as it runs and stores no states. Segment
+boundaries depend only on the data and the washout, never on the population, so a genome's error does not depend on
+its batch.
 """
 
 from __future__ import annotations
@@ -21,32 +34,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from evolino.kernels import KERNEL_CHOICES, ForwardOps, default_kernel, forward_ops
-from evolino.network import LSTMSpec, LSTMState, LSTMWeights, _sources, unpack
+from evolino.kernels import KERNEL_CHOICES, default_kernel, forward_ops
+from evolino.metrics import score
+from evolino.network import LSTMSpec, LSTMState, direct_features, readout_outputs, unpack
 from evolino.readout import ReadoutConfig, ReadoutStats
-from evolino.tasks.base import SequencePair, Task
+from evolino.tasks.base import DIVERGENCE_BOUND, SequencePair, Task
 
-__all__ = ["EvolinoProblem", "score", "previous_targets", "fit_readout_on", "evaluate_genomes", "test_error"]
+__all__ = ["EvolinoProblem", "FinalRidge", "ForwardPasses", "Line", "TestOutcome", "score", "previous_targets",
+           "evaluate_genomes", "validation_scores", "final_ridge", "test_error", "line_of"]
 
-
-def score(metric: str, targets: np.ndarray, outputs: np.ndarray) -> np.ndarray:
-    """Error of every genome's outputs.
-
-    targets : (T, m); outputs : (n, T, m) -> (n,), averaged over outputs; non-finite errors become +inf.
-    """
-    with np.errstate(over="ignore", invalid="ignore"):
-        mse = np.mean((outputs - targets[None]) ** 2, axis=1)  # (n, m)
-        if metric == "mse":
-            per_output = mse
-        elif metric == "rmse":
-            per_output = np.sqrt(mse)
-        elif metric == "nrmse":
-            variance = np.var(targets, axis=0)
-            per_output = np.sqrt(mse / np.where(variance > 0, variance, 1.0))
-        else:
-            raise ValueError(f"unknown metric {metric!r}")
-        errors = per_output.mean(axis=1)
-    return np.where(np.isfinite(errors), errors, np.inf)
+STREAM_STEPS = 256  # longest teacher-forced segment whose states are held at once
 
 
 def previous_targets(targets: np.ndarray, before: np.ndarray | None = None) -> np.ndarray:
@@ -58,88 +55,250 @@ def previous_targets(targets: np.ndarray, before: np.ndarray | None = None) -> n
     return np.concatenate([first, targets[:-1]], axis=0)
 
 
-STREAM_STEPS = 256  # longest teacher-forced segment whose states are held at once
-
-
-def _segments(steps: int, washout: int) -> list[tuple[int, int]]:
-    """[start, stop) segments of at most STREAM_STEPS steps, one boundary at the washout."""
-    bounds = [*range(0, washout, STREAM_STEPS), *range(washout, steps, STREAM_STEPS), steps]
+def _segments(stop: int, washout: int, start: int = 0) -> list[tuple[int, int]]:
+    """[a, b) segments of [start, stop), at most STREAM_STEPS steps each, one boundary at the washout."""
+    bounds = [*range(start, min(washout, stop), STREAM_STEPS), *range(max(washout, start), stop, STREAM_STEPS), stop]
     return list(zip(bounds[:-1], bounds[1:], strict=True))
 
 
-def _run_segments(ops: ForwardOps, spec: LSTMSpec, weights, pair: SequencePair, washout: int = 0):
-    """Teacher-force ``pair`` from a zero state; yields (start, states (n, stop - start, cells)) for the segments
-    after the washout, and finally (steps, final LSTMState)."""
-    feedback = previous_targets(pair.targets) if spec.feedback else None
-    state = None
-    for start, stop in _segments(pair.steps, washout):
-        inputs = None if pair.inputs is None else pair.inputs[start:stop]
-        fb = None if feedback is None else feedback[start:stop]
-        states, state = ops.teacher_forced(spec, weights, stop - start, inputs=inputs, feedback=fb, state=state)
-        if start >= washout:
-            yield start, states
-    yield pair.steps, state
+@dataclass(frozen=True, eq=False)
+class Line:
+    """Data that runs from a zero state: one sequence, or parts that continue each other joined end to end.
+
+    Attributes
+    ----------
+    targets : (T, m), NaN where there is no target
+    inputs : (T, n_inputs) or None
+    scored : (T,) bool, the steps that have a target
+    sources : (T, n_external)  inputs and fed-back previous targets, as the cells see them
+    direct : (T, n_direct)     what the readout sees directly (:func:`evolino.network.direct_features`)
+    bounds : part boundaries [0, end of part 1, ..., T]
+    """
+
+    targets: np.ndarray
+    inputs: np.ndarray | None
+    scored: np.ndarray
+    sources: np.ndarray
+    direct: np.ndarray
+    bounds: tuple[int, ...]
+
+    @property
+    def steps(self) -> int:
+        return self.targets.shape[0]
 
 
-def fit_readout_on(
-    spec: LSTMSpec,
-    weights: LSTMWeights,
-    sequences: Sequence[SequencePair],
-    washout: int,
-    config: ReadoutConfig,
-    kernel: str | None = None,
-) -> tuple[np.ndarray, list[LSTMState]]:
-    """Teacher-force every sequence from a zero state and solve the readout over all of them.
+def line_of(spec: LSTMSpec, parts: Sequence[SequencePair]) -> Line:
+    """Join sequences that continue each other into one :class:`Line` for ``spec``."""
+    targets = np.concatenate([p.targets for p in parts])
+    inputs = None if parts[0].inputs is None else np.concatenate([p.inputs for p in parts])
+    columns = []
+    if spec.n_inputs:
+        if inputs is None or inputs.shape[1] != spec.n_inputs:
+            raise ValueError(f"the network expects {spec.n_inputs} input column(s)")
+        columns.append(inputs)
+    if spec.n_feedback:
+        columns.append(previous_targets(targets))
+    sources = np.concatenate(columns, axis=1) if columns else np.zeros((targets.shape[0], 0))
+    bounds = tuple(int(b) for b in np.cumsum([0, *(p.steps for p in parts)]))
+    return Line(targets, inputs, np.concatenate([p.scored for p in parts]), sources,
+                direct_features(spec, sources), bounds)
 
-    ``weights`` may also be already prepared for the kernel (``forward_ops(kernel).prepare(weights)``).
+
+class ForwardPasses:
+    """One population's teacher-forced and closed-loop passes through one kernel (shared by the fitness, the final
+    test and :class:`evolino.model.EvolinoModel`)."""
+
+    def __init__(self, spec: LSTMSpec, genomes: np.ndarray, kernel: str | None) -> None:
+        self.spec = spec
+        self.ops = forward_ops(kernel)
+        self.weights = self.ops.prepare(unpack(spec, genomes))
+        self.n = genomes.shape[0]
+
+    def advance(self, line: Line, start: int, stop: int, state: LSTMState | None, record: bool = False,
+                fold: tuple[ReadoutStats, np.ndarray, bool] | None = None, washout: int = 0):
+        """Teacher-force steps [start, stop) of ``line`` from ``state`` (zeros if None).
+
+        ``fold = (stats, rows (T,) bool, bias)`` folds the readout rows of the marked steps into ``stats``;
+        ``record`` returns the cell outputs (n, stop - start, cells). Returns (states or None, final state).
+        """
+        spec, n_in = self.spec, self.spec.n_inputs
+        if fold is not None and self.ops.fold_readout is not None and not record:
+            stats, rows, bias = fold
+            r, qtd = stats.square_factor()
+            state = self.ops.fold_readout(spec, self.weights, line.sources[start:stop],
+                                          np.nan_to_num(line.targets[start:stop]), r, qtd, rows[start:stop], bias,
+                                          line.direct[start:stop], state, stats.rss)
+            stats.set_factor(r, qtd, int(rows[start:stop].sum()))
+            return None, state
+        recorded = []
+        for a, b in _segments(stop, washout, start):
+            inputs = line.sources[a:b, :n_in] if n_in else None
+            feedback = line.sources[a:b, n_in:] if spec.n_feedback else None
+            states, state = self.ops.teacher_forced(spec, self.weights, b - a, inputs=inputs, feedback=feedback,
+                                                    state=state)
+            if fold is not None:
+                stats, rows, bias = fold
+                keep = rows[a:b]
+                if keep.all():
+                    stats.add_states(states, line.targets[a:b], bias, line.direct[a:b])
+                elif keep.any():
+                    stats.add_states(states[:, keep], line.targets[a:b][keep], bias, line.direct[a:b][keep])
+            if record:
+                recorded.append(states)
+        if not record:
+            return None, state
+        if not recorded:
+            return np.zeros((self.n, 0, spec.cells)), state
+        return (recorded[0] if len(recorded) == 1 else np.concatenate(recorded, axis=1)), state
+
+    def fit(self, lines: Sequence[Line], stops: Sequence[int], washout: int, config: ReadoutConfig):
+        """Fit the readout on steps [max(washout, readout_lags - 1), stop) of every line that have a target.
+
+        Returns (solutions, finals, choice): one readout (n, readout_rows, m) per candidate left to score (every
+        strength of the grid for ``ridge="validation"``, else one), each line's state at its stop, and the index of
+        each genome's strength (None while it is to be chosen on validation).
+        """
+        stats = ReadoutStats(self.n, self.spec.readout_rows, self.spec.n_outputs)
+        first = max(washout, self.spec.readout_lags - 1)
+        finals = []
+        for line, stop in zip(lines, stops, strict=True):
+            rows = line.scored.copy()
+            rows[:first] = False
+            rows[stop:] = False
+            _, state = self.advance(line, 0, stop, None, fold=(stats, rows, config.bias), washout=washout)
+            finals.append(state)
+        if config.ridge == "validation":
+            return stats.solve_candidates(config, shrunk=self.spec.cells)[0], finals, None
+        weights, choice = stats.choose(config, shrunk=self.spec.cells)
+        return [weights], finals, choice
+
+    def teacher_outputs(self, line: Line, start: int, stop: int, state, solutions, washout: int = 0):
+        """Teacher-forced outputs of steps [start, stop) for every readout: ([(n, T, m)], final state)."""
+        states, state = self.advance(line, start, stop, state, record=True, washout=washout)
+        direct = line.direct[start:stop]
+        return [readout_outputs(self.spec, states, w, direct) for w in solutions], state
+
+    def free_run(self, line: Line, start: int, steps: int, state: LSTMState, readout: np.ndarray) -> np.ndarray:
+        """Closed-loop outputs (n, steps, m) from the teacher-forced ``state`` before step ``start`` of ``line``."""
+        lags = self.spec.readout_lags
+        history = line.sources[max(0, start - lags + 1) : start] if lags > 1 else None
+        inputs = line.inputs[start : start + steps] if self.spec.n_inputs else None
+        return self.ops.closed_loop(self.spec, self.weights, readout, state, line.targets[start - 1], steps,
+                                    inputs=inputs, source_history=history)
+
+
+class _Pool:
+    """Scored stretches of every readout candidate, scored together at the end (pooled over sequences)."""
+
+    def __init__(self, candidates: int, n: int) -> None:
+        self.targets, self.masks = [], []
+        self.outputs = [[] for _ in range(candidates)]
+        self.unstable = np.zeros((candidates, n), dtype=bool)
+
+    def add(self, targets: np.ndarray, mask: np.ndarray, outputs: Sequence[np.ndarray]) -> None:
+        self.targets.append(targets)
+        self.masks.append(mask)
+        for store, out in zip(self.outputs, outputs, strict=True):
+            store.append(out)
+
+    def scores(self, task: Task) -> np.ndarray:
+        """(candidates, n) errors."""
+        targets, mask = np.concatenate(self.targets), np.concatenate(self.masks)
+        scale, offset = task.column_scale
+        errors = np.stack([score(task.metric, targets, np.concatenate(outputs, axis=1), mask, scale, offset)
+                           for outputs in self.outputs])
+        return np.where(self.unstable, np.inf, errors)
+
+
+def _divergence_bound(task: Task) -> float:
+    largest = max(float(np.nanmax(np.abs(p.targets))) for p in task.train)
+    return DIVERGENCE_BOUND * (largest if largest > 0 else 1.0)
+
+
+def _after_washout(line: Line, washout: int) -> np.ndarray:
+    mask = line.scored.copy()
+    mask[:washout] = False
+    return mask
+
+
+def _score_candidates(passes: ForwardPasses, task: Task, config: ReadoutConfig):
+    """Validation errors (candidates, n) and the GCV choice (or None): see :meth:`ForwardPasses.fit`."""
+    spec, washout = passes.spec, task.washout
+    if task.continued and task.validation:
+        lines = [line_of(spec, [tr, va]) for tr, va in zip(task.train, task.validation, strict=True)]
+        stops = [tr.steps for tr in task.train]
+        solutions, finals, choice = passes.fit(lines, stops, washout, config)
+        pool = _Pool(len(solutions), passes.n)
+        if task.generative:
+            bound = _divergence_bound(task)
+            for line, stop, state in zip(lines, stops, finals, strict=True):
+                _free_run_windows(passes, task, line, stop, state, solutions, pool, bound)
+        else:
+            for line, stop, state in zip(lines, stops, finals, strict=True):
+                outputs, _ = passes.teacher_outputs(line, stop, line.steps, state, solutions)
+                pool.add(line.targets[stop:], line.scored[stop:], outputs)
+    else:
+        lines = [line_of(spec, [tr]) for tr in task.train]
+        solutions, _, choice = passes.fit(lines, [line.steps for line in lines], washout, config)
+        pool = _Pool(len(solutions), passes.n)
+        scored = [line_of(spec, [p]) for p in task.validation] if task.validation else lines
+        for line in scored:
+            outputs, _ = passes.teacher_outputs(line, 0, line.steps, None, solutions, washout)
+            pool.add(line.targets, _after_washout(line, washout), outputs)
+    return pool.scores(task), choice
+
+
+def _free_run_windows(passes: ForwardPasses, task: Task, line: Line, stop: int, state: LSTMState, solutions,
+                      pool: _Pool, bound: float) -> None:
+    """Free runs from teacher-forced states spread over the validation part [stop, T) of ``line``, then the checked
+    free run from its end."""
+    available = line.steps - stop
+    horizon = task.free_run_length(available)
+    position = stop
+    for offset in task.validation_starts(available):
+        if stop + offset > position:
+            _, state = passes.advance(line, position, stop + offset, state)
+            position = stop + offset
+        inside = min(horizon, line.steps - position)
+        steps = inside if task.n_inputs else horizon  # no inputs are known past the data
+        outputs = [passes.free_run(line, position, steps, state, w) for w in solutions]
+        pool.add(line.targets[position : position + inside], line.scored[position : position + inside],
+                 [out[:, :inside] for out in outputs])
+        for g, out in enumerate(outputs):
+            pool.unstable[g] |= ~_bounded(out[:, inside:], bound)
+    check = task.stability_length(available)
+    if check:
+        _, state = passes.advance(line, position, line.steps, state)
+        for g, w in enumerate(solutions):
+            pool.unstable[g] |= ~_bounded(passes.free_run(line, line.steps, check, state, w), bound)
+
+
+def _bounded(outputs: np.ndarray, bound: float) -> np.ndarray:
+    """(n,) True where every output of (n, T, m) is within +-bound (NaN is not)."""
+    with np.errstate(invalid="ignore"):
+        return (np.abs(outputs) <= bound).all(axis=(1, 2))
+
+
+def validation_scores(genomes: np.ndarray, spec: LSTMSpec, task: Task, readout: ReadoutConfig,
+                      kernel: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Fitness of a population and the ridge strength each genome keeps.
 
     Returns
     -------
-    readout : (n, cells + 1, m)
-    final_states : list of LSTMState, one per sequence
+    errors : (n,)
+        Lower is better, never NaN (+inf for failures).
+    choice : (n,) int
+        Index into ``readout.candidates`` of each genome's ridge strength.
     """
-    ops = forward_ops(kernel)
-    weights = ops.prepare(weights)
-    stats = ReadoutStats(_population(weights), spec.cells + 1, spec.n_outputs)
-    finals = []
-    for pair in sequences:
-        if ops.fold_readout is not None:  # compiled: statistics folded in by the kernel, no states stored
-            feedback = previous_targets(pair.targets) if spec.feedback else None
-            r, qtd = stats.square_factor()
-            finals.append(ops.fold_readout(spec, weights, _sources(spec, pair.inputs, feedback, pair.steps),
-                                           pair.targets, r, qtd, washout, config.bias))
-            stats.set_factor(r, qtd, pair.steps - washout)
-            continue
-        for start, part in _run_segments(ops, spec, weights, pair, washout):
-            if start == pair.steps:
-                finals.append(part)
-            else:
-                stats.add_states(part, pair.targets[start : start + part.shape[1]], config.bias)
-    return stats.solve(config), finals
-
-
-def _population(weights) -> int:
-    return weights.bias.shape[0]
-
-
-def _predict(ops: ForwardOps, spec: LSTMSpec, weights, readout: np.ndarray, pair: SequencePair) -> np.ndarray:
-    """Teacher-forced outputs (n, T, m) of every genome, computed segment by segment."""
-    outputs = np.empty((_population(weights), pair.steps, readout.shape[2]))
-    for start, part in _run_segments(ops, spec, weights, pair):
-        if start < pair.steps:
-            # The bias row is zero when the readout has no bias, so adding it is always right.
-            outputs[:, start : start + part.shape[1]] = np.matmul(part, readout[:, :-1]) + readout[:, -1:]
-    return outputs
-
-
-def _windows_error(ops, metric, spec, weights, readout, finals, history, windows) -> np.ndarray:
-    """Mean closed-loop error over windows, each continuing the teacher-forced history with the same index."""
-    errors = np.zeros(_population(weights))
-    for final, before, window in zip(finals, history, windows, strict=True):
-        outputs = ops.closed_loop(spec, weights, readout, final, before.targets[-1], window.steps,
-                                  inputs=window.inputs)
-        errors += score(metric, window.targets, outputs)
-    return errors / len(windows)
+    genomes = np.asarray(genomes, dtype=np.float64)
+    scores, choice = _score_candidates(ForwardPasses(spec, genomes, kernel), task, readout)
+    if choice is None:
+        choice = np.argmin(scores, axis=0)  # the first (weakest) strength on ties
+        errors = scores[choice, np.arange(genomes.shape[0])]
+    else:
+        errors = scores[0]
+    bad = ~np.isfinite(genomes).all(axis=1) | ~np.isfinite(errors)
+    return np.where(bad, np.inf, errors), choice
 
 
 def evaluate_genomes(
@@ -150,65 +309,146 @@ def evaluate_genomes(
     Uses only the task's train and validation sequences. ``kernel``: "auto", "numpy" or "compiled"
     (None: the ``EVOLINO_KERNEL`` environment variable, default "auto"; see :mod:`evolino.kernels`).
     """
-    genomes = np.asarray(genomes, dtype=np.float64)
-    ops = forward_ops(kernel)
-    weights = ops.prepare(unpack(spec, genomes))
-    out, finals = fit_readout_on(spec, weights, task.train, task.washout, readout, kernel=ops.name)
-    if task.generative:
-        errors = _windows_error(ops, task.metric, spec, weights, out, finals, task.train, task.validation)
-    else:
-        scored = task.validation or task.train
-        errors = np.mean([score(task.metric, p.targets, _predict(ops, spec, weights, out, p)) for p in scored],
-                         axis=0)
-    bad = ~np.isfinite(genomes).all(axis=1) | ~np.isfinite(errors)
-    return np.where(bad, np.inf, errors)
+    return validation_scores(genomes, spec, task, readout, kernel)[0]
 
 
-def final_readout(spec: LSTMSpec, genomes: np.ndarray, task: Task, readout: ReadoutConfig,
-                  kernel: str | None = "numpy"):
-    """Refit the readout on everything evolution was allowed to see (train and validation).
+@dataclass(frozen=True)
+class FinalRidge:
+    """The ridge strength of the final readout (refitted on train + validation) and how it was reached.
 
-    Runs once per fit, so it defaults to the numpy reference kernel: the same arithmetic as
-    :class:`evolino.model.EvolinoModel`, whose ``generate`` then reproduces the reported test outputs exactly.
-
-    Returns (weights, readout (n, cells + 1, m), final states, teacher-forced sequences) for :func:`test_error`;
-    the weights are in the layout of the selected kernel.
+    ``raised``: the chosen strength's forecast diverged and a stronger one of the grid was taken; ``bounded``:
+    the forecast of the final strength stays within the divergence bound.
     """
-    ops = forward_ops(kernel)
-    weights = ops.prepare(unpack(spec, genomes))
+
+    ridge: float
+    raised: bool = False
+    bounded: bool = True
+
+
+def final_ridge(spec: LSTMSpec, genome: np.ndarray, task: Task, readout: ReadoutConfig,
+                validation_choice: int = 0, kernel: str | None = "numpy") -> FinalRidge:
+    """The ridge strength for the final readout of one genome (d,).
+
+    Fixed strengths are kept; ``"validation"`` keeps the strength chosen on validation; ``"auto"`` takes GCV's
+    choice on the refit. For generative tasks the forecast that the test will score (free runs from the end of the
+    data seen before the test, as long as the test part or ``task.stability_steps``) must then stay within the
+    divergence bound; where it does not and the strength was chosen, the next stronger strength of the grid is
+    tried. Only the test part's length and inputs are read, never its targets.
+    """
+    passes = ForwardPasses(spec, np.asarray(genome, dtype=np.float64)[None], kernel)
     seen = task.seen_before_test()
-    out, finals = fit_readout_on(spec, weights, seen, task.washout, readout, kernel=ops.name)
-    return weights, out, finals, seen
+    lines = [line_of(spec, [s] if not task.test or task.test[i].inputs is None else
+                     [s, SequencePair(np.full_like(task.test[i].targets, np.nan), task.test[i].inputs)])
+             for i, s in enumerate(seen)] if task.continued else [line_of(spec, [s]) for s in seen]
+    stops = [s.steps for s in seen]
+    if readout.ridge == "validation":
+        first = readout.candidates[int(validation_choice)]
+    elif readout.ridge == "auto":
+        first = readout.candidates[int(passes.fit(lines, stops, task.washout, readout)[2][0])]
+    else:
+        return FinalRidge(float(readout.ridge), bounded=_forecast_bounded(passes, task, lines, stops, readout))
+    chosen = isinstance(readout.ridge, str)
+    strengths = [first] + [r for r in sorted(readout.ridge_grid) if r > first] if chosen else [first]
+    for ridge in strengths:
+        config = ReadoutConfig(readout.rcond, ridge, readout.bias, readout.ridge_grid)
+        if _forecast_bounded(passes, task, lines, stops, config):
+            return FinalRidge(float(ridge), raised=ridge != first)
+    return FinalRidge(float(strengths[-1]), raised=len(strengths) > 1, bounded=False)
+
+
+def _forecast_bounded(passes: ForwardPasses, task: Task, lines, stops, readout: ReadoutConfig) -> bool:
+    if not task.generative:
+        return True
+    (weights,), finals, _ = passes.fit(lines, stops, task.washout, readout)
+    bound = _divergence_bound(task)
+    for i, (line, stop, state) in enumerate(zip(lines, stops, finals, strict=True)):
+        test_steps = task.test[i].steps if task.test else 0
+        steps = test_steps if task.n_inputs else max(test_steps, task.stability_length(task.validation[i].steps))
+        if steps and not _bounded(passes.free_run(line, stop, steps, state, weights), bound)[0]:
+            return False
+    return True
+
+
+@dataclass
+class TestOutcome:
+    """The test of a population after the readout was refitted on train + validation.
+
+    Attributes
+    ----------
+    errors : (n,)
+        The task's metric on the test sequences (free runs for generative tasks); NaN without test data.
+    readout : (n, readout_rows, m)
+    ridge_choice : (n,) int
+        Index of each genome's ridge strength in the readout's candidates (GCV's choice on the refit for "auto").
+    outputs : list of (n, T_i, m)
+        Outputs on each test sequence (free runs for generative tasks).
+    masks : list of (T_i,) bool
+        The scored steps of each test sequence.
+    one_step : list of (n, T_i, m)
+        Generative tasks: teacher-forced (one-step-ahead) outputs on each test sequence; empty otherwise.
+    one_step_errors : (n,) or None
+        The metric of ``one_step``.
+    """
+
+    errors: np.ndarray
+    readout: np.ndarray
+    ridge_choice: np.ndarray
+    outputs: list[np.ndarray] = field(default_factory=list)
+    masks: list[np.ndarray] = field(default_factory=list)
+    one_step: list[np.ndarray] = field(default_factory=list)
+    one_step_errors: np.ndarray | None = None
 
 
 def test_error(spec: LSTMSpec, genomes: np.ndarray, task: Task, readout: ReadoutConfig,
-               kernel: str | None = "numpy"):
-    """Error on the test sequences after refitting the readout on train + validation (numpy kernel by default,
-    see :func:`final_readout`).
+               kernel: str | None = "numpy") -> TestOutcome:
+    """Refit the readout on everything evolution was allowed to see (train and validation), then test.
 
-    Returns
-    -------
-    errors : (n,)
-        +inf for a genome that fails; NaN if the task has no test sequences.
-    readout : (n, cells + 1, m)
-    outputs : list of (n, T, m) arrays, the network's outputs on each test sequence
+    Runs once per fit, so it defaults to the numpy reference kernel: the same arithmetic as
+    :class:`evolino.model.EvolinoModel`, whose ``generate`` then reproduces the reported test outputs exactly.
+    ``readout`` must not be ``ridge="validation"`` (pass the strength chosen on validation instead).
     """
-    ops = forward_ops(kernel)
-    weights, out, finals, seen = final_readout(spec, genomes, task, readout, kernel=ops.name)
-    n = _population(weights)
+    genomes = np.asarray(genomes, dtype=np.float64)
+    if readout.ridge == "validation":
+        raise ValueError('test_error needs a fixed ridge or "auto", not "validation"')
+    passes = ForwardPasses(spec, genomes, kernel)
+    n, washout = genomes.shape[0], task.washout
+    seen = task.seen_before_test()
+    if task.continued:
+        tests = task.test or [None] * len(seen)
+        lines = [line_of(spec, [s] if te is None else [s, te]) for s, te in zip(seen, tests, strict=True)]
+    else:
+        lines = [line_of(spec, [s]) for s in seen]
+    stops = [s.steps for s in seen]
+    (weights,), finals, choice = passes.fit(lines, stops, washout, readout)
+    outcome = TestOutcome(np.full(n, np.nan), weights, choice)
     if not task.test:
-        return np.full(n, np.nan), out, []
-    outputs, errors = [], np.zeros(n)
-    for i, window in enumerate(task.test):
-        if task.generative:
-            y = ops.closed_loop(spec, weights, out, finals[i], seen[i].targets[-1], window.steps,
-                                inputs=window.inputs)
-        else:
-            y = _predict(ops, spec, weights, out, window)
-        outputs.append(y)
-        errors += score(task.metric, window.targets, y)
-    errors /= len(task.test)
-    return np.where(np.isfinite(errors), errors, np.inf), out, outputs
+        return outcome
+    main, one_step = _Pool(1, n), _Pool(1, n)
+    if task.continued:
+        for line, stop, state in zip(lines, stops, finals, strict=True):
+            (teacher,), _ = passes.teacher_outputs(line, stop, line.steps, state, [weights])
+            mask = line.scored[stop:]
+            if task.generative:
+                outputs = passes.free_run(line, stop, line.steps - stop, state, weights)
+                one_step.add(line.targets[stop:], mask, [teacher])
+                outcome.one_step.append(teacher)
+            else:
+                outputs = teacher
+            main.add(line.targets[stop:], mask, [outputs])
+            outcome.outputs.append(outputs)
+            outcome.masks.append(mask)
+    else:
+        for pair in task.test:
+            line = line_of(spec, [pair])
+            (outputs,), _ = passes.teacher_outputs(line, 0, line.steps, None, [weights], washout)
+            mask = _after_washout(line, washout)
+            main.add(line.targets, mask, [outputs])
+            outcome.outputs.append(outputs)
+            outcome.masks.append(mask)
+    outcome.errors = main.scores(task)[0]
+    if outcome.one_step:
+        outcome.one_step_errors = one_step.scores(task)[0]
+    return outcome
 
 
 @dataclass(frozen=True)
@@ -217,7 +457,7 @@ class EvolinoProblem:
 
     Picklable and immutable, so a Ray actor can hold one copy and call :meth:`evaluate` on chunks. ``kernel``
     ("auto", "numpy" or "compiled") is read from ``EVOLINO_KERNEL`` where the problem is made, so workers use the
-    driver's choice.
+    driver's choice. The task's test sequences are dropped: evaluation never needs them.
     """
 
     spec: LSTMSpec
@@ -228,6 +468,8 @@ class EvolinoProblem:
     def __post_init__(self) -> None:
         if self.kernel not in KERNEL_CHOICES:
             raise ValueError(f"unknown kernel {self.kernel!r}; choose one of {', '.join(KERNEL_CHOICES)}")
+        if self.task.test:
+            object.__setattr__(self, "task", self.task.without_test())
 
     @property
     def dimension(self) -> int:

@@ -1,23 +1,29 @@
-"""A trained Evolino network: evolved hidden weights plus the least-squares readout.
+"""A trained Evolino network: evolved hidden weights plus the least-squares readout, in original units.
 
-Saved as one NPZ file holding the genome, the readout and the network spec as JSON text, so it loads with
-``numpy.load(allow_pickle=False)`` and no evolino code is needed to read the numbers.
+Saved as one NPZ file holding the genome, the readout, the network spec as JSON text and a JSON ``meta`` record (the
+standardisation of the task it was trained on and the column names), so it loads with
+``numpy.load(allow_pickle=False)`` and no evolino code is needed to read the numbers. ``predict`` and ``generate``
+take and return original units: the stored :class:`~evolino.scaling.Standardizer` maps them to what the network saw.
+Models written before the meta record existed (format 1) still load.
 """
 
 from __future__ import annotations
 
+import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from evolino.fitness import previous_targets
-from evolino.network import LSTMSpec, closed_loop, teacher_forced, unpack
-from evolino.readout import design_matrix
+from evolino.fitness import ForwardPasses, line_of
+from evolino.network import LSTMSpec
+from evolino.scaling import Standardizer
+from evolino.tasks.base import SequencePair
 
 __all__ = ["EvolinoModel"]
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 
 class EvolinoModel:
@@ -28,21 +34,33 @@ class EvolinoModel:
     spec : LSTMSpec
     genome : (d,) array
         Hidden weights in the layout of ``spec``.
-    readout : (cells + 1, n_outputs) array
-        Output weights; the last row is the bias.
+    readout : (spec.readout_rows, n_outputs) array
+        Output weights: cells, directly seen sources, bias (last row).
+    scaler : Standardizer, optional
+        Map from original to model units of inputs and targets (identity when None).
+    input_names, target_names : sequence of str
+        Column names of the data it was trained on (used to pick CSV columns by name).
+    washout : int
+        The task's washout: outputs of the first ``settle_steps`` steps from a zero state are the network settling,
+        not predictions (its readout never saw such states).
     """
 
-    def __init__(self, spec: LSTMSpec, genome: np.ndarray, readout: np.ndarray) -> None:
+    def __init__(self, spec: LSTMSpec, genome: np.ndarray, readout: np.ndarray, scaler: Standardizer | None = None,
+                 input_names: Sequence[str] = (), target_names: Sequence[str] = (), washout: int = 0) -> None:
         genome = np.asarray(genome, dtype=np.float64)
         readout = np.asarray(readout, dtype=np.float64)
         if genome.shape != (spec.dimension,):
             raise ValueError(f"genome must have shape ({spec.dimension},), got {genome.shape}")
-        if readout.shape != (spec.cells + 1, spec.n_outputs):
-            raise ValueError(f"readout must have shape ({spec.cells + 1}, {spec.n_outputs}), got {readout.shape}")
+        if readout.shape != (spec.readout_rows, spec.n_outputs):
+            raise ValueError(f"readout must have shape ({spec.readout_rows}, {spec.n_outputs}), got {readout.shape}")
         self.spec = spec
         self.genome = genome
         self.readout = readout
-        self._weights = unpack(spec, genome[None])
+        self.scaler = scaler
+        self.input_names = tuple(input_names)
+        self.target_names = tuple(target_names)
+        self.washout = int(washout)
+        self._passes = ForwardPasses(spec, genome[None], "numpy")
 
     def _check(self, array: np.ndarray | None, columns: int, name: str, steps: int | None = None):
         if columns == 0:
@@ -59,14 +77,22 @@ class EvolinoModel:
             raise ValueError(f"{name} contain NaN or infinite values")
         return array
 
-    def _teacher_forced(self, inputs, targets, steps):
-        inputs = self._check(inputs, self.spec.n_inputs, "inputs", steps)
-        targets = self._check(targets, self.spec.n_feedback, "targets (fed back one step delayed)", steps)
-        feedback = previous_targets(targets) if self.spec.feedback else None
-        return teacher_forced(self.spec, self._weights, steps, inputs=inputs, feedback=feedback)
+    @property
+    def settle_steps(self) -> int:
+        """Steps from a zero state before the readout's rows begin: the washout, and the readout's lags."""
+        return max(self.washout, self.spec.readout_lags - 1)
+
+    def _to_model(self, inputs, targets):
+        if self.scaler is None:
+            return inputs, targets
+        return (self.scaler.inputs_to_model(inputs),
+                None if targets is None else self.scaler.targets_to_model(targets))
+
+    def _to_original(self, outputs: np.ndarray) -> np.ndarray:
+        return outputs if self.scaler is None else self.scaler.targets_to_original(outputs)
 
     def predict(self, inputs: np.ndarray | None = None, targets: np.ndarray | None = None) -> np.ndarray:
-        """Teacher-forced outputs for one sequence from a zero state.
+        """Teacher-forced outputs for one sequence from a zero state, in original units.
 
         Parameters
         ----------
@@ -75,18 +101,24 @@ class EvolinoModel:
 
         Returns
         -------
-        outputs : (T, n_outputs)
+        outputs : (T, n_outputs); row t predicts the target of step t
         """
         reference = inputs if inputs is not None else targets
         if reference is None:
             raise ValueError("predict needs inputs or (for a feedback network) targets")
         steps = np.asarray(reference).shape[0]
-        states, _ = self._teacher_forced(inputs, targets, steps)
-        return np.matmul(design_matrix(states, bias=True), self.readout[None])[0]
+        inputs = self._check(inputs, self.spec.n_inputs, "inputs", steps)
+        targets = self._check(targets, self.spec.n_feedback, "targets (fed back one step delayed)", steps)
+        inputs, targets = self._to_model(inputs, targets)
+        if targets is None:
+            targets = np.full((steps, self.spec.n_outputs), np.nan)  # not fed back: only the shape matters
+        line = line_of(self.spec, [SequencePair(targets, inputs)])
+        (outputs,), _ = self._passes.teacher_outputs(line, 0, steps, None, [self.readout[None]])
+        return self._to_original(outputs[0])
 
     def generate(self, history: np.ndarray, steps: int, history_inputs: np.ndarray | None = None,
                  future_inputs: np.ndarray | None = None) -> np.ndarray:
-        """Teacher-force on ``history``, then generate ``steps`` outputs closed-loop.
+        """Teacher-force on ``history``, then generate ``steps`` outputs closed-loop, in original units.
 
         Parameters
         ----------
@@ -100,29 +132,46 @@ class EvolinoModel:
         -------
         outputs : (steps, n_outputs)
         """
+        if not self.spec.feedback:
+            raise ValueError("generate needs a network that feeds its output back (a generative task)")
         if steps < 1:
             raise ValueError(f"steps must be >= 1, got {steps}")
         history = self._check(history, self.spec.n_outputs, "history")
-        _, state = self._teacher_forced(history_inputs, history, history.shape[0])
+        known = history.shape[0]
+        history_inputs = self._check(history_inputs, self.spec.n_inputs, "history_inputs", known)
         future_inputs = self._check(future_inputs, self.spec.n_inputs, "future_inputs", steps)
-        out = closed_loop(self.spec, self._weights, self.readout[None], state, history[-1], steps, future_inputs)
-        return out[0]
+        history_inputs, history = self._to_model(history_inputs, history)
+        future_inputs, _ = self._to_model(future_inputs, None)
+        future = SequencePair(np.full((steps, self.spec.n_outputs), np.nan), future_inputs)
+        line = line_of(self.spec, [SequencePair(history, history_inputs), future])
+        _, state = self._passes.advance(line, 0, known, None)
+        outputs = self._passes.free_run(line, known, steps, state, self.readout[None])
+        return self._to_original(outputs[0])
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write the model to ``path`` (NPZ), atomically."""
         path = Path(path)
+        meta = {"scaler": None if self.scaler is None else self.scaler.to_dict(),
+                "input_names": list(self.input_names), "target_names": list(self.target_names),
+                "washout": self.washout}
         tmp = path.with_name(path.name + ".tmp")
         with open(tmp, "wb") as handle:
             np.savez(handle, genome=self.genome, readout=self.readout, spec=np.array(self.spec.to_json()),
-                     format_version=np.array(FORMAT_VERSION))
+                     meta=np.array(json.dumps(meta)), format_version=np.array(FORMAT_VERSION))
         os.replace(tmp, path)
         return path
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> EvolinoModel:
-        """Read a model written by :meth:`save`."""
+        """Read a model written by :meth:`save` (this format or the first)."""
         with np.load(path, allow_pickle=False) as data:
-            if int(data["format_version"]) != FORMAT_VERSION:
-                raise ValueError(f"{path}: unsupported model format {int(data['format_version'])}")
+            version = int(data["format_version"])
+            if version not in (1, FORMAT_VERSION):
+                raise ValueError(f"{path}: unsupported model format {version}")
             spec = LSTMSpec.from_json(str(data["spec"]))
-            return cls(spec, data["genome"], data["readout"])
+            meta = json.loads(str(data["meta"])) if version >= 2 else {}
+            scaler = meta.get("scaler")
+            return cls(spec, data["genome"], data["readout"],
+                       scaler=None if scaler is None else Standardizer.from_dict(scaler),
+                       input_names=meta.get("input_names", ()), target_names=meta.get("target_names", ()),
+                       washout=meta.get("washout", 0))

@@ -14,7 +14,13 @@ computes, with gate order (cell input z, input gate i, forget gate f, output gat
     o = sigmoid(W_o x + b_o + p_o * c(t))
     h = o * tanh(c)
 
-The linear output layer ``y = [h, 1] @ W_out`` is not part of the genome: the readout computes it.
+The linear output layer is not part of the genome: the readout computes it by least squares. It sees the cell
+outputs and, with ``readout_lags = L > 0``, also the external sources of the last L steps directly (the "extended
+state" of echo state networks, which contains a linear autoregression as a special case)::
+
+    y(t) = W_out^T [h(t), x_e(t), x_e(t-1), ..., x_e(t-L+1), 1],    x_e(t) = [u(t), y(t-1)]   (unscaled)
+
+so the readout has ``cells + L * (n_inputs + n_feedback) + 1`` rows (:attr:`LSTMSpec.readout_rows`), the bias last.
 
 Genome layout, cell-major so that each cell's weights are one contiguous slice (ESP's chromosome)::
 
@@ -32,7 +38,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-__all__ = ["LSTMSpec", "LSTMWeights", "LSTMState", "sigmoid", "unpack", "teacher_forced", "closed_loop"]
+__all__ = ["LSTMSpec", "LSTMWeights", "LSTMState", "sigmoid", "unpack", "teacher_forced", "closed_loop",
+           "direct_features", "lag_matrix", "readout_outputs"]
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
@@ -61,6 +68,9 @@ class LSTMSpec:
     feedback_scale : float
         Factor applied to the fed-back value. Small values (1e-3) keep the cells near their linear regime, which is
         what oscillator tasks need.
+    readout_lags : int
+        Steps of external sources (inputs and unscaled fed-back values) the readout sees directly besides the cell
+        outputs; 0 is the papers' readout.
     """
 
     n_inputs: int = 0
@@ -70,6 +80,7 @@ class LSTMSpec:
     forget_gate: bool = True
     feedback: bool = True
     feedback_scale: float = 1e-3
+    readout_lags: int = 0
 
     def __post_init__(self) -> None:
         if self.cells < 1:
@@ -78,6 +89,8 @@ class LSTMSpec:
             raise ValueError(f"need n_inputs >= 0 and n_outputs >= 1, got {self.n_inputs}, {self.n_outputs}")
         if not np.isfinite(self.feedback_scale):
             raise ValueError(f"feedback_scale must be finite, got {self.feedback_scale}")
+        if self.readout_lags < 0:
+            raise ValueError(f"readout_lags must be >= 0, got {self.readout_lags}")
 
     @property
     def n_gates(self) -> int:
@@ -92,6 +105,21 @@ class LSTMSpec:
     def n_sources(self) -> int:
         """Length of the source vector x(t) every unit sees."""
         return self.n_inputs + self.n_feedback + self.cells
+
+    @property
+    def n_external(self) -> int:
+        """External sources per step: inputs and fed-back values."""
+        return self.n_inputs + self.n_feedback
+
+    @property
+    def n_direct(self) -> int:
+        """Readout rows that see external sources directly."""
+        return self.readout_lags * self.n_external
+
+    @property
+    def readout_rows(self) -> int:
+        """Rows of the readout: cells, direct sources, bias."""
+        return self.cells + self.n_direct + 1
 
     @property
     def n_peepholes(self) -> int:
@@ -117,7 +145,7 @@ class LSTMSpec:
 
     @classmethod
     def from_json(cls, text: str) -> LSTMSpec:
-        return cls(**json.loads(text))
+        return cls(**json.loads(text))  # specs saved before readout_lags existed read as readout_lags = 0
 
 
 @dataclass(frozen=True)
@@ -263,6 +291,32 @@ def teacher_forced(
     return states, state
 
 
+def lag_matrix(sources: np.ndarray, lags: int) -> np.ndarray:
+    """Row t is [x(t), x(t-1), ..., x(t-lags+1)], zeros before the first step: sources (T, E) -> (T, lags * E)."""
+    T, E = sources.shape
+    padded = np.concatenate([np.zeros((max(lags - 1, 0), E)), sources])
+    return np.concatenate([padded[lags - 1 - lag : lags - 1 - lag + T] for lag in range(lags)], axis=1) \
+        if lags else np.zeros((T, 0))
+
+
+def direct_features(spec: LSTMSpec, sources: np.ndarray) -> np.ndarray:
+    """The readout's direct view of the external sources: row t is [x_e(t), x_e(t-1), ..., x_e(t-L+1)].
+
+    sources : (T, n_external) as fed to the cells, unscaled -> (T, n_direct); zeros before the first step.
+    """
+    return lag_matrix(sources, spec.readout_lags)
+
+
+def readout_outputs(spec: LSTMSpec, states: np.ndarray, readout: np.ndarray, direct: np.ndarray | None = None):
+    """Outputs of a linear readout: states (n, T, cells), readout (n, readout_rows, m), direct (T, n_direct) shared
+    by the genomes -> (n, T, m). The bias row is zero when the readout has none, so adding it is always right."""
+    C = spec.cells
+    outputs = np.matmul(states, readout[:, :C]) + readout[:, -1:]
+    if spec.n_direct:
+        outputs += np.matmul(direct[None], readout[:, C:-1])
+    return outputs
+
+
 def closed_loop(
     spec: LSTMSpec,
     weights: LSTMWeights,
@@ -271,12 +325,13 @@ def closed_loop(
     first_feedback: np.ndarray,
     steps: int,
     inputs: np.ndarray | None = None,
+    source_history: np.ndarray | None = None,
 ) -> np.ndarray:
     """Generate ``steps`` outputs, feeding each output back as the next step's input.
 
     Parameters
     ----------
-    readout : (n, cells + 1, n_outputs)
+    readout : (n, readout_rows, n_outputs)
         Output weights per genome; the last row is the bias (zero if the readout has none).
     state : LSTMState
         State after teacher forcing (not modified).
@@ -284,6 +339,8 @@ def closed_loop(
         The value fed back at the first generated step (the last known target).
     inputs : (steps, n_inputs) or None
         External inputs during generation.
+    source_history : (readout_lags - 1, n_external) or None
+        External sources of the steps before the first generated one, for the readout's direct view (zeros if None).
 
     Returns
     -------
@@ -292,17 +349,37 @@ def closed_loop(
     if not spec.feedback:
         raise ValueError("closed-loop generation needs an LSTMSpec with feedback=True")
     n, C = state.h.shape
+    L, E, D = spec.readout_lags, spec.n_external, spec.n_direct
     sources_in = _sources(spec, inputs, np.zeros((steps, spec.n_outputs)), steps)[:, : spec.n_inputs]
     w_in = weights.w_ext[:, :, : spec.n_inputs]
     w_fb = weights.w_ext[:, :, spec.n_inputs :]
     drive = _external_drive(LSTMWeights(w_in, weights.w_rec, weights.bias, weights.peep), sources_in)
     y = np.broadcast_to(np.asarray(first_feedback, dtype=np.float64), (n, spec.n_outputs)).copy()
     outputs = np.empty((n, steps, spec.n_outputs))
-    w_h, w_b = readout[:, :C, :], readout[:, C, :]
+    w_h, w_d, w_b = readout[:, :C, :], readout[:, C : C + D, :], readout[:, -1, :]
+    if L:
+        lagged = np.broadcast_to(_history_rows(spec, source_history), (n, L - 1, E)).copy()
     with np.errstate(over="ignore", invalid="ignore"):
         for t in range(steps):
             pre = drive[:, t] + np.matmul(w_fb, y[:, :, None])[:, :, 0]
             state = _cell_step(spec, weights, pre, state)
-            y = np.matmul(state.h[:, None, :], w_h)[:, 0, :] + w_b
+            if L:
+                current = np.concatenate([np.broadcast_to(sources_in[t], (n, spec.n_inputs)), y], axis=1)
+                window = np.concatenate([current[:, None], lagged], axis=1)  # (n, L, E): x_e(t), x_e(t-1), ...
+                y = (np.matmul(state.h[:, None, :], w_h)[:, 0, :]
+                     + np.matmul(window.reshape(n, 1, D), w_d)[:, 0, :] + w_b)
+                lagged = window[:, : L - 1]
+            else:
+                y = np.matmul(state.h[:, None, :], w_h)[:, 0, :] + w_b
             outputs[:, t] = y
     return outputs
+
+
+def _history_rows(spec: LSTMSpec, history: np.ndarray | None) -> np.ndarray:
+    """The last L-1 source rows before a free run, newest first, zero-padded: (L-1, n_external)."""
+    L, E = spec.readout_lags, spec.n_external
+    rows = np.zeros((max(L - 1, 0), E))
+    if history is not None and L > 1:
+        recent = np.asarray(history, dtype=np.float64)[-(L - 1):][::-1]
+        rows[: recent.shape[0]] = recent
+    return rows

@@ -37,7 +37,7 @@ def plot_learning_curve(history: dict[str, np.ndarray], path: str | os.PathLike,
         ax.plot(generation, values, label=column.replace("_", "-"), **style)
     ax.set_yscale("log")
     ax.set_xlabel("generation")
-    ax.set_ylabel("training error")
+    ax.set_ylabel("fitness (error on held-out data)")
     ax.set_title(title or "learning curve")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()
@@ -47,28 +47,46 @@ def plot_learning_curve(history: dict[str, np.ndarray], path: str | os.PathLike,
     return Path(path)
 
 
-def plot_test_window(targets: np.ndarray, outputs: np.ndarray, path: str | os.PathLike, title: str = "") -> Path:
-    """The network's outputs against the targets on the test window, one panel per output, plus the error.
+_BASELINE_STYLES = {"ar": dict(color="tab:green", lw=1, label="AR(p)"),
+                    "linear": dict(color="tab:green", lw=1, label="linear(p)"),
+                    "persistence": dict(color="tab:purple", lw=1, ls=":", label="persistence"),
+                    "mean": dict(color="0.5", lw=1, ls="-.", label="training mean")}
+
+
+def plot_test_window(targets: np.ndarray, outputs: np.ndarray, path: str | os.PathLike, title: str = "",
+                     baselines: dict[str, np.ndarray] | None = None, names=()) -> Path:
+    """The network's outputs against the targets on the test steps, one panel per output, the trivial models'
+    outputs beside them, and the absolute errors.
 
     Parameters
     ----------
-    targets, outputs : (T, m) arrays
+    targets, outputs : (T, m) arrays (NaN targets: steps without a target)
     path : output PNG
+    baselines : {name: (T, m)}, e.g. "ar", "persistence", "mean"
+    names : the m column names
     """
     plt = _pyplot()
     targets, outputs = np.atleast_2d(targets.T).T, np.atleast_2d(outputs.T).T
+    baselines = baselines or {}
     m = targets.shape[1]
     fig, axes = plt.subplots(m + 1, 1, figsize=(8, 2.2 * (m + 1)), dpi=110, sharex=True, squeeze=False)
     steps = np.arange(targets.shape[0])
     for j in range(m):
         ax = axes[j, 0]
-        ax.plot(steps, targets[:, j], color="black", lw=1.5, label="target")
-        ax.plot(steps, outputs[:, j], color="tab:orange", lw=1, ls="--", label="network")
-        ax.set_ylabel(f"output {j}")
-        ax.legend(loc="upper right", fontsize="small")
+        ax.plot(steps, targets[:, j], color="black", lw=1.5, label="target", marker="." if np.isnan(
+            targets[:, j]).any() else None)
+        for name, values in baselines.items():
+            ax.plot(steps, values[:, j], **_BASELINE_STYLES.get(name, dict(lw=1, label=name)))
+        ax.plot(steps, outputs[:, j], color="tab:orange", lw=1.2, ls="--", label="evolino")
+        ax.set_ylabel(names[j] if j < len(names) else f"output {j}")
+        ax.legend(loc="upper right", fontsize="x-small", ncol=2)
     with np.errstate(all="ignore"):
-        error = np.abs(outputs - targets).max(axis=1)
-    axes[m, 0].semilogy(steps, np.where(error > 0, error, np.nan), color="tab:red", lw=1)
+        error = np.nanmax(np.abs(outputs - targets), axis=1)
+        axes[m, 0].semilogy(steps, np.where(error > 0, error, np.nan), color="tab:orange", lw=1, label="evolino")
+        for name, values in baselines.items():
+            other = np.nanmax(np.abs(values - targets), axis=1)
+            style = {k: v for k, v in _BASELINE_STYLES.get(name, {"label": name}).items() if k != "lw"}
+            axes[m, 0].semilogy(steps, np.where(other > 0, other, np.nan), lw=0.8, **style)
     axes[m, 0].set_ylabel("|error|")
     axes[m, 0].set_xlabel("test step")
     axes[0, 0].set_title(title or "test window")

@@ -1,8 +1,18 @@
 """Least-squares readout: the optimal linear output weights for every genome of a population.
 
-For a genome with design matrix ``X`` (samples, p) (cell outputs after the washout, optionally a bias column of ones)
-and targets ``D`` (samples, m), the readout is ``W = pinv(X) D`` with an explicit singular-value cutoff, or the ridge
-solution ``argmin |X W - D|^2 + ridge |W|^2``.
+For a genome with design matrix ``X`` (samples, p) (cell outputs after the washout, the sources the readout sees
+directly, and a bias column of ones) and targets ``D`` (samples, m), the readout is ``W = pinv(X) D`` with an explicit
+singular-value cutoff, or the ridge solution ``argmin |X W - D|^2 + ridge |W|^2``. Only steps that have a target are
+rows of ``X``.
+
+Ridge strengths apply to the cell weights only (``shrunk`` rows; the directly seen sources and the bias are fitted as
+a plain linear model fits them, so a huge ridge leaves exactly that model). Choosing the strength per genome:
+
+* ``ridge="auto"``: generalized cross-validation (Golub, Heath & Wahba, Technometrics 1979) on the fit itself,
+  GCV = (RSS / N) / (1 - df / N)^2 with df the trace of the hat matrix; every strength of ``ridge_grid`` is solved
+  from the same statistics, no extra forward pass;
+* ``ridge="validation"``: every strength is scored on the validation data and the best kept (see
+  :mod:`evolino.fitness`); more forward passes, and more prone to fitting the validation data's noise.
 
 Sufficient statistics are kept as a QR factorisation ``X = Q R``: the triangular ``R`` (p, p) and ``Q^T D`` (p, m).
 Unlike the normal equations ``X^T X``, this does not square the condition number, so accumulating several sequences
@@ -18,7 +28,11 @@ import numpy as np
 
 from evolino.blas import single_threaded_blas
 
-__all__ = ["ReadoutConfig", "ReadoutStats", "design_matrix", "fit_readout"]
+__all__ = ["ReadoutConfig", "ReadoutStats", "design_matrix", "fit_readout", "DEFAULT_RIDGE_GRID"]
+
+DEFAULT_RIDGE_GRID = (0.0, 1e-8, 1e-6, 1e-4, 1e-2, 1.0, 100.0, 1e8)
+CHOOSERS = ("auto", "validation")
+
 
 @dataclass(frozen=True)
 class ReadoutConfig:
@@ -28,28 +42,47 @@ class ReadoutConfig:
     ----------
     rcond : float
         Singular values below ``rcond * max(s)`` are treated as zero (pseudo-inverse cutoff).
-    ridge : float
-        Tikhonov strength; 0 gives the pseudo-inverse. Applies to every weight, the bias included.
+    ridge : float, "auto" or "validation"
+        Tikhonov strength on the cell weights; 0 gives the pseudo-inverse. "auto" and "validation" choose a strength
+        of ``ridge_grid`` per genome (see the module docstring).
     bias : bool
         Add a constant column of ones to the design matrix.
+    ridge_grid : tuple of float
+        The strengths "auto" and "validation" choose from.
     """
 
     rcond: float = 1e-10
-    ridge: float = 0.0
+    ridge: float | str = 0.0
     bias: bool = True
+    ridge_grid: tuple[float, ...] = DEFAULT_RIDGE_GRID
 
     def __post_init__(self) -> None:
         if not (0 <= self.rcond < 1):
             raise ValueError(f"readout rcond must be in [0, 1), got {self.rcond}")
-        if not (self.ridge >= 0 and np.isfinite(self.ridge)):
+        if isinstance(self.ridge, str):
+            if self.ridge not in CHOOSERS:
+                raise ValueError(f'readout ridge must be a number >= 0, "auto" or "validation", got {self.ridge!r}')
+        elif not (self.ridge >= 0 and np.isfinite(self.ridge)):
             raise ValueError(f"readout ridge must be finite and >= 0, got {self.ridge}")
+        grid = tuple(float(r) for r in self.ridge_grid)
+        if not grid or not all(np.isfinite(r) and r >= 0 for r in grid):
+            raise ValueError(f"ridge_grid must be non-empty, finite and >= 0, got {self.ridge_grid}")
+        object.__setattr__(self, "ridge_grid", grid)
+
+    @property
+    def candidates(self) -> tuple[float, ...]:
+        """The ridge strengths to solve for: the grid when a strength is chosen, else the one strength."""
+        return self.ridge_grid if isinstance(self.ridge, str) else (float(self.ridge),)
 
 
-def design_matrix(states: np.ndarray, bias: bool) -> np.ndarray:
-    """states (n, T, cells) -> X (n, T, cells + 1); the last column is ones with a bias, zeros without."""
+def design_matrix(states: np.ndarray, bias: bool, direct: np.ndarray | None = None) -> np.ndarray:
+    """states (n, T, cells), direct (T, D) shared or None -> X (n, T, cells + D + 1); the last column is ones with a
+    bias, zeros without."""
     n, T, _ = states.shape
     column = np.ones((n, T, 1)) if bias else np.zeros((n, T, 1))
-    return np.concatenate([states, column], axis=2)
+    parts = [states] if direct is None or direct.shape[1] == 0 else \
+        [states, np.broadcast_to(direct[None], (n, T, direct.shape[1]))]
+    return np.concatenate([*parts, column], axis=2)
 
 
 class ReadoutStats:
@@ -68,7 +101,13 @@ class ReadoutStats:
     def __init__(self, n: int, p: int, m: int) -> None:
         self.r = np.zeros((n, 0, p))
         self.qtd = np.zeros((n, 0, m))
+        self.rss = np.zeros((n, m))  # residual sum of squares of the least-squares fit, per output
         self.samples = 0
+
+    def copy(self) -> ReadoutStats:
+        other = ReadoutStats.__new__(ReadoutStats)
+        other.r, other.qtd, other.rss, other.samples = self.r.copy(), self.qtd.copy(), self.rss.copy(), self.samples
+        return other
 
     def add(self, design: np.ndarray, targets: np.ndarray) -> None:
         """Fold in one sequence: design (n, T, p), targets (T, m) shared or (n, T, m) per genome."""
@@ -77,13 +116,19 @@ class ReadoutStats:
         stacked[:, -T:, :p] = design
         self._fold(stacked, targets, T)
 
-    def add_states(self, states: np.ndarray, targets: np.ndarray, bias: bool) -> None:
-        """Fold in one sequence of hidden states (n, T, cells); same as ``add(design_matrix(states, bias), targets)``
-        without the intermediate copy of the states."""
+    def add_states(self, states: np.ndarray, targets: np.ndarray, bias: bool, direct: np.ndarray | None = None,
+                   ) -> None:
+        """Fold in one sequence of hidden states (n, T, cells) and direct sources (T, D) (None when D = 0); the same as
+        ``add(design_matrix(states, bias, direct), targets)`` without the intermediate copy of the states."""
         n, T, cells = states.shape
+        if T == 0:
+            return
         stacked = self._stacked(n, T)
+        p = self.r.shape[2]
         stacked[:, -T:, :cells] = states
-        stacked[:, -T:, cells] = 1.0 if bias else 0.0
+        if p > cells + 1:
+            stacked[:, -T:, cells : p - 1] = direct
+        stacked[:, -T:, p - 1] = 1.0 if bias else 0.0
         self._fold(stacked, targets, T)
 
     def _stacked(self, n: int, T: int) -> np.ndarray:
@@ -105,11 +150,13 @@ class ReadoutStats:
         rows = min(r_aug.shape[1], p)
         self.r = np.ascontiguousarray(r_aug[:, :rows, :p])
         self.qtd = np.ascontiguousarray(r_aug[:, :rows, p:])
+        # The block below [R, Q^T D] is the residual's triangular factor: what these rows add to the RSS.
+        self.rss += np.sum(r_aug[:, p:, p:] ** 2, axis=1)
         self.samples += T
 
     def square_factor(self) -> tuple[np.ndarray, np.ndarray]:
         """Writable copies of (R, Q^T D) padded with zero rows to (n, p, p) and (n, p, m), for a kernel that folds
-        rows in place (zero rows do not change R^T R nor R^T Q^T D)."""
+        rows in place (zero rows do not change R^T R nor R^T Q^T D); the kernel adds to ``rss`` in place."""
         n, k, p = self.r.shape
         r = np.zeros((n, p, p))
         qtd = np.zeros((n, p, self.qtd.shape[2]))
@@ -122,27 +169,101 @@ class ReadoutStats:
         self.r, self.qtd = r, qtd
         self.samples += added_samples
 
-    def solve(self, config: ReadoutConfig) -> np.ndarray:
-        """Output weights (n, p, m); non-finite statistics give NaN weights (the fitness turns them into +inf)."""
+    def solve(self, config: ReadoutConfig, shrunk: int | None = None) -> np.ndarray:
+        """Output weights (n, p, m): for a fixed ridge, its solution; for "auto", each genome's choice by GCV.
+        Non-finite statistics give NaN weights (the fitness turns them into +inf)."""
+        if config.ridge == "validation":
+            raise ValueError('ridge="validation" is chosen on validation data: use solve_candidates')
+        return self.choose(config, shrunk)[0]
+
+    def choose(self, config: ReadoutConfig, shrunk: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(weights (n, p, m), index of each genome's strength in ``config.candidates``): GCV's choice for
+        "auto", the one strength otherwise."""
+        solutions, dof = self.solve_candidates(config, shrunk)
+        if len(solutions) == 1:
+            return solutions[0], np.zeros(self.r.shape[0], dtype=int)
+        choice = np.argmin(self.gcv(solutions, dof), axis=0)  # the first (weakest) strength on ties
+        return np.stack(solutions)[choice, np.arange(choice.size)], choice
+
+    def solve_candidates(self, config: ReadoutConfig, shrunk: int | None = None,
+                         ) -> tuple[list[np.ndarray], np.ndarray]:
+        """Output weights for every ridge strength of ``config.candidates``, and their degrees of freedom.
+
+        ``shrunk``: the ridge applies to the first ``shrunk`` rows only (the cells; the direct view and the bias are
+        then fitted as a plain linear model would fit them, and a huge ridge leaves exactly that model). None: every
+        row, solved from one SVD per genome. Strength 0 is always the pseudo-inverse with the ``rcond`` cutoff.
+
+        Returns
+        -------
+        solutions : list of (n, p, m), one per candidate (NaN for a genome whose statistics are not finite)
+        dof : (candidates, n), the trace of each fit's hat matrix
+        """
         n, _, p = self.r.shape
         if self.samples == 0:
             raise ValueError("no samples were added to the readout statistics")
         finite = np.isfinite(self.r).all(axis=(1, 2)) & np.isfinite(self.qtd).all(axis=(1, 2))
-        weights = np.full((n, p, self.qtd.shape[2]), np.nan)
+        solutions = [np.full((n, p, self.qtd.shape[2]), np.nan) for _ in config.candidates]
+        dof = np.full((len(config.candidates), n), np.nan)
         if not finite.any():
-            return weights
+            return solutions, dof
         with single_threaded_blas():
             u, s, vt = np.linalg.svd(self.r[finite], full_matrices=False)
-        cutoff = config.rcond * s[:, :1]
-        keep = s > cutoff
-        with np.errstate(divide="ignore", invalid="ignore"):
-            if config.ridge > 0:
-                inv_s = np.where(keep, s / (s * s + config.ridge), 0.0)
-            else:
-                inv_s = np.where(keep, 1.0 / s, 0.0)
-        coeffs = np.matmul(u.transpose(0, 2, 1), self.qtd[finite]) * inv_s[:, :, None]
-        weights[finite] = np.matmul(vt.transpose(0, 2, 1), coeffs)
-        return weights
+        keep = s > config.rcond * s[:, :1]
+        projected = np.matmul(u.transpose(0, 2, 1), self.qtd[finite])
+        for g, (weights, ridge) in enumerate(zip(solutions, config.candidates, strict=True)):
+            if ridge > 0 and shrunk is not None and shrunk < p:
+                weights[finite], dof[g, finite] = self._partial_ridge(finite, ridge, shrunk)
+                continue
+            with np.errstate(divide="ignore", invalid="ignore"):
+                if ridge > 0:
+                    inv_s = np.where(keep, s / (s * s + ridge), 0.0)
+                else:
+                    inv_s = np.where(keep, 1.0 / s, 0.0)
+            weights[finite] = np.matmul(vt.transpose(0, 2, 1), projected * inv_s[:, :, None])
+            dof[g, finite] = np.sum(s * inv_s, axis=1)  # s^2 / (s^2 + ridge) on the kept directions
+        return solutions, dof
+
+    def _partial_ridge(self, rows: np.ndarray, ridge: float, shrunk: int) -> tuple[np.ndarray, np.ndarray]:
+        """argmin |X W - D|^2 + ridge |W[:shrunk]|^2 as the least-squares problem [R; sqrt(ridge) E] W = [Q^T D; 0]
+        (E selects the shrunk rows), by one more QR: no normal equations. Returns the weights and the trace of the
+        hat matrix, tr((R^T R + ridge E^T E)^-1 R^T R)."""
+        r, qtd = self.r[rows], self.qtd[rows]
+        k, p = r.shape[1:]
+        m = qtd.shape[2]
+        stacked = np.zeros((r.shape[0], k + shrunk, p + m))
+        stacked[:, :k, :p] = r
+        stacked[:, :k, p:] = qtd
+        stacked[:, k + np.arange(shrunk), np.arange(shrunk)] = np.sqrt(ridge)
+        with single_threaded_blas():
+            r_aug = np.linalg.qr(stacked, mode="r")
+        upper, rhs = r_aug[:, :p, :p], r_aug[:, :p, p:]
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            weights = _solve_upper(upper, rhs)
+            # tr(A^-1 R^T R) with A = U^T U is |R U^-1|_F^2: U^T Y = R^T is a triangular solve.
+            y = _solve_upper(upper.transpose(0, 2, 1)[:, ::-1, ::-1], r.transpose(0, 2, 1)[:, ::-1])[:, ::-1]
+            dof = np.sum(y * y, axis=(1, 2))
+        return weights, dof
+
+    def gcv(self, solutions: list[np.ndarray], dof: np.ndarray) -> np.ndarray:
+        """Generalized cross-validation score (candidates, n) of each solution: (RSS / N) / (1 - df / N)^2, with the
+        RSS of the solution over every folded row; +inf where it is not finite or df >= N."""
+        n_rows = self.samples
+        scores = np.empty(dof.shape)
+        with np.errstate(all="ignore"):
+            for g, weights in enumerate(solutions):
+                extra = np.matmul(self.r, weights) - self.qtd  # |X W - D|^2 = |R W - Q^T D|^2 + RSS_lstsq
+                rss = np.sum(extra * extra, axis=(1, 2)) + self.rss.sum(axis=1)
+                scores[g] = rss / n_rows / (1.0 - dof[g] / n_rows) ** 2
+        return np.where(np.isfinite(scores) & (dof < n_rows), scores, np.inf)
+
+
+def _solve_upper(upper: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+    """Back substitution for a batch of upper-triangular systems: (n, p, p), (n, p, m) -> (n, p, m)."""
+    p = upper.shape[1]
+    x = np.zeros_like(rhs)
+    for i in range(p - 1, -1, -1):
+        x[:, i] = (rhs[:, i] - np.einsum("nj,njm->nm", upper[:, i, i + 1 :], x[:, i + 1 :])) / upper[:, i, i, None]
+    return x
 
 
 def fit_readout(

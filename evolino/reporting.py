@@ -13,7 +13,9 @@ import numpy as np
 from evolino.trainer import HISTORY_COLUMNS, FitResult
 
 __all__ = ["write_json", "write_history", "read_history", "write_run", "check_writable", "write_report",
-           "read_numeric_csv", "write_matrix_csv"]
+           "read_numeric_csv", "write_matrix_csv", "read_columns", "summary_line", "BASELINE_LABELS"]
+
+BASELINE_LABELS = {"ar": "AR(p)", "linear": "linear(p)", "persistence": "persistence", "mean": "training mean"}
 
 
 def check_writable(folder: str | os.PathLike) -> Path:
@@ -43,18 +45,71 @@ def write_history(path: Path, history: list[dict]) -> None:
     os.replace(tmp, path)
 
 
-def write_run(folder: str | os.PathLike, result: FitResult, extra: dict | None = None) -> dict[str, Path]:
-    """Write result.json, history.csv, model.npz and test_outputs.csv into ``folder``."""
+def write_run(folder: str | os.PathLike, result: FitResult, extra: dict | None = None,
+              task=None) -> dict[str, Path]:
+    """Write result.json, history.csv, model.npz and test_outputs.csv into ``folder``.
+
+    test_outputs.csv has a row per test step (``sequence``, ``step``) and, per output column NAME, the target
+    (``target_NAME``), the network's outputs (``evolino_NAME``: free runs for generative tasks, whose one-step
+    predictions are ``evolino_one_step_NAME``) and the trivial models' (``ar_NAME``, ``persistence_NAME``,
+    ``mean_NAME``; ``ar_one_step_NAME`` and ``persistence_one_step_NAME`` for generative tasks), all in original
+    units; ``nan`` marks a step without a target.
+    """
     folder = Path(folder)
     paths = {name: folder / name for name in ("result.json", "history.csv", "model.npz", "test_outputs.csv")}
     result.model.save(paths["model.npz"])
     write_history(paths["history.csv"], result.history)
     if result.test_outputs:
-        write_matrix_csv(paths["test_outputs.csv"], np.concatenate(result.test_outputs, axis=0), "output")
+        _write_test_outputs(paths["test_outputs.csv"], result, task)
     else:
         paths.pop("test_outputs.csv")
     write_json(paths["result.json"], {**result.summary(), **(extra or {})})
     return paths
+
+
+def _write_test_outputs(path: Path, result: FitResult, task) -> None:
+    names = list(result.model.target_names) or [f"output_{j}" for j in range(result.model.spec.n_outputs)]
+    to_original = (lambda x: x) if task is None else task.to_original  # noqa: E731
+    blocks = {"evolino": result.test_outputs, "evolino_one_step": result.test_one_step_outputs,
+              **result.baseline_outputs}
+    columns, header = [], ["sequence", "step"]
+    count = len(result.test_outputs)
+    steps = [len(o) for o in result.test_outputs]
+    columns.append(np.concatenate([np.full(n, i) for i, n in enumerate(steps)]))
+    columns.append(np.concatenate([np.arange(n) for n in steps]))
+    if task is not None:
+        blocks = {"target": [p.targets for p in task.test], **blocks}
+    for label, arrays in blocks.items():
+        if len(arrays) != count:
+            continue
+        values = to_original(np.concatenate(arrays))
+        for j, name in enumerate(names):
+            header.append(f"{label}_{name}")
+            columns.append(values[:, j])
+    write_matrix_csv(path, np.stack(columns, axis=1), "", header)
+
+
+def read_columns(path: str | os.PathLike) -> dict[str, np.ndarray]:
+    """A CSV with a header of names -> {name: float array}; ``nan`` cells are NaN."""
+    with open(path, newline="") as handle:
+        rows = list(csv.reader(handle))
+    header, body = rows[0], rows[1:]
+    return {name: np.array([float(row[j]) for row in body]) for j, name in enumerate(header)}
+
+
+def summary_line(task: str, summary: dict, folder) -> str:
+    """The one line ``run`` prints at the end: errors, the trivial models' beside them, where the files are."""
+    metric = summary.get("metric", "error")
+    validation = summary.get("validation_error", summary.get("train_error"))
+    test = f"test {metric} {_fmt(summary.get('test_error'))}"
+    if summary.get("test_one_step_error") is not None:
+        test += f" (free run), {_fmt(summary['test_one_step_error'])} (one step)"
+    baselines = summary.get("baselines") or {}
+    beside = ", ".join(f"{BASELINE_LABELS.get(name, name)} {_fmt(b.get('test_error'))}"
+                       for name, b in baselines.items())
+    return (f"{task}: {summary.get('generations')} generations, {summary.get('evaluations')} evaluations, "
+            f"{summary.get('wall_seconds', 0):.1f}s; validation {metric} {_fmt(validation)}, {test}"
+            + (f"; baselines (test): {beside}" if beside else "") + f"; results in {folder}/")
 
 
 def read_history(path: str | os.PathLike) -> dict[str, np.ndarray]:
@@ -99,36 +154,25 @@ def _numeric(row: list[str]) -> bool:
     return True
 
 
-def write_matrix_csv(path: str | os.PathLike, matrix: np.ndarray, prefix: str) -> Path:
-    """(T, k) array -> CSV with header ``prefix_0, ..., prefix_{k-1}``, full float precision."""
+def write_matrix_csv(path: str | os.PathLike, matrix: np.ndarray, prefix: str, names=()) -> Path:
+    """(T, k) array -> CSV with header ``names`` (or ``prefix_0, ..., prefix_{k-1}``), full float precision."""
     path = Path(path)
     matrix = np.asarray(matrix, dtype=np.float64)
-    header = ",".join(f"{prefix}_{j}" for j in range(matrix.shape[1]))
+    names = list(names) or [f"{prefix}_{j}" for j in range(matrix.shape[1])]
+    header = ",".join(_csv_cell(name) for name in names)
     np.savetxt(path, matrix, delimiter=",", header=header, comments="", fmt="%.17g")
     return path
 
 
-def _test_targets(folder: Path) -> np.ndarray | None:
-    """Targets of the test window of the run's task (rebuilt from config.toml), or None."""
-    from evolino.config import load_config
-    from evolino.tasks import make_task
-
-    if not (folder / "config.toml").is_file():
-        return None
-    config = load_config(folder / "config.toml")
-    try:
-        task = make_task(config.task.name, **config.task.options)
-    except (TypeError, ValueError):
-        return None
-    if not task.test:
-        return None
-    return np.concatenate([pair.targets for pair in task.test])
+def _csv_cell(text: str) -> str:
+    return f'"{text}"' if any(c in text for c in ',"\n') else text
 
 
-def write_report(folder: str | os.PathLike) -> list[Path]:
-    """Write learning_curve.png, test_window.png (when the task has test data) and report.md into ``folder``.
+def write_report(folder: str | os.PathLike, task=None) -> list[Path]:
+    """Write learning_curve.png, test_window.png (when the run has test outputs) and report.md into ``folder``.
 
-    Uses only the run's files: result.json, history.csv, test_outputs.csv and config.toml.
+    Uses only the run's files: result.json, history.csv and test_outputs.csv (and, for folders written before
+    test_outputs.csv held the targets, the run's ``task``).
     """
     from evolino.plots import plot_learning_curve, plot_test_window
 
@@ -139,16 +183,37 @@ def write_report(folder: str | os.PathLike) -> list[Path]:
     title = f"{result.get('task', '?')}, {result.get('optimizer', '?')}, {result.get('cells', '?')} cells"
     if history is not None and history["generation"].size:
         written.append(plot_learning_curve(history, folder / "learning_curve.png", title))
-    targets = _test_targets(folder)
-    outputs_path = folder / "test_outputs.csv"
-    if targets is not None and outputs_path.is_file():
-        outputs = read_numeric_csv(outputs_path)
-        if outputs.shape == targets.shape:
-            written.append(plot_test_window(targets, outputs, folder / "test_window.png",
-                                            f"{title}: test error {_fmt(result.get('test_error'))}"))
+    window = _test_window(folder, task)
+    if window is not None:
+        targets, outputs, others, names = window
+        mode = "free run" if result.get("test_one_step_error") is not None else "test"
+        written.append(plot_test_window(targets, outputs, folder / "test_window.png",
+                                        f"{title}: {mode} {result.get('metric', 'error')} "
+                                        f"{_fmt(result.get('test_error'))}", others, names))
     report = folder / "report.md"
     report.write_text(_report_markdown(result, history, [p.name for p in written]))
     return [*written, report]
+
+
+def _test_window(folder: Path, task):
+    """(targets, network outputs, {baseline: outputs}, column names) of the test steps, or None."""
+    path = folder / "test_outputs.csv"
+    if not path.is_file():
+        return None
+    columns = read_columns(path)
+    names = [key[len("evolino_"):] for key in columns if key.startswith("evolino_")
+             and not key.startswith("evolino_one_step_")]
+    if names:
+        if not all(f"target_{name}" in columns for name in names):
+            return None
+        stack = lambda label: np.stack([columns[f"{label}_{name}"] for name in names], axis=1)  # noqa: E731
+        others = {label: stack(label) for label in BASELINE_LABELS if f"{label}_{names[0]}" in columns}
+        return stack("target"), stack("evolino"), others, names
+    if task is None or not task.test:  # a folder of an older version: output_j columns only
+        return None
+    outputs = np.stack(list(columns.values()), axis=1)
+    targets = task.to_original(np.concatenate([pair.targets for pair in task.test]))
+    return (targets, outputs, {}, list(task.output_names)) if outputs.shape == targets.shape else None
 
 
 def _fmt(value) -> str:
@@ -156,19 +221,43 @@ def _fmt(value) -> str:
 
 
 def _report_markdown(result: dict, history: dict | None, images: list[str]) -> str:
+    result = dict(result)
+    if "validation_error" not in result and "train_error" in result:  # written before the name was right
+        result["validation_error"] = result.pop("train_error")
+    metric = result.get("metric", "error")
     lines = [f"# evolino run: {result.get('task', '?')}", "", "| quantity | value |", "|---|---|"]
     for key in ("task", "optimizer", "cells", "population", "seed", "generations", "evaluations", "stop_reason",
-                "train_error", "test_error", "wall_seconds"):
+                "ridge", "readout_lags", "validation_error", "test_error", "test_one_step_error", "wall_seconds"):
         if key == "wall_seconds" and key in result:
             lines.append(f"| wall seconds | {result[key]:.1f} |")
-        elif key in result:
-            lines.append(f"| {key.replace('_', ' ')} | {_fmt(result[key])} |")
+        elif key in result and not (key == "test_one_step_error" and result[key] is None):
+            label = key.replace("_", " ").replace("error", metric)
+            lines.append(f"| {label} | {_fmt(result[key])} |")
+    baselines = result.get("baselines") or {}
+    if baselines:
+        one_step = result.get("test_one_step_error") is not None
+        lines += ["", f"Test {metric} beside the trivial models (same steps, same metric; fitted on train + "
+                      "validation, settings chosen on validation):", "",
+                  "| model | " + ("free run | one step |" if one_step else "test |") + " setting |",
+                  "|---|---|" + ("---|" if one_step else "") + "---|",
+                  f"| evolino | {_fmt(result.get('test_error'))} | "
+                  + (f"{_fmt(result.get('test_one_step_error'))} | " if one_step else "")
+                  + f"{result.get('cells', '?')} cells, {result.get('readout_lags', 0)} lags |"]
+        for name, b in baselines.items():
+            setting = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in b.items() if k.startswith("order"))
+            lines.append(f"| {BASELINE_LABELS.get(name, name)} | {_fmt(b.get('test_error'))} | "
+                         + (f"{_fmt(b.get('test_one_step_error'))} | " if one_step else "") + f"{setting} |")
+    if result.get("test_scores"):
+        lines += ["", "Test scores: " + ", ".join(f"{k} {_fmt(v)}" for k, v in result["test_scores"].items()) + "."]
+    for warning in result.get("warnings") or []:
+        lines += ["", f"**Warning:** {warning}."]
     if history is not None and history["generation"].size:
         best = history["best_ever"]
-        lines += ["", f"Best-ever training error went from {best[0]:.3e} (generation 1) to {best[-1]:.3e} "
-                      f"(generation {int(history['generation'][-1])})."]
+        held = "the last part of the training data" if result.get("holdout") else "the validation data"
+        lines += ["", f"Best-ever fitness (the error on {held}) went from {best[0]:.3e} (generation 1) to "
+                      f"{best[-1]:.3e} (generation {int(history['generation'][-1])})."]
     for name in images:
         lines += ["", f"![{name[:-4].replace('_', ' ')}]({name})"]
     lines += ["", "Files: config.toml (repeat with `python -m evolino run --config config.toml`), result.json, "
-                  "history.csv, model.npz, test_outputs.csv, checkpoints/.", ""]
+                  "history.csv, model.npz, test_outputs.csv, task.npz, task.json, checkpoints/.", ""]
     return "\n".join(lines)

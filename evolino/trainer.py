@@ -13,21 +13,27 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from evolino.backends import make_evaluator
+from evolino.baselines.trivial import choose_ar_order, trivial_baselines
 from evolino.blas import single_threaded_blas
 from evolino.checkpoint import CheckpointError, load_latest, write_checkpoint
-from evolino.fitness import EvolinoProblem, test_error
+from evolino.fitness import EvolinoProblem, final_ridge, test_error, validation_scores
+from evolino.metrics import metric_name, report_scores
 from evolino.model import EvolinoModel
 from evolino.network import LSTMSpec
 from evolino.optimizers import make_optimizer, optimizer_options
-from evolino.readout import ReadoutConfig
+from evolino.readout import DEFAULT_RIDGE_GRID, ReadoutConfig
 from evolino.tasks.base import Task
 
-__all__ = ["Evolino", "FitResult", "HISTORY_COLUMNS"]
+__all__ = ["Evolino", "FitResult", "HISTORY_COLUMNS", "Protocol", "resolve_protocol", "WEIGHT_WARNING"]
+
+# A readout whose weights could move an output by more than this many times the largest training target (with every
+# cell output at +-1) is balanced on cancellations; free runs of such networks tend to blow up on new data.
+WEIGHT_WARNING = 1e4
 
 HISTORY_COLUMNS = ("generation", "evaluations", "best", "mean", "median", "worst", "best_ever", "wall_seconds",
                    "step_size")
@@ -41,10 +47,29 @@ class FitResult:
     ----------
     model : EvolinoModel
         The best-ever genome with its readout refitted on train + validation.
-    train_error : float
-        Best fitness seen during evolution (the error on train / validation data).
+    fitness : float
+        The best genome's fitness as evolution saw it (computed by the selected kernel): its error on the held-out
+        last part of the training data when ``holdout`` > 0, else on the validation data.
+    validation_error : float
+        The same genome's error on the validation data (training data when a supervised task has none), with the
+        readout fitted on the training data and the final ridge, recomputed with the numpy reference kernel: the
+        arithmetic of the test.
+    holdout : float
+        The fraction of the training part evolution was scored on (0: the fitness is the validation error).
     test_error : float
-        Error of ``model`` on the test sequences (NaN when the task has none).
+        Error of ``model`` on the test sequences (free runs for generative tasks; NaN when the task has none).
+    test_one_step_error : float
+        Generative tasks: the teacher-forced (one-step-ahead) error on the test sequences; NaN otherwise.
+    ridge : float
+        The readout's ridge strength (chosen on validation with ``ridge="auto"``).
+    readout_lags : int
+        Steps of inputs and fed-back values the readout sees directly.
+    test_scores : dict
+        Other metrics of the test outputs (nrmse, rmse, mae; error rate and accuracy for 0/1 targets).
+    baselines : dict
+        Test errors of the trivial models on the same steps and metric (:mod:`evolino.baselines.trivial`).
+    warnings : list of str
+        What the user should look at (huge readout weights, no win over a trivial model).
     history : list of dict
         One row per generation, keys ``HISTORY_COLUMNS``.
     """
@@ -57,11 +82,27 @@ class FitResult:
     generations: int
     evaluations: int
     wall_seconds: float
-    train_error: float
+    validation_error: float
     test_error: float
     stop_reason: str
+    fitness: float = float("nan")
+    metric: str = "nrmse"
+    test_one_step_error: float = float("nan")
+    ridge: float = 0.0
+    readout_lags: int = 0
+    holdout: float = 0.0
+    test_scores: dict = field(default_factory=dict)
+    baselines: dict = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
     history: list[dict] = field(default_factory=list)
     test_outputs: list[np.ndarray] = field(default_factory=list)
+    test_one_step_outputs: list[np.ndarray] = field(default_factory=list)
+    baseline_outputs: dict = field(default_factory=dict)
+
+    @property
+    def train_error(self) -> float:
+        """Deprecated name of :attr:`validation_error` (it never was an error on the training data)."""
+        return self.validation_error
 
     def summary(self) -> dict:
         """JSON-ready numbers of the run (what ``result.json`` holds)."""
@@ -73,14 +114,66 @@ class FitResult:
             "generations": self.generations,
             "evaluations": self.evaluations,
             "wall_seconds": round(self.wall_seconds, 3),
-            "train_error": _json_float(self.train_error),
+            "metric": self.metric,
+            "fitness": _json_float(self.fitness),
+            "validation_error": _json_float(self.validation_error),
             "test_error": _json_float(self.test_error),
+            "test_one_step_error": _json_float(self.test_one_step_error),
+            "ridge": self.ridge,
+            "readout_lags": self.readout_lags,
+            "holdout": self.holdout,
+            "test_scores": self.test_scores,
+            "baselines": self.baselines,
+            "warnings": self.warnings,
             "stop_reason": self.stop_reason,
         }
 
 
 def _json_float(x: float):
     return float(x) if np.isfinite(x) else None
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """The settings :func:`resolve_protocol` chose for a task: the readout's ridge (a strength, "auto" or
+    "validation"), its lags, the ridge grid, and the fraction of the training part evolution is scored on."""
+
+    ridge: float | str
+    lags: int
+    grid: tuple[float, ...]
+    holdout: float
+
+
+DEFAULT_HOLDOUT = 0.2
+
+
+def resolve_protocol(task: Task, ridge: float | str | None, readout_lags: int | str | None, ridge_grid=None,
+                     holdout: float | None = None) -> Protocol:
+    """The settings of a run on ``task``, with the defaults (``None``) resolved.
+
+    On data known to be noise-free (the papers' benchmarks), or without validation data to choose on: the plain
+    readout (ridge 0, no lags) and the papers' protocol (the fitness is the validation error, no holdout).
+    Otherwise ``ridge="auto"``, ``readout_lags="auto"`` and ``holdout=0.2``: evolution is scored on the last fifth
+    of the training part (the readout fitted on the rest), so that the validation part, which evolution never sees,
+    can choose the final readout's ridge without fitting its noise. "auto" lags are the order of the linear model of
+    the last p steps (AR(p) on a forecast) with the best validation error: for generative tasks the larger of the
+    orders best at one-step and at free-running prediction.
+    """
+    choose = bool(task.validation) and not task.noise_free
+    ridge = ("auto" if choose else 0.0) if ridge is None else ridge
+    lags = ("auto" if choose else 0) if readout_lags is None else readout_lags
+    if lags == "auto":  # generative tasks: enough lags for the best one-step and the best free-running model
+        lags = 0 if not task.validation else max(choose_ar_order(task), choose_ar_order(task, free_run=True)) \
+            if task.generative else choose_ar_order(task)
+    if isinstance(lags, bool) or not isinstance(lags, (int, np.integer)) or lags < 0:
+        raise ValueError(f'readout_lags must be an integer >= 0, "auto" or None, got {lags!r}')
+    holdout = (DEFAULT_HOLDOUT if choose else 0.0) if holdout is None else float(holdout)
+    if not 0 <= holdout < 1:
+        raise ValueError(f"holdout must be in [0, 1), got {holdout}")
+    if holdout and not task.validation:
+        raise ValueError("holdout > 0 keeps the validation part for the final choice: the task needs one")
+    grid = tuple(DEFAULT_RIDGE_GRID if ridge_grid is None else ridge_grid)
+    return Protocol(ridge, int(lags), grid, holdout)
 
 
 class Evolino:
@@ -106,8 +199,17 @@ class Evolino:
         Scale of the fed-back value.
     init_scale : float
         Initial weights are N(0, init_scale^2); also the optimizer's initial step size unless it sets its own.
-    rcond, ridge, readout_bias
-        Readout options, see :class:`evolino.readout.ReadoutConfig`.
+    rcond, ridge, readout_bias, ridge_grid
+        Readout options, see :class:`evolino.readout.ReadoutConfig`. ``ridge=None`` (default) is the task's
+        default (:func:`resolve_protocol`): "auto" unless the task is noise-free.
+    readout_lags : int, "auto" or None
+        Steps of inputs and fed-back values the readout sees directly (:class:`evolino.network.LSTMSpec`); None is
+        the task's default (:func:`resolve_protocol`).
+    holdout : float or None
+        Fraction of the training part that evolution is scored on (the readout is fitted on the rest); the
+        validation part then only chooses the final readout's ridge. 0: the fitness is the validation error (the
+        papers' protocol). None is the task's default (:func:`resolve_protocol`): 0.2 unless the task is
+        noise-free.
     optimizer_options : dict, optional
         Keyword options of the optimizer (validated).
     backend : str
@@ -146,7 +248,8 @@ class Evolino:
 
     # Parameters that define the search; a checkpoint can only be continued by an estimator that agrees on them.
     _SEARCH_PARAMS = ("cells", "optimizer", "population", "seed", "peepholes", "forget_gate", "feedback",
-                      "feedback_scale", "init_scale", "rcond", "ridge", "readout_bias", "optimizer_options")
+                      "feedback_scale", "init_scale", "rcond", "ridge", "readout_bias", "optimizer_options",
+                      "readout_lags", "ridge_grid", "holdout")
 
     def __init__(
         self,
@@ -161,8 +264,11 @@ class Evolino:
         feedback_scale: float = 1e-4,
         init_scale: float = 0.1,
         rcond: float = 1e-14,
-        ridge: float = 0.0,
+        ridge: float | str | None = None,
         readout_bias: bool = True,
+        readout_lags: int | str | None = None,
+        ridge_grid: Sequence[float] | None = None,
+        holdout: float | None = None,
         optimizer_options: dict | None = None,
         backend: str = "serial",
         backend_options: dict | None = None,
@@ -187,6 +293,9 @@ class Evolino:
         self.rcond = rcond
         self.ridge = ridge
         self.readout_bias = readout_bias
+        self.readout_lags = readout_lags
+        self.ridge_grid = ridge_grid
+        self.holdout = holdout
         self.optimizer_options = optimizer_options
         self.backend = backend
         self.backend_options = backend_options
@@ -212,15 +321,23 @@ class Evolino:
             raise ValueError(f"checkpoint_every must be a non-negative integer, got {every!r}")
 
     def build_problem(self, task: Task) -> EvolinoProblem:
-        """The pure fitness problem for ``task`` with this estimator's network and readout settings."""
+        """The pure fitness problem for ``task`` with this estimator's network and readout settings (its task is
+        the holdout split when there is one, see ``holdout``); the resolved settings are kept as ``protocol_``."""
         feedback = task.generative if self.feedback is None else bool(self.feedback)
         if task.generative and not feedback:
             raise ValueError("generative tasks need feedback=True")
+        if feedback and task.has_target_gaps:
+            raise ValueError("targets with missing steps (NaN or masked) cannot be fed back: use feedback=False")
+        protocol = resolve_protocol(task, self.ridge, self.readout_lags, self.ridge_grid, self.holdout)
         spec = LSTMSpec(n_inputs=task.n_inputs, cells=int(self.cells), n_outputs=task.n_outputs,
                         peepholes=bool(self.peepholes), forget_gate=bool(self.forget_gate), feedback=feedback,
-                        feedback_scale=float(self.feedback_scale))
-        readout = ReadoutConfig(rcond=float(self.rcond), ridge=float(self.ridge), bias=bool(self.readout_bias))
-        return EvolinoProblem(spec, task, readout)
+                        feedback_scale=float(self.feedback_scale), readout_lags=protocol.lags)
+        ridge = protocol.ridge if isinstance(protocol.ridge, str) else float(protocol.ridge)
+        readout = ReadoutConfig(rcond=float(self.rcond), ridge=ridge, bias=bool(self.readout_bias),
+                                ridge_grid=protocol.grid)
+        self.protocol_ = protocol
+        fitted_on = task.holdout_split(protocol.holdout) if protocol.holdout else task
+        return EvolinoProblem(spec, fitted_on, readout)
 
     def _new_optimizer(self, spec: LSTMSpec):
         init_rng, optimizer_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(self.seed).spawn(2))
@@ -320,18 +437,73 @@ class Evolino:
         return ""
 
     def _finish(self, task, problem, opt, history, start, stop_reason) -> FitResult:
-        best = opt.best_genome[None]
-        errors, readout, outputs = test_error(problem.spec, best, task, problem.readout)
-        model = EvolinoModel(problem.spec, opt.best_genome, readout[0])
+        spec, best = problem.spec, opt.best_genome[None]
+        readout = problem.readout
+        if self.protocol_.holdout and readout.ridge == "auto":  # the validation part, unseen so far, chooses
+            readout = replace(readout, ridge="validation")
+        # The validation error and the ridge choice again on the reference kernel: the arithmetic of the test.
+        validation, choice = validation_scores(best, spec, task, readout, kernel="numpy")
+        final = final_ridge(spec, opt.best_genome, task, readout, int(choice[0]))
+        ridge = final.ridge
+        outcome = test_error(spec, best, task, replace(problem.readout, ridge=ridge))
+        model = EvolinoModel(spec, opt.best_genome, outcome.readout[0], task.scaler, task.input_names,
+                             task.target_names, task.washout)
+        baselines = trivial_baselines(task)
+        outputs = [o[0] for o in outcome.outputs]
+        one_step = [o[0] for o in outcome.one_step]
         self.model_ = model
         self.result_ = FitResult(
             model=model, task=task.name, optimizer=self.optimizer, seed=int(self.seed), cells=int(self.cells),
             generations=opt.generation, evaluations=opt.evaluations,
-            wall_seconds=time.perf_counter() - start, train_error=float(opt.best_error),
-            test_error=float(errors[0]), stop_reason=stop_reason, history=history,
-            test_outputs=[o[0] for o in outputs],
+            wall_seconds=time.perf_counter() - start, validation_error=float(validation[0]),
+            fitness=float(opt.best_error),
+            test_error=float(outcome.errors[0]), stop_reason=stop_reason, metric=metric_name(task.metric),
+            test_one_step_error=float("nan") if outcome.one_step_errors is None else
+            float(outcome.one_step_errors[0]),
+            ridge=float(ridge), readout_lags=spec.readout_lags, holdout=self.protocol_.holdout,
+            test_scores=_test_scores(task, outcome),
+            baselines=baselines.errors, history=history, test_outputs=outputs, test_one_step_outputs=one_step,
+            baseline_outputs=baselines.outputs,
         )
+        self.result_.warnings = _warnings(task, spec, model, self.result_, final)
         return self.result_
+
+
+def _test_scores(task: Task, outcome) -> dict:
+    """Standard metrics of the test outputs (the main ones: free runs for generative tasks)."""
+    if not outcome.outputs:
+        return {}
+    targets = np.concatenate([p.targets for p in task.test])
+    outputs = np.concatenate([o[0] for o in outcome.outputs])
+    mask = np.concatenate(outcome.masks)
+    labels = np.isin(targets[mask], (0.0, 1.0)).all()
+    names = ("error_rate", "accuracy", "mse") if labels else ("nrmse", "rmse", "mae")
+    scale, offset = task.column_scale
+    return report_scores(names, targets, outputs, mask, scale, offset)
+
+
+def _warnings(task: Task, spec: LSTMSpec, model: EvolinoModel, result: FitResult, final) -> list[str]:
+    notes = []
+    if final.raised:
+        notes.append(f"the forecast of the readout chosen for the refit diverged; its ridge was raised to "
+                     f"{final.ridge:g}")
+    if not final.bounded:
+        notes.append("the forecast leaves the range of the data by more than ten times (the network is unstable "
+                     "in free runs)")
+    largest = max(float(np.nanmax(np.abs(p.targets))) for p in task.train) or 1.0
+    reach = np.abs(model.readout[: spec.cells]).sum(axis=0).max()
+    if not task.noise_free and (not np.isfinite(reach) or reach > WEIGHT_WARNING * largest):
+        notes.append(f"readout weights are huge: the cells can move an output by {reach:.1e}, {reach / largest:.0e} "
+                     "times the largest training target; the fit relies on cancellations between cells and may not "
+                     "hold on new data (a larger fixed ridge, e.g. --ridge 1, trades fit for robustness)")
+    best = min(((name, b["test_error"]) for name, b in result.baselines.items()
+                if b.get("test_error") is not None), key=lambda item: item[1], default=None)
+    if best is not None and np.isclose(result.test_error, best[1], rtol=1e-9, atol=0):
+        notes.append(f"test error {result.test_error:.3g} equals the {best[0]} baseline's: the cells add nothing "
+                     "that held up on validation, and the readout uses its linear part only")
+    elif best is not None and not result.test_error <= best[1]:
+        notes.append(f"test error {result.test_error:.3g} is not better than the {best[0]} baseline's {best[1]:.3g}")
+    return notes
 
 
 def _history_row(generation: int, opt, errors: np.ndarray, wall: float) -> dict:

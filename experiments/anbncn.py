@@ -41,7 +41,7 @@ def run_evolino(cells: int, seed: int, generations: int, max_n: int) -> dict:
     result = evolino.Evolino(cells=cells, generations=generations, seed=seed, **EVOLINO_SETTINGS).fit(task)
     seconds = time.perf_counter() - started
     return {"method": "evolino", "cells": cells, "seed": seed, **EVOLINO_SETTINGS, "generations": result.generations,
-            "train_mse": float(result.train_error), "test_mse": float(result.test_error),
+            "train_mse": float(result.validation_error), "test_mse": float(result.test_error),
             **_scores(result.model.predict, task.info["train_max"], max_n), "seconds": round(seconds, 1)}
 
 

@@ -29,7 +29,7 @@ CELLS = {"mso1": 4, "mso2": 10, "mso3": 15, "mso4": 20, "sines5": 20}
 def evolino_run(task, cells, seed):
     r = evolino.Evolino(cells=cells, population=40, generations=300, seed=seed, feedback_scale=1e-4, rcond=1e-14,
                         init_scale=0.1).fit(task)
-    return r.train_error, r.test_error
+    return r.validation_error, r.test_error
 
 
 def bptt_run(task, cells, seed, iterations):

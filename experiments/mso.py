@@ -31,7 +31,7 @@ def run(task: str, cells: int, seed: int, generations: int, optimizer: str = "cm
     result = evolino.Evolino(cells=cells, optimizer=optimizer, generations=generations, seed=seed,
                              **params).fit(evolino.make_task(task))
     return {"task": task, "cells": cells, "seed": seed, "optimizer": optimizer, "generations": generations,
-            **params, "train_error": result.train_error, "test_error": result.test_error,
+            **params, "validation_error": result.validation_error, "test_error": result.test_error,
             "seconds": round(time.perf_counter() - started, 2)}
 
 

@@ -42,7 +42,8 @@ def run(cells: int, optimizer: str, seed: int, generations: int, max_seconds: fl
                              max_seconds=max_seconds, **SETTINGS).fit(evolino.make_task("sines5"))
     return {"task": "sines5", "cells": cells, "optimizer": optimizer, "seed": seed, **SETTINGS,
             "generations": result.generations, "evaluations": result.evaluations,
-            "train_error": _finite_or_none(result.train_error), "test_error": _finite_or_none(result.test_error),
+            "validation_error": _finite_or_none(result.validation_error),
+            "test_error": _finite_or_none(result.test_error),
             "seconds": round(time.perf_counter() - started, 1), "stop_reason": result.stop_reason,
             **{f"published_{k}": v for k, v in PUBLISHED.get(cells, {}).items()}}
 
@@ -66,8 +67,8 @@ def main() -> None:
                 row = run(cells, optimizer, seed, args.generations, args.max_seconds)
                 rows.append(row)
                 print(f"| {cells} | {optimizer} | {seed} | {row['generations']} | {_error(row['test_error']):.2e} | "
-                      f"{_error(row['train_error']):.2e} | {row['seconds']:.0f} s | {row.get('published_paper')} | "
-                      f"{row.get('published_pybrain')} |", flush=True)
+                      f"{_error(row['validation_error']):.2e} | {row['seconds']:.0f} s | "
+                      f"{row.get('published_paper')} | {row.get('published_pybrain')} |", flush=True)
     summary = {}
     for cells in args.cells:
         for optimizer in args.optimizers:

@@ -70,15 +70,20 @@ def run(spec, genome, steps, inputs=None, feedback=None):
     return np.array(states), h, c
 
 
-def free_run(spec, genome, h, c, first_feedback, readout, steps, inputs=None):
-    """Closed-loop outputs (steps, m) from state (h, c); readout (C + 1, m) with the bias last."""
+def free_run(spec, genome, h, c, first_feedback, readout, steps, inputs=None, past_sources=()):
+    """Closed-loop outputs (steps, m) from state (h, c); readout (C + L*E + 1, m): cells, the unscaled external sources
+    [u, y_prev] of the last L steps (newest first), bias. ``past_sources``: those of the steps before, oldest first."""
     cells = decode(spec, genome)
     y = np.asarray(first_feedback, dtype=float)
+    seen = [np.asarray(x, dtype=float) for x in past_sources]
     outputs = []
     for t in range(steps):
+        raw = np.concatenate([inputs[t] if spec.n_inputs else np.zeros(0), y])
+        seen.append(raw)
         parts = [inputs[t]] if spec.n_inputs else []
         parts.append(spec.feedback_scale * y)
         h, c = step(spec, cells, np.concatenate(parts), h, c)
-        y = np.concatenate([h, [1.0]]) @ readout
+        lags = [seen[-1 - k] if k < len(seen) else np.zeros_like(raw) for k in range(spec.readout_lags)]
+        y = np.concatenate([h, *lags, [1.0]]) @ readout
         outputs.append(y)
     return np.array(outputs)

@@ -15,7 +15,7 @@ import pytest
 from evolino.cli import main
 from evolino.config import load_config
 from evolino.model import EvolinoModel
-from evolino.reporting import read_numeric_csv
+from evolino.reporting import read_columns, read_numeric_csv
 from evolino.tasks import make_task
 
 TASK_OPTIONS = "{ train_end = 100, validation_end = 150, test_end = 250, washout = 20 }"
@@ -115,20 +115,31 @@ def test_predict_reproduces_the_teacher_forced_outputs(run_dir, tmp_path):
     np.savetxt(data, signal, delimiter=",", header="y", comments="")
     out = tmp_path / "pred.csv"
     assert main(["predict", str(run_dir), "--csv", str(data), "--out", str(out)]) == 0
-    expected = EvolinoModel.load(run_dir / "model.npz").predict(targets=signal)
-    assert np.array_equal(read_numeric_csv(out), expected)
+    model = EvolinoModel.load(run_dir / "model.npz")
+    expected = model.predict(targets=signal)
+    written = read_columns(out)["output_0"]
+    assert model.settle_steps == 20 and np.isnan(written[:20]).all()  # the washout: the network settling
+    assert np.array_equal(written[20:], expected[20:, 0])
     assert out.read_text().splitlines()[0] == "output_0"
 
 
-def test_generate_default_history_continues_into_the_test_window(run_dir, tmp_path):
+def test_generate_after_validation_regenerates_the_test_window(run_dir, tmp_path):
     out = tmp_path / "gen.csv"
-    assert main(["generate", str(run_dir), "--steps", "100", "--out", str(out)]) == 0
+    assert main(["generate", str(run_dir), "--steps", "100", "--after", "validation", "--out", str(out)]) == 0
     generated = read_numeric_csv(out)
-    test_outputs = read_numeric_csv(run_dir / "test_outputs.csv")
+    test_outputs = read_columns(run_dir / "test_outputs.csv")["evolino_output_0"][:, None]
     assert generated.shape == (100, 1)
     # Same start, same closed loop; the run may have used the compiled kernel and the model uses the numpy one, so
     # rounding differs in the last bits and grows a little over 100 free-running steps. A wrong history gives O(1).
     np.testing.assert_allclose(generated, test_outputs, rtol=0, atol=1e-6)
+
+    # By default generation continues after all of the task's data (the forecast a user wants).
+    assert main(["generate", str(run_dir), "--steps", "5", "--out", str(out)]) == 0
+    task = make_task("mso2", train_end=100, validation_end=150, test_end=255, washout=20)
+    expected = EvolinoModel.load(run_dir / "model.npz").generate(
+        np.concatenate([p.targets for p in (*task.train, *task.validation, *task.test)])[:250], 5)
+    np.testing.assert_allclose(read_numeric_csv(out), expected, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(expected[:, 0], task.test[0].targets[-5:, 0], atol=0.2)  # it continues the signal
 
     history = tmp_path / "history.csv"
     np.savetxt(history, make_task("mso2").train[0].targets[:200], delimiter=",")
@@ -138,11 +149,11 @@ def test_generate_default_history_continues_into_the_test_window(run_dir, tmp_pa
 
 
 @pytest.mark.parametrize("argv, expected", [
-    (["predict", "{run}", "--csv", "{tmp}/missing.csv"], "cannot read"),
+    (["predict", "{run}", "--csv", "{tmp}/missing.csv"], "not found"),
     (["predict", "{run}", "--csv", "{tmp}/two.csv"], "column"),
     (["predict", "{tmp}/nowhere", "--csv", "{tmp}/two.csv"], "no model"),
     (["generate", "{run}", "--steps", "0"], "--steps"),
-    (["generate", "{run}", "--steps", "5", "--history", "{tmp}/text.csv"], "not all numbers"),
+    (["generate", "{run}", "--steps", "5", "--history", "{tmp}/text.csv"], "'abc' is not a number"),
     (["report", "{tmp}/nowhere"], "result.json"),
     (["resume", "{tmp}/nowhere"], "not a run folder"),
     (["frobnicate"], "invalid choice"),

@@ -60,7 +60,7 @@ def test_with_the_trainer_population_one_counts_trials_exactly():
                   feedback_scale=1e-3, rcond=1e-10, optimizer_options={"success_error": 1e-3, "half_width": 1.0})
     result = est.fit(make_task("mso1"))
     assert result.stop_reason == "target_error"
-    assert result.train_error <= 1e-3
+    assert result.fitness <= 1e-3
     assert len(result.history) > 1 and all(row["best"] > 1e-3 for row in result.history[:-1])
     assert result.evaluations == len(result.history) == est.optimizer_.trials_to_success
 

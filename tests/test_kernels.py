@@ -188,8 +188,9 @@ def test_folded_readout_statistics_match_the_householder_ones(bias):
 
     folded = ReadoutStats(4, spec.cells + 1, 2)
     r, qtd = folded.square_factor()
+    rows = np.arange(steps) >= washout
     final = compiled.fold_readout(spec, weights, _sources(spec, inputs, previous_targets(targets), steps), targets,
-                                  r, qtd, washout, bias)
+                                  r, qtd, rows, bias, rss=folded.rss)
     folded.set_factor(r, qtd, steps - washout)
     gram = lambda a, b: np.matmul(a.transpose(0, 2, 1), b)  # noqa: E731
     np.testing.assert_allclose(gram(folded.r, folded.r), gram(reference.r, reference.r), rtol=1e-12, atol=1e-12)
@@ -200,3 +201,8 @@ def test_folded_readout_statistics_match_the_householder_ones(bias):
     np.testing.assert_allclose(folded.solve(config), reference.solve(config), rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(final.h, states[:, -1], rtol=1e-12, atol=1e-14)
     assert folded.samples == reference.samples == steps - washout
+    # The residual sum of squares of a solution: what the rotations left over plus what the factor cannot explain
+    # (the two paths split it differently when a column is all zeros, as without a bias).
+    total = lambda stats, w: np.sum((stats.r @ w - stats.qtd) ** 2, axis=(1, 2)) + stats.rss.sum(axis=1)  # noqa
+    weights = reference.solve(config)
+    np.testing.assert_allclose(total(folded, weights), total(reference, weights), rtol=1e-10)

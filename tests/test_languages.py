@@ -65,4 +65,4 @@ def test_evolution_improves_far_beyond_its_first_generation():
     task = make_task("anbncn", train_max=5, test_max=8)
     first = Evolino(cells=4, init_scale=0.5, generations=1, seed=0).fit(task)
     evolved = Evolino(cells=4, init_scale=0.5, generations=120, seed=0).fit(task)
-    assert evolved.train_error < 0.5 * first.train_error
+    assert evolved.fitness < 0.5 * first.fitness

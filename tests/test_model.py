@@ -15,8 +15,8 @@ def fitted():
     task = make_task("mso2")
     spec = LSTMSpec(cells=4, feedback_scale=1e-3)
     genome = np.random.default_rng(0).normal(0, 0.3, spec.dimension)
-    errors, readout, outputs = final_test_error(spec, genome[None], task, ReadoutConfig())
-    return task, EvolinoModel(spec, genome, readout[0]), outputs[0][0]
+    outcome = final_test_error(spec, genome[None], task, ReadoutConfig())
+    return task, EvolinoModel(spec, genome, outcome.readout[0]), outcome.outputs[0][0]
 
 
 def test_generate_reproduces_the_test_window_outputs(fitted):
@@ -30,7 +30,7 @@ def test_save_and_load_round_trip_without_pickle(fitted, tmp_path):
     _, model, _ = fitted
     path = model.save(tmp_path / "model.npz")
     with np.load(path, allow_pickle=False) as data:
-        assert set(data.files) == {"genome", "readout", "spec", "format_version"}
+        assert set(data.files) == {"genome", "readout", "spec", "meta", "format_version"}
     loaded = EvolinoModel.load(path)
     assert loaded.spec == model.spec
     assert np.array_equal(loaded.genome, model.genome) and np.array_equal(loaded.readout, model.readout)

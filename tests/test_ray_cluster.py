@@ -196,7 +196,7 @@ def test_compose_ray_start_commands_on_loopback_run_evolino(tmp_path):
     assert client.returncode == 0, client.stderr[-2000:]
     names = ("serial", "ray", "job", "client")
     results = [json.loads((tmp_path / name / "result.json").read_text()) for name in names]
-    for key in ("train_error", "test_error", "generations", "evaluations"):
+    for key in ("fitness", "validation_error", "test_error", "generations", "evaluations"):
         assert len({result[key] for result in results}) == 1, key
     assert all(result["backend"] == "ray" for result in results[1:])
     serial_rows, ray_rows = (_history(tmp_path / name / "history.csv") for name in ("serial", "ray"))

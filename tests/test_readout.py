@@ -74,3 +74,63 @@ def test_non_finite_states_give_nan_weights_for_that_genome_only():
 def test_invalid_config_is_rejected(kwargs):
     with pytest.raises(ValueError):
         ReadoutConfig(**kwargs)
+
+
+def _hat_trace(x, penalty):
+    return np.trace(x @ np.linalg.solve(x.T @ x + penalty, x.T))
+
+
+def test_ridge_on_the_cells_only_matches_its_normal_equations_and_a_huge_one_leaves_the_linear_model():
+    """shrunk = 3: the ridge penalises the first three rows (the cells), not the direct view nor the bias."""
+    rng = np.random.default_rng(6)
+    design = design_matrix(rng.normal(size=(2, 60, 5)), bias=True)
+    targets = rng.normal(size=(60, 2))
+    stats = ReadoutStats(2, 6, 2)
+    stats.add(design, targets)
+    config = ReadoutConfig(ridge="auto", ridge_grid=(0.0, 0.3, 1e12))
+    solutions, dof = stats.solve_candidates(config, shrunk=3)
+    for g, ridge in enumerate(config.candidates):
+        penalty = np.diag([ridge] * 3 + [0.0] * 3)
+        for k in range(2):
+            x = design[k]
+            expected = np.linalg.solve(x.T @ x + penalty, x.T @ targets)
+            np.testing.assert_allclose(solutions[g][k], expected, rtol=1e-8, atol=1e-10)
+            assert dof[g, k] == pytest.approx(_hat_trace(x, penalty), rel=1e-10)
+    linear = np.linalg.lstsq(design[0][:, 3:], targets, rcond=None)[0]
+    np.testing.assert_allclose(solutions[2][0][3:], linear, atol=1e-9)
+    assert np.abs(solutions[2][0][:3]).max() < 1e-9
+
+
+def test_gcv_scores_and_choice_against_the_hat_matrix():
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(1, 40, 6))
+    x[0, :, 5] = x[0, :, 4] + 1e-3 * rng.normal(size=40)  # nearly collinear: some shrinkage pays
+    targets = x[0, :, :1] - x[0, :, 4:5] + 0.5 * rng.normal(size=(40, 1))
+    stats = ReadoutStats(1, 7, 1)
+    stats.add(design_matrix(x[:, :20], True), targets[:20])
+    stats.add(design_matrix(x[:, 20:], True), targets[20:])  # the residual sums carry over between sequences
+    config = ReadoutConfig(ridge="auto", ridge_grid=(0.0, 0.1, 1.0, 10.0))
+    solutions, dof = stats.solve_candidates(config, shrunk=6)
+    scores = stats.gcv(solutions, dof)
+    d = design_matrix(x, True)[0]
+    expected = []
+    for ridge in config.candidates:
+        penalty = np.diag([ridge] * 6 + [0.0])
+        w = np.linalg.solve(d.T @ d + penalty, d.T @ targets)
+        rss = np.sum((d @ w - targets) ** 2)
+        expected.append(rss / 40 / (1 - _hat_trace(d, penalty) / 40) ** 2)
+    np.testing.assert_allclose(scores[:, 0], expected, rtol=1e-8)
+    weights, choice = stats.choose(config, shrunk=6)
+    assert choice[0] == int(np.argmin(expected))
+    np.testing.assert_array_equal(weights[0], solutions[choice[0]][0])
+
+
+def test_a_fixed_ridge_is_one_candidate_and_validation_needs_validation_data():
+    stats = ReadoutStats(1, 3, 1)
+    stats.add(design_matrix(np.random.default_rng(8).normal(size=(1, 10, 2)), True), np.ones((10, 1)))
+    weights, choice = stats.choose(ReadoutConfig(ridge=0.5))
+    assert weights.shape == (1, 3, 1) and choice.tolist() == [0]
+    with pytest.raises(ValueError, match="validation"):
+        stats.solve(ReadoutConfig(ridge="validation"))
+    with pytest.raises(ValueError, match='"auto" or "validation"'):
+        ReadoutConfig(ridge="sometimes")

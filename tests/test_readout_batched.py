@@ -7,7 +7,7 @@ import numpy as np
 from evolino import fitness
 from evolino.kernels import forward_ops
 from evolino.network import LSTMSpec, teacher_forced, unpack
-from evolino.readout import ReadoutConfig, ReadoutStats, design_matrix, fit_readout
+from evolino.readout import ReadoutConfig, ReadoutStats, design_matrix
 from evolino.tasks.base import SequencePair
 
 
@@ -34,9 +34,12 @@ def test_streamed_fit_matches_one_shot_fit():
     assert len(fitness._segments(steps, washout)) == 4
     weights = unpack(spec, genomes)
     for kernel in ("numpy", "compiled"):
-        streamed, finals = fitness.fit_readout_on(spec, weights, [SequencePair(y)], washout, config, kernel=kernel)
+        passes = fitness.ForwardPasses(spec, genomes, kernel)
+        (streamed,), finals, _ = passes.fit([fitness.line_of(spec, [SequencePair(y)])], [steps], washout, config)
         states, final = teacher_forced(spec, weights, steps, feedback=fitness.previous_targets(y))
-        one_shot = fit_readout(states[:, washout:], y[washout:], config)
+        reference = ReadoutStats(4, spec.readout_rows, 1)
+        reference.add(design_matrix(states[:, washout:], True), y[washout:])
+        one_shot = reference.solve(config, shrunk=spec.cells)  # the ridge shrinks the cell weights only
         assert np.max(np.abs(streamed - one_shot)) < 1e-8 * np.max(np.abs(one_shot))
         np.testing.assert_allclose(finals[0].h, final.h, rtol=1e-12, atol=1e-14)
-        assert forward_ops(kernel).name == kernel
+        assert passes.ops.name == forward_ops(kernel).name == kernel

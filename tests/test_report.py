@@ -41,13 +41,16 @@ def test_report_command_rebuilds_them(run_dir, capsys):
     assert "test_window.png" in capsys.readouterr().out
 
 
-def test_no_plots_skips_them_and_report_without_config_draws_only_the_curve(tmp_path):
+def test_no_plots_skips_them_and_the_report_needs_only_the_result_files(tmp_path):
     out = tmp_path / "run"
     assert main(["run", *TINY, "--out", str(out), "--no-plots"]) == 0
     assert not (out / "learning_curve.png").exists() and not (out / "report.md").exists()
-    (out / "config.toml").unlink()  # the test targets cannot be rebuilt: no test-window plot, still a report
+    for name in ("config.toml", "task.npz", "task.json"):  # test_outputs.csv holds the targets too
+        (out / name).unlink()
     assert main(["report", str(out)]) == 0
-    assert (out / "learning_curve.png").is_file() and not (out / "test_window.png").exists()
+    assert (out / "learning_curve.png").is_file() and (out / "test_window.png").is_file()
+    (out / "test_outputs.csv").unlink()
+    assert main(["report", str(out)]) == 0 and (out / "report.md").is_file()
 
 
 def test_history_and_matrix_csv_round_trip(run_dir, tmp_path):

@@ -1,5 +1,6 @@
 """The Evolino estimator end to end: learning, reproducibility, user tasks, no global RNG use."""
 
+import dataclasses
 import random
 
 import numpy as np
@@ -35,13 +36,19 @@ def test_learns_mso1_and_history_is_consistent():
     assert result.test_error < 1e-3
     best_ever = [row["best_ever"] for row in result.history]
     assert best_ever == sorted(best_ever, reverse=True)  # never gets worse
-    assert result.train_error == best_ever[-1] and result.evaluations == 15 * 16
+    assert result.evaluations == 15 * 16
+    # The history holds the fitness as evolution saw it (the default kernel); the reported validation error is the
+    # same genome's on the numpy reference, the arithmetic of the test.
+    problem = evolino.Evolino(cells=4, feedback_scale=1e-4).build_problem(task)
+    genome = result.model.genome[None]
+    assert best_ever[-1] == problem.evaluate(genome)[0] == result.summary()["fitness"]
+    assert result.validation_error == evolino.evaluate_genomes(genome, problem.spec, task, problem.readout, "numpy")[0]
     assert all(row["best"] <= row["median"] <= row["worst"] for row in result.history)
 
 
 def test_target_error_stops_early():
     result = _small_run(generations=50, target_error=1e-2)
-    assert result.generations < 50 and result.train_error <= 1e-2 and result.stop_reason == "target_error"
+    assert result.generations < 50 and result.fitness <= 1e-2 and result.stop_reason == "target_error"
 
 
 def test_fit_on_a_user_task_made_from_numpy_arrays():
@@ -78,3 +85,50 @@ def test_invalid_parameters_raise_value_error(kwargs):
 def test_small_oscillator_task_helper_validates_splits():
     with pytest.raises(ValueError):
         oscillator_task("x", (0.2,), train_end=50, validation_end=40)
+
+
+def test_protocol_defaults_follow_what_is_known_about_the_data():
+    from evolino.trainer import resolve_protocol
+
+    paper = resolve_protocol(evolino.make_task("mso2"), None, None)
+    assert (paper.ridge, paper.lags, paper.holdout) == (0.0, 0, 0.0)  # the papers' protocol, unchanged
+    rng = np.random.default_rng(0)
+    y = np.sin(0.3 * np.arange(300)) + 0.3 * rng.normal(size=300)
+    noisy = evolino.data_task({"y": y})
+    mine = resolve_protocol(noisy, None, None)
+    assert mine.ridge == "auto" and mine.holdout == 0.2 and mine.lags >= 1
+    fixed = resolve_protocol(noisy, 0.5, 3, holdout=0.0)
+    assert (fixed.ridge, fixed.lags, fixed.holdout) == (0.5, 3, 0.0)
+    with pytest.raises(ValueError, match="holdout must be in"):
+        resolve_protocol(noisy, None, None, holdout=1.0)
+
+
+def test_the_holdout_split_cuts_the_training_part_and_never_touches_validation_or_test():
+    y = np.arange(100.0)
+    task = evolino.Task("s", train=y[:60], validation=y[60:80], test=y[80:], washout=5, generative=True,
+                        validation_windows=5)
+    inner = task.holdout_split(0.2)
+    assert [p.steps for p in inner.train] == [48] and [p.steps for p in inner.validation] == [12]
+    np.testing.assert_array_equal(inner.validation[0].targets[:, 0], y[48:60])
+    assert inner.test == () and inner.validation_windows == 5
+    sequences = [np.ones(10) * k for k in range(10)]
+    independent = evolino.Task("q", train=sequences, validation=sequences[:2], washout=2)
+    split = independent.holdout_split(0.2)
+    assert len(split.train) == 8 and [p.targets[0, 0] for p in split.validation] == [8.0, 9.0]
+    with pytest.raises(ValueError, match="too short"):
+        task.holdout_split(0.95)
+
+
+def test_evolution_on_noisy_data_is_scored_on_the_holdout_and_the_validation_part_chooses_the_ridge():
+    rng = np.random.default_rng(1)
+    y = np.sin(0.3 * np.arange(240)) + 0.3 * rng.normal(size=240)
+    task = evolino.data_task({"y": y})
+    estimator = evolino.Evolino(cells=3, population=8, generations=4, seed=0)
+    result = estimator.fit(task)
+    problem = estimator.build_problem(task)
+    assert [p.steps for p in problem.task.train] == [134] and problem.task.test == ()  # 168 training steps, 4/5
+    assert result.fitness == result.history[-1]["best_ever"] == problem.evaluate(result.model.genome[None])[0]
+    assert result.holdout == 0.2 and result.ridge in problem.readout.ridge_grid
+    choose = dataclasses.replace(problem.readout, ridge="validation")
+    error, choice = evolino.fitness.validation_scores(result.model.genome[None], problem.spec, task, choose, "numpy")
+    assert result.validation_error == error[0] and result.ridge >= choose.candidates[choice[0]]

@@ -35,6 +35,7 @@ __all__ = ["RayEvaluator", "chunk_bounds", "parse_address"]
 SINGLE_NODE_CHUNKS_PER_WORKER = 1  # actors on one node run on identical cores: nothing to balance
 MULTI_NODE_CHUNKS_PER_WORKER = 4  # nodes may differ: beyond the PIPELINE_DEPTH queued chunks, the fastest take more
 DEFAULT_CONNECT_TIMEOUT = 20.0
+CLIENT_DEADLINE_FACTOR = 3  # a ray:// handshake may take this many connect timeouts (see connect)
 DEFAULT_READY_TIMEOUT = 60.0
 INLINE_BYTES = 16 * 1024 * 1024  # largest task argument a local Ray started here sends inline
 PIPELINE_DEPTH = 2  # chunks queued per actor, so an actor never idles while the driver hands out the next one
@@ -208,7 +209,11 @@ def connect(address: str | None, timeout: float, num_cpus: int | None = None) ->
         if init_address is None:  # starting processes needs the main thread (signal handlers) and cannot hang
             ray.init(**kwargs)
         else:
-            _call_with_deadline(lambda: ray.init(**kwargs), timeout, what)
+            # The client server starts a driver process for each ray:// connection: seconds more than a GCS join,
+            # and past 20 s on a busy 2-core machine (seen in tests). The port answered the probe, so waiting
+            # longer only delays an error for a server that is up but stuck.
+            deadline = timeout * CLIENT_DEADLINE_FACTOR if init_address.startswith("ray://") else timeout
+            _call_with_deadline(lambda: ray.init(**kwargs), deadline, what)
     except ClusterError:
         raise
     except Exception as exc:  # noqa: BLE001  (Ray raises ConnectionError, RuntimeError, AuthenticationError...)

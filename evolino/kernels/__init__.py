@@ -35,8 +35,9 @@ class ForwardOps:
 
     ``prepare(weights)`` converts :class:`~evolino.network.LSTMWeights` into what the two runners take (identity
     for numpy); ``teacher_forced`` and ``closed_loop`` have the signatures of :mod:`evolino.network`'s functions.
-    ``fold_readout`` (compiled only, else None) runs teacher-forced and folds the readout statistics in as it goes
-    (:func:`evolino.kernels.compiled.fold_readout`), so no state array is made.
+    ``closed_loop`` also takes ``source_history`` (the readout's view of the steps before a free run).
+    ``fold_readout`` (compiled only, else None) runs teacher-forced and folds the readout statistics of chosen steps in
+    as it goes (:func:`evolino.kernels.compiled.fold_readout`), so no state array is made.
     """
 
     name: str

@@ -75,10 +75,12 @@ def _step(pre, work, bias, w_ext, source, w_rec, peep, unit_scale, unit_offset, 
 
 
 @njit(cache=True, inline="always", error_model="numpy")
-def _givens_fold(r, qtd, row, target):
+def _givens_fold(r, qtd, rss, row, target):
     """Fold one observation into a least-squares factor: [R | Q^T D; row | target] -> upper-triangular again.
 
-    r (p, p) upper triangular and qtd (p, m) are updated in place; row (p,) and target (m,) are used as scratch.
+    r (p, p) upper triangular, qtd (p, m) and rss (m,) are updated in place; row (p,) and target (m,) are used as
+    scratch. What is left of the target once the row is rotated to zero is the row's share of the residual sum of
+    squares.
     Givens rotations are backward stable, so R stays the R factor of the stacked design matrix (same singular
     values), as the Householder QR of :class:`evolino.readout.ReadoutStats` would give, to rounding.
     """
@@ -100,25 +102,32 @@ def _givens_fold(r, qtd, row, target):
             a_q = qtd[k, q]
             qtd[k, q] = cs * a_q + sn * target[q]
             target[q] = cs * target[q] - sn * a_q
+    for q in range(qtd.shape[1]):
+        rss[q] += target[q] * target[q]
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def teacher_forced_kernel(w_ext, w_rec, bias, peep, unit_scale, unit_offset, sources, h, c, forget_gate, states,
-                          record_from, targets, r, qtd, fold_from, bias_value):
+                          record_from, targets, r, qtd, rss, fold_rows, direct, bias_value):
     """Run every genome over shared sources; h, c (n, C) are updated in place to the final state.
 
     w_ext (n, E, G*Cp), w_rec (n, C, G*Cp), bias (n, G*Cp), peep (n, G-1, C), sources (T, E).
     Recording: states (n, T - record_from, C) receives h(t) for t >= record_from (record_from = T: none).
-    Folding: for t >= fold_from (fold_from = T: none) the readout row [h(t), bias_value] with target targets[t]
-    (T, m) is folded into r (n, C + 1, C + 1) and qtd (n, C + 1, m) in place, so no states need to be stored.
+    Folding: at every step t with fold_rows[t] (fold_rows (T,) uint8, or empty: none) the readout row
+    [h(t), direct[t], bias_value] (direct (T, D)) with target targets[t] (T, m) is folded into r (n, p, p),
+    qtd (n, p, m) and the residual sums of squares rss (n, m), p = C + D + 1, in place, so no states need to be
+    stored.
     """
     n, C = h.shape
     T = sources.shape[0]
     Cp = bias.shape[1] // (peep.shape[1] + 1)
+    p = r.shape[1]
+    D = direct.shape[1]
+    folds = fold_rows.shape[0] > 0
     for j in prange(n):
         pre = np.empty(bias.shape[1])
         work = np.zeros(2 * Cp)
-        row = np.empty(C + 1)
+        row = np.empty(p)
         target = np.empty(targets.shape[1])
         hj = h[j].copy()
         cj = c[j].copy()
@@ -127,30 +136,42 @@ def teacher_forced_kernel(w_ext, w_rec, bias, peep, unit_scale, unit_offset, sou
                   forget_gate)
             if t >= record_from:
                 states[j, t - record_from, :] = hj
-            if t >= fold_from:
+            if folds and fold_rows[t]:
                 row[:C] = hj
-                row[C] = bias_value
+                for d in range(D):
+                    row[C + d] = direct[t, d]
+                row[p - 1] = bias_value
                 target[:] = targets[t]
-                _givens_fold(r[j], qtd[j], row, target)
+                _givens_fold(r[j], qtd[j], rss[j], row, target)
         h[j, :] = hj
         c[j, :] = cj
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def closed_loop_kernel(w_in, w_fb, w_rec, bias, peep, unit_scale, unit_offset, inputs, readout, h, c, y0,
-                       forget_gate, outputs):
+                       forget_gate, outputs, history):
     """Generate outputs (n, T, m), feeding each output back; h, c (n, C) are updated in place.
 
     w_in (n, I, G*Cp), w_fb (n, m, G*Cp) (feedback scale folded in), inputs (T, I) shared,
-    readout (n, C + 1, m) (last row: bias), y0 (n, m) the first fed-back value.
+    readout (n, C + L*(I+m) + 1, m) (last row: bias), y0 (n, m) the first fed-back value, history (L-1, I+m) the
+    external sources of the steps before the first, newest first (L = readout lags, from the readout's shape).
     """
     n, C = h.shape
     T = outputs.shape[1]
     m = y0.shape[1]
+    I = inputs.shape[1]
+    E = I + m
+    p = readout.shape[1]
+    D = p - C - 1
+    L = D // E
     Cp = bias.shape[1] // (peep.shape[1] + 1)
     for j in prange(n):
         pre = np.empty(bias.shape[1])
         work = np.zeros(2 * Cp)
+        window = np.zeros(D)  # [x_e(t), x_e(t-1), ..., x_e(t-L+1)]; shifted one block before each step's fill
+        for k in range(L - 1):
+            for e in range(E):
+                window[k * E + e] = history[k, e]
         hj = h[j].copy()
         cj = c[j].copy()
         y = y0[j].copy()
@@ -160,11 +181,21 @@ def closed_loop_kernel(w_in, w_fb, w_rec, bias, peep, unit_scale, unit_offset, i
             _add_rows(pre, w_fb[j], y)
             _add_rows(pre, w_rec[j], hj)
             _activate(pre, peep[j], unit_scale, unit_offset, work, hj, cj, C, forget_gate)
+            if L > 0:
+                for k in range(L - 1, 0, -1):
+                    for e in range(E):
+                        window[k * E + e] = window[(k - 1) * E + e]
+                for e in range(I):
+                    window[e] = inputs[t, e]
+                for q in range(m):
+                    window[I + q] = y[q]
             for q in range(m):
                 acc = 0.0
                 for k in range(C):
                     acc += hj[k] * readout[j, k, q]
-                y[q] = acc + readout[j, C, q]
+                for d in range(D):
+                    acc += window[d] * readout[j, C + d, q]
+                y[q] = acc + readout[j, p - 1, q]
                 outputs[j, t, q] = y[q]
         h[j, :] = hj
         c[j, :] = cj

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from evolino.kernels._numba_lstm import closed_loop_kernel, teacher_forced_kernel
-from evolino.network import LSTMSpec, LSTMState, LSTMWeights, _sources
+from evolino.network import LSTMSpec, LSTMState, LSTMWeights, _history_rows, _sources
 
 __all__ = ["KernelWeights", "kernel_weights", "teacher_forced", "closed_loop", "teacher_forced_into", "fold_readout"]
 
@@ -102,8 +102,11 @@ def teacher_forced_into(
     no_fold = np.zeros((n, 0, 0))
     teacher_forced_kernel(weights.w_ext, weights.w_rec, weights.bias, weights.peep, weights.unit_scale,
                           weights.unit_offset, sources, h, c, spec.forget_gate, states, record_from,
-                          np.zeros((T, 0)), no_fold, no_fold, T, 0.0)
+                          np.zeros((T, 0)), no_fold, no_fold, np.zeros((n, 0)), _NO_ROWS, np.zeros((T, 0)), 0.0)
     return states
+
+
+_NO_ROWS = np.zeros(0, dtype=np.uint8)
 
 
 def teacher_forced(
@@ -128,31 +131,45 @@ def fold_readout(
     targets: np.ndarray,
     r: np.ndarray,
     qtd: np.ndarray,
-    fold_from: int,
+    fold_rows: np.ndarray,
     bias: bool,
+    direct: np.ndarray | None = None,
+    state: LSTMState | None = None,
+    rss: np.ndarray | None = None,
 ) -> LSTMState:
-    """Teacher-forced run from a zero state that folds each step t >= fold_from into the readout statistics.
+    """Teacher-forced run that folds the steps marked in ``fold_rows`` into the readout statistics.
 
     Parameters
     ----------
     sources : (T, n_inputs + n_feedback)   shared inputs and raw fed-back values, as for ``teacher_forced_into``
-    targets : (T, m)
-    r : (n, cells + 1, cells + 1), qtd : (n, cells + 1, m)
+    targets : (T, m)   (finite at the folded steps)
+    r : (n, p, p), qtd : (n, p, m), p = cells + n_direct + 1
         Square R factor and Q^T D (see :class:`evolino.readout.ReadoutStats`), updated in place.
+    fold_rows : (T,) bool
+        The steps whose readout rows are folded in.
     bias : bool
         Whether the design matrix has a ones column (else zeros, as :func:`evolino.readout.design_matrix`).
+    direct : (T, n_direct) or None
+        The sources the readout sees directly (:func:`evolino.network.direct_features`).
+    state : LSTMState or None
+        Start state (zeros by default).
+    rss : (n, m) or None
+        Residual sums of squares of the fit, added to in place.
 
     Returns
     -------
     final : LSTMState after the last step. No (n, T, cells) state array is ever made.
     """
     kw = kernel_weights(weights)
-    h, c = _start(None, kw.n, spec.cells)
+    h, c = _start(state, kw.n, spec.cells)
     T = sources.shape[0]
+    direct = np.zeros((T, 0)) if direct is None else np.ascontiguousarray(direct, dtype=np.float64)
+    sums = np.zeros((kw.n, qtd.shape[2])) if rss is None else rss
     teacher_forced_kernel(kw.w_ext, kw.w_rec, kw.bias, kw.peep, kw.unit_scale, kw.unit_offset,
                           np.ascontiguousarray(sources, dtype=np.float64), h, c, spec.forget_gate,
                           np.empty((kw.n, 0, spec.cells)), T, np.ascontiguousarray(targets, dtype=np.float64),
-                          r, qtd, fold_from, 1.0 if bias else 0.0)
+                          r, qtd, sums, np.ascontiguousarray(fold_rows, dtype=np.uint8), direct,
+                          1.0 if bias else 0.0)
     return LSTMState(h, c)
 
 
@@ -164,6 +181,7 @@ def closed_loop(
     first_feedback: np.ndarray,
     steps: int,
     inputs: np.ndarray | None = None,
+    source_history: np.ndarray | None = None,
 ) -> np.ndarray:
     """Compiled :func:`evolino.network.closed_loop`: outputs (n, steps, n_outputs)."""
     if not spec.feedback:
@@ -178,5 +196,6 @@ def closed_loop(
     closed_loop_kernel(np.ascontiguousarray(kw.w_ext[:, : spec.n_inputs]),
                        np.ascontiguousarray(kw.w_ext[:, spec.n_inputs :]), kw.w_rec, kw.bias, kw.peep,
                        kw.unit_scale, kw.unit_offset, inputs_only, np.ascontiguousarray(readout, dtype=np.float64),
-                       h, c, y0, spec.forget_gate, outputs)
+                       h, c, y0, spec.forget_gate, outputs,
+                       np.ascontiguousarray(_history_rows(spec, source_history), dtype=np.float64))
     return outputs

@@ -1,6 +1,9 @@
-"""Tasks: the :class:`Task` type, the registry of named tasks, and the built-in benchmark tasks."""
+"""Tasks: the :class:`Task` type, the registry of named tasks, the built-in benchmark tasks, and tasks from your own
+data files (:func:`data_task`, :func:`read_table`)."""
 
 from evolino.tasks import languages, oscillators  # noqa: F401  (register the built-in tasks)
 from evolino.tasks.base import SequencePair, Task, make_task, register_task, task_description, task_names
+from evolino.tasks.data import Table, data_task, read_table
 
-__all__ = ["SequencePair", "Task", "make_task", "register_task", "task_description", "task_names"]
+__all__ = ["SequencePair", "Table", "Task", "data_task", "make_task", "read_table", "register_task",
+           "task_description", "task_names"]

@@ -61,6 +61,7 @@ def anbncn_task(train_max: int = 10, test_max: int = 50) -> Task:
         description=f"a^n b^n c^n next-symbol prediction: train n = 1..{train_max}, test n = "
                     f"{train_max + 1}..{test_max}",
         info={"train_max": train_max, "test_max": test_max},
+        noise_free=True,
     )
 
 

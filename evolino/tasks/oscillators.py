@@ -47,6 +47,8 @@ def oscillator_task(
         metric="nrmse",
         description=f"sum of sines, frequencies {', '.join(map(str, frequencies))}",
         info={"frequencies": list(frequencies)},
+        noise_free=True,
+        stability_steps=0,  # the papers' protocol: the validation window is the whole check
     )
 
 

@@ -1,0 +1,137 @@
+"""`python -m evolino run --data FILE`: a run folder that needs nothing else, answers in the data's units, and bad data
+that stops before any folder is written."""
+
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from evolino.cli import main
+from evolino.config import load_config
+from evolino.model import EvolinoModel
+from evolino.reporting import read_columns, read_numeric_csv
+
+SMALL = ["--cells", "3", "--population", "8", "--generations", "6", "--quiet", "--no-plots"]
+
+
+def _series(path, steps=160, seed=0):
+    rng = np.random.default_rng(seed)
+    y = 50 + 20 * np.sin(0.4 * np.arange(steps)) + rng.normal(0, 2, steps)  # not standardised: units matter
+    np.savetxt(path, y, delimiter=",", header="level", comments="", fmt="%.6f")
+    return y
+
+
+@pytest.fixture(scope="module")
+def data_run(tmp_path_factory):
+    """A run on a CSV that is deleted afterwards; every later command has only the folder."""
+    folder = tmp_path_factory.mktemp("data")
+    csv = folder / "series.csv"
+    y = _series(csv)
+    assert main(["run", "--data", str(csv), "--out", str(folder / "r"), *SMALL]) == 0
+    csv.unlink()
+    return folder, y
+
+
+def test_the_folder_holds_the_data_the_task_and_a_config_that_names_them(data_run):
+    folder, y = data_run
+    run = folder / "r"
+    assert {"data.npz", "task.npz", "task.json", "config.toml", "result.json", "model.npz"} <= \
+        {p.name for p in run.iterdir()}
+    config = load_config(run / "config.toml")
+    assert config.task.data == str((run / "data.npz").resolve()) and config.task.target == ["level"]
+    assert 'data = "data.npz"' in (run / "config.toml").read_text()  # relative to the folder, for other machines
+    description = json.loads((run / "task.json").read_text())
+    assert description["info"]["source"].endswith("series.csv") and description["steps"]["train"] == [112]
+    result = json.loads((run / "result.json").read_text())
+    assert result["metric"] == "nrmse" and result["holdout"] == 0.2 and result["readout_lags"] >= 1
+    assert {"ar", "persistence", "mean"} == set(result["baselines"])
+    assert result["test_one_step_error"] is not None and "validation_error" in result and "train_error" not in result
+
+
+def test_resume_report_generate_predict_and_rerun_work_on_the_folder_alone(data_run, tmp_path, capsys):
+    folder, y = data_run
+    run = tmp_path / "r"
+    shutil.copytree(folder / "r", run)
+    assert main(["resume", str(run), "--generations", "8", "--quiet"]) == 0
+    assert json.loads((run / "result.json").read_text())["generations"] == 8
+    assert 'data = "data.npz"' in (run / "config.toml").read_text()
+    assert main(["report", str(run)]) == 0 and (run / "test_window.png").is_file()
+
+    assert main(["generate", str(run), "--steps", "20"]) == 0
+    generated = read_numeric_csv(run / "generated.csv")
+    assert (run / "generated.csv").read_text().startswith("level\n")
+    assert generated.shape == (20, 1) and 20 < generated.mean() < 80  # in the data's units, not standardised
+
+    csv = tmp_path / "again.csv"
+    np.savetxt(csv, np.column_stack([np.arange(y.size), y]), delimiter=",", header="t,level", comments="")
+    assert main(["predict", str(run), "--csv", str(csv)]) == 0  # the column is found by its name
+    predictions = read_columns(run / "predictions.csv")["level"]
+    model = EvolinoModel.load(run / "model.npz")
+    np.testing.assert_array_equal(predictions[model.settle_steps:], model.predict(targets=y)[model.settle_steps:, 0])
+    assert np.nanmean(np.abs(predictions - y)) < 10  # one-step predictions of a series of amplitude 20
+
+    assert main(["run", "--config", str(run / "config.toml"), "--out", str(tmp_path / "r2"), "--quiet",
+                 "--no-plots"]) == 0
+    first, second = (json.loads((d / "result.json").read_text()) for d in (run, tmp_path / "r2"))
+    for key in ("fitness", "validation_error", "test_error", "test_one_step_error", "ridge", "baselines"):
+        assert first[key] == second[key], key  # the same run again, from the folder's own copy of the data
+
+
+def test_test_outputs_are_in_the_datas_units_with_the_trivial_models_beside(data_run):
+    folder, y = data_run
+    columns = read_columns(folder / "r" / "test_outputs.csv")
+    np.testing.assert_allclose(columns["target_level"], y[136:], atol=1e-6)
+    assert {"evolino_level", "evolino_one_step_level", "ar_level", "persistence_level", "mean_level"} <= set(columns)
+    np.testing.assert_allclose(columns["persistence_level"], y[135], atol=1e-6)  # the last known value, held
+
+
+def test_task_options_reach_a_named_task(tmp_path):
+    out = tmp_path / "mso"
+    assert main(["run", "--task", "mso2", "--task-opt", "test_end=500", *SMALL, "--out", str(out)]) == 0
+    assert load_config(out / "config.toml").task.options == {"test_end": 500}
+    assert len(read_columns(out / "test_outputs.csv")["target_output_0"]) == 100
+
+
+def test_a_task_registered_by_a_script_resumes_without_the_script(tmp_path):
+    """The folder's task.npz stands in for the registration."""
+    script = tmp_path / "mine.py"
+    script.write_text(
+        "import numpy as np, sys\n"
+        "import evolino\n"
+        "from evolino.cli import main\n"
+        "@evolino.register_task('wave', 'a wave of my own')\n"
+        "def wave():\n"
+        "    y = np.sin(0.3 * np.arange(200))\n"
+        "    return evolino.Task('wave', train=y[:120], validation=y[120:160], test=y[160:], washout=10,"
+        " generative=True)\n"
+        "sys.exit(main(sys.argv[1:]))\n")
+    out = tmp_path / "wave"
+    first = subprocess.run([sys.executable, str(script), "run", "--task", "wave", *SMALL, "--out", str(out)],
+                           capture_output=True, text=True)
+    assert first.returncode == 0, first.stderr
+    assert main(["resume", str(out), "--generations", "8", "--quiet", "--no-plots"]) == 0  # plain evolino
+    assert main(["report", str(out)]) == 0 and main(["generate", str(out), "--steps", "5"]) == 0
+
+
+@pytest.mark.parametrize("content, flags, message", [
+    ("level\n1\n2\nabc\n" + "4\n" * 60, [], "'abc' is not a number"),
+    ("", [], "is empty"),
+    ("level,const\n" + "".join(f"{i},3\n" for i in range(60)), ["--inputs", "const"], "is constant"),
+    ("level,u\n" + "".join(f"{i},{'nan' if i == 7 else i}\n" for i in range(60)), ["--inputs", "u"],
+     "has missing or non-finite values"),
+    ("level\n" + "".join(f"{i % 3}\n" for i in range(10)), ["--washout", "8"], "fewer than the washout"),
+    ("level\n" + "".join(f"{i}\n" for i in range(60)), ["--target", "speed"], "no column 'speed'"),
+    ("level\n" + "".join(f"{i}\n" for i in range(60)), ["--split", "0.5", "0.3", "0.3"], "add up to 1"),
+    ("level\n" + "".join(f"{i}\n" for i in range(60)), ["--kind", "forecast"], "task.kind must be one of"),
+])
+def test_bad_data_is_one_line_exit_2_and_leaves_no_folder(tmp_path, capsys, content, flags, message):
+    csv = tmp_path / "bad.csv"
+    csv.write_text(content)
+    out = tmp_path / "never"
+    assert main(["run", "--data", str(csv), "--out", str(out), *flags, *SMALL]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0], err
+    assert not out.exists()

@@ -1,0 +1,40 @@
+"""The examples of the docs run, and print what the docs say they print."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _python_block(page: str, after: str) -> str:
+    text = (ROOT / "docs" / page).read_text()
+    return text.split(after, 1)[1].split("```python", 1)[1].split("```", 1)[0]
+
+
+def test_the_sequence_classification_example_of_your_data_md():
+    namespace = {}
+    exec(_python_block("your-data.md", "### Targets at chosen steps"), namespace)  # noqa: S102 (our own docs)
+    result = namespace["result"]
+    assert round(result.test_scores["accuracy"], 3) == 0.987  # as the page says
+    assert round(result.baselines["linear"]["test_error"], 3) == 0.166 and result.baselines["linear"]["order"] == 6
+    assert round(result.baselines["mean"]["test_error"], 2) == 0.25
+    assert result.test_error < result.baselines["linear"]["test_error"] / 5
+
+
+def test_the_real_series_experiment_runs_the_command_line_on_a_statsmodels_series(tmp_path):
+    pytest.importorskip("statsmodels")
+    out, table, figure = tmp_path / "r.json", tmp_path / "t.md", tmp_path / "f.png"
+    proc = subprocess.run([sys.executable, str(ROOT / "experiments" / "real_series.py"), "--series", "sunspots",
+                           "--seeds", "0", "--generations", "3", "--out", str(out), "--table", str(table),
+                           "--figure", str(figure)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    results = json.loads(out.read_text())
+    (row,) = results["rows"]
+    assert row["series"] == "sunspots" and row["steps"] == 309 and row["generations"] == 3
+    assert row["ar_one_step"] == pytest.approx(0.3552, abs=1e-4)  # AR(9) on the last 46 years, as in the docs
+    assert results["meta"]["command"].startswith("python experiments/real_series.py --series sunspots")
+    assert "| sunspots | 309 |" in table.read_text() and figure.read_bytes().startswith(b"\x89PNG")
