@@ -515,6 +515,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"evolino: interrupted after {time.perf_counter() - started:.1f}s", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # the reader of our output went away (`evolino tasks | head -1`): nothing to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so that the exit flush does not fail too
+        return 0
     except Exception as exc:  # noqa: BLE001  (one line, never a bare traceback)
         if os.environ.get("EVOLINO_DEBUG"):
             raise

@@ -15,6 +15,8 @@ The readout's ridge strength is fixed, chosen per genome by generalized cross-va
 (:mod:`evolino.metrics`) and are in the task's original units. Lower is better; NaN and infinite errors become +inf,
 so overflow never crashes a run.
 
+The test, after evolution, is :mod:`evolino.evaluation`: it uses the same passes and scores.
+
 Data layout: every stretch of data that runs from a zero state is a :class:`Line`. For a continued task that is the
 training, validation (and, for the final test, test) parts of one index joined end to end; otherwise one sequence.
 The cells' sources (inputs and fed-back targets) and the readout's direct features are computed once over a whole
@@ -40,8 +42,8 @@ from evolino.network import LSTMSpec, LSTMState, direct_features, readout_output
 from evolino.readout import ReadoutConfig, ReadoutStats
 from evolino.tasks.base import DIVERGENCE_BOUND, SequencePair, Task
 
-__all__ = ["EvolinoProblem", "FinalRidge", "ForwardPasses", "Line", "TestOutcome", "score", "previous_targets",
-           "evaluate_genomes", "validation_scores", "final_ridge", "test_error", "line_of"]
+__all__ = ["EvolinoProblem", "ForwardPasses", "Line", "ScorePool", "score", "previous_targets", "evaluate_genomes",
+           "validation_scores", "line_of", "divergence_bound", "bounded"]
 
 STREAM_STEPS = 256  # longest teacher-forced segment whose states are held at once
 
@@ -85,6 +87,12 @@ class Line:
     @property
     def steps(self) -> int:
         return self.targets.shape[0]
+
+    def scored_after(self, washout: int) -> np.ndarray:
+        """(T,) bool: the steps that have a target, without the first ``washout``."""
+        mask = self.scored.copy()
+        mask[:washout] = False
+        return mask
 
 
 def line_of(spec: LSTMSpec, parts: Sequence[SequencePair]) -> Line:
@@ -187,8 +195,9 @@ class ForwardPasses:
                                     inputs=inputs, source_history=history)
 
 
-class _Pool:
-    """Scored stretches of every readout candidate, scored together at the end (pooled over sequences)."""
+class ScorePool:
+    """Scored stretches of every readout candidate, scored together at the end (pooled over sequences); ``unstable``
+    marks (candidate, genome) pairs whose free runs left the divergence bound (their error becomes +inf)."""
 
     def __init__(self, candidates: int, n: int) -> None:
         self.targets, self.masks = [], []
@@ -210,15 +219,10 @@ class _Pool:
         return np.where(self.unstable, np.inf, errors)
 
 
-def _divergence_bound(task: Task) -> float:
+def divergence_bound(task: Task) -> float:
+    """The largest absolute output a free run may reach: DIVERGENCE_BOUND times the largest training target."""
     largest = max(float(np.nanmax(np.abs(p.targets))) for p in task.train)
     return DIVERGENCE_BOUND * (largest if largest > 0 else 1.0)
-
-
-def _after_washout(line: Line, washout: int) -> np.ndarray:
-    mask = line.scored.copy()
-    mask[:washout] = False
-    return mask
 
 
 def _score_candidates(passes: ForwardPasses, task: Task, config: ReadoutConfig):
@@ -228,9 +232,9 @@ def _score_candidates(passes: ForwardPasses, task: Task, config: ReadoutConfig):
         lines = [line_of(spec, [tr, va]) for tr, va in zip(task.train, task.validation, strict=True)]
         stops = [tr.steps for tr in task.train]
         solutions, finals, choice = passes.fit(lines, stops, washout, config)
-        pool = _Pool(len(solutions), passes.n)
+        pool = ScorePool(len(solutions), passes.n)
         if task.generative:
-            bound = _divergence_bound(task)
+            bound = divergence_bound(task)
             for line, stop, state in zip(lines, stops, finals, strict=True):
                 _free_run_windows(passes, task, line, stop, state, solutions, pool, bound)
         else:
@@ -240,16 +244,16 @@ def _score_candidates(passes: ForwardPasses, task: Task, config: ReadoutConfig):
     else:
         lines = [line_of(spec, [tr]) for tr in task.train]
         solutions, _, choice = passes.fit(lines, [line.steps for line in lines], washout, config)
-        pool = _Pool(len(solutions), passes.n)
+        pool = ScorePool(len(solutions), passes.n)
         scored = [line_of(spec, [p]) for p in task.validation] if task.validation else lines
         for line in scored:
             outputs, _ = passes.teacher_outputs(line, 0, line.steps, None, solutions, washout)
-            pool.add(line.targets, _after_washout(line, washout), outputs)
+            pool.add(line.targets, line.scored_after(washout), outputs)
     return pool.scores(task), choice
 
 
 def _free_run_windows(passes: ForwardPasses, task: Task, line: Line, stop: int, state: LSTMState, solutions,
-                      pool: _Pool, bound: float) -> None:
+                      pool: ScorePool, bound: float) -> None:
     """Free runs from teacher-forced states spread over the validation part [stop, T) of ``line``, then the checked
     free run from its end."""
     available = line.steps - stop
@@ -265,15 +269,15 @@ def _free_run_windows(passes: ForwardPasses, task: Task, line: Line, stop: int, 
         pool.add(line.targets[position : position + inside], line.scored[position : position + inside],
                  [out[:, :inside] for out in outputs])
         for g, out in enumerate(outputs):
-            pool.unstable[g] |= ~_bounded(out[:, inside:], bound)
+            pool.unstable[g] |= ~bounded(out[:, inside:], bound)
     check = task.stability_length(available)
     if check:
         _, state = passes.advance(line, position, line.steps, state)
         for g, w in enumerate(solutions):
-            pool.unstable[g] |= ~_bounded(passes.free_run(line, line.steps, check, state, w), bound)
+            pool.unstable[g] |= ~bounded(passes.free_run(line, line.steps, check, state, w), bound)
 
 
-def _bounded(outputs: np.ndarray, bound: float) -> np.ndarray:
+def bounded(outputs: np.ndarray, bound: float) -> np.ndarray:
     """(n,) True where every output of (n, T, m) is within +-bound (NaN is not)."""
     with np.errstate(invalid="ignore"):
         return (np.abs(outputs) <= bound).all(axis=(1, 2))
@@ -310,145 +314,6 @@ def evaluate_genomes(
     (None: the ``EVOLINO_KERNEL`` environment variable, default "auto"; see :mod:`evolino.kernels`).
     """
     return validation_scores(genomes, spec, task, readout, kernel)[0]
-
-
-@dataclass(frozen=True)
-class FinalRidge:
-    """The ridge strength of the final readout (refitted on train + validation) and how it was reached.
-
-    ``raised``: the chosen strength's forecast diverged and a stronger one of the grid was taken; ``bounded``:
-    the forecast of the final strength stays within the divergence bound.
-    """
-
-    ridge: float
-    raised: bool = False
-    bounded: bool = True
-
-
-def final_ridge(spec: LSTMSpec, genome: np.ndarray, task: Task, readout: ReadoutConfig,
-                validation_choice: int = 0, kernel: str | None = "numpy") -> FinalRidge:
-    """The ridge strength for the final readout of one genome (d,).
-
-    Fixed strengths are kept; ``"validation"`` keeps the strength chosen on validation; ``"auto"`` takes GCV's
-    choice on the refit. For generative tasks the forecast that the test will score (free runs from the end of the
-    data seen before the test, as long as the test part or ``task.stability_steps``) must then stay within the
-    divergence bound; where it does not and the strength was chosen, the next stronger strength of the grid is
-    tried. Only the test part's length and inputs are read, never its targets.
-    """
-    passes = ForwardPasses(spec, np.asarray(genome, dtype=np.float64)[None], kernel)
-    seen = task.seen_before_test()
-    lines = [line_of(spec, [s] if not task.test or task.test[i].inputs is None else
-                     [s, SequencePair(np.full_like(task.test[i].targets, np.nan), task.test[i].inputs)])
-             for i, s in enumerate(seen)] if task.continued else [line_of(spec, [s]) for s in seen]
-    stops = [s.steps for s in seen]
-    if readout.ridge == "validation":
-        first = readout.candidates[int(validation_choice)]
-    elif readout.ridge == "auto":
-        first = readout.candidates[int(passes.fit(lines, stops, task.washout, readout)[2][0])]
-    else:
-        return FinalRidge(float(readout.ridge), bounded=_forecast_bounded(passes, task, lines, stops, readout))
-    chosen = isinstance(readout.ridge, str)
-    strengths = [first] + [r for r in sorted(readout.ridge_grid) if r > first] if chosen else [first]
-    for ridge in strengths:
-        config = ReadoutConfig(readout.rcond, ridge, readout.bias, readout.ridge_grid)
-        if _forecast_bounded(passes, task, lines, stops, config):
-            return FinalRidge(float(ridge), raised=ridge != first)
-    return FinalRidge(float(strengths[-1]), raised=len(strengths) > 1, bounded=False)
-
-
-def _forecast_bounded(passes: ForwardPasses, task: Task, lines, stops, readout: ReadoutConfig) -> bool:
-    if not task.generative:
-        return True
-    (weights,), finals, _ = passes.fit(lines, stops, task.washout, readout)
-    bound = _divergence_bound(task)
-    for i, (line, stop, state) in enumerate(zip(lines, stops, finals, strict=True)):
-        test_steps = task.test[i].steps if task.test else 0
-        steps = test_steps if task.n_inputs else max(test_steps, task.stability_length(task.validation[i].steps))
-        if steps and not _bounded(passes.free_run(line, stop, steps, state, weights), bound)[0]:
-            return False
-    return True
-
-
-@dataclass
-class TestOutcome:
-    """The test of a population after the readout was refitted on train + validation.
-
-    Attributes
-    ----------
-    errors : (n,)
-        The task's metric on the test sequences (free runs for generative tasks); NaN without test data.
-    readout : (n, readout_rows, m)
-    ridge_choice : (n,) int
-        Index of each genome's ridge strength in the readout's candidates (GCV's choice on the refit for "auto").
-    outputs : list of (n, T_i, m)
-        Outputs on each test sequence (free runs for generative tasks).
-    masks : list of (T_i,) bool
-        The scored steps of each test sequence.
-    one_step : list of (n, T_i, m)
-        Generative tasks: teacher-forced (one-step-ahead) outputs on each test sequence; empty otherwise.
-    one_step_errors : (n,) or None
-        The metric of ``one_step``.
-    """
-
-    errors: np.ndarray
-    readout: np.ndarray
-    ridge_choice: np.ndarray
-    outputs: list[np.ndarray] = field(default_factory=list)
-    masks: list[np.ndarray] = field(default_factory=list)
-    one_step: list[np.ndarray] = field(default_factory=list)
-    one_step_errors: np.ndarray | None = None
-
-
-def test_error(spec: LSTMSpec, genomes: np.ndarray, task: Task, readout: ReadoutConfig,
-               kernel: str | None = "numpy") -> TestOutcome:
-    """Refit the readout on everything evolution was allowed to see (train and validation), then test.
-
-    Runs once per fit, so it defaults to the numpy reference kernel: the same arithmetic as
-    :class:`evolino.model.EvolinoModel`, whose ``generate`` then reproduces the reported test outputs exactly.
-    ``readout`` must not be ``ridge="validation"`` (pass the strength chosen on validation instead).
-    """
-    genomes = np.asarray(genomes, dtype=np.float64)
-    if readout.ridge == "validation":
-        raise ValueError('test_error needs a fixed ridge or "auto", not "validation"')
-    passes = ForwardPasses(spec, genomes, kernel)
-    n, washout = genomes.shape[0], task.washout
-    seen = task.seen_before_test()
-    if task.continued:
-        tests = task.test or [None] * len(seen)
-        lines = [line_of(spec, [s] if te is None else [s, te]) for s, te in zip(seen, tests, strict=True)]
-    else:
-        lines = [line_of(spec, [s]) for s in seen]
-    stops = [s.steps for s in seen]
-    (weights,), finals, choice = passes.fit(lines, stops, washout, readout)
-    outcome = TestOutcome(np.full(n, np.nan), weights, choice)
-    if not task.test:
-        return outcome
-    main, one_step = _Pool(1, n), _Pool(1, n)
-    if task.continued:
-        for line, stop, state in zip(lines, stops, finals, strict=True):
-            (teacher,), _ = passes.teacher_outputs(line, stop, line.steps, state, [weights])
-            mask = line.scored[stop:]
-            if task.generative:
-                outputs = passes.free_run(line, stop, line.steps - stop, state, weights)
-                one_step.add(line.targets[stop:], mask, [teacher])
-                outcome.one_step.append(teacher)
-            else:
-                outputs = teacher
-            main.add(line.targets[stop:], mask, [outputs])
-            outcome.outputs.append(outputs)
-            outcome.masks.append(mask)
-    else:
-        for pair in task.test:
-            line = line_of(spec, [pair])
-            (outputs,), _ = passes.teacher_outputs(line, 0, line.steps, None, [weights], washout)
-            mask = _after_washout(line, washout)
-            main.add(line.targets, mask, [outputs])
-            outcome.outputs.append(outputs)
-            outcome.masks.append(mask)
-    outcome.errors = main.scores(task)[0]
-    if outcome.one_step:
-        outcome.one_step_errors = one_step.scores(task)[0]
-    return outcome
 
 
 @dataclass(frozen=True)

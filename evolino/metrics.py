@@ -6,7 +6,8 @@ per sequence is scored over its labels, and NRMSE's variance is that of all scor
 
 Metrics, for targets ``y`` (T, m), outputs ``yhat`` and the scored steps only:
 
-* ``nrmse``  sqrt(mean((y - yhat)^2) / var(y)) per output, averaged over outputs (unit-free);
+* ``nrmse``  sqrt(mean((y - yhat)^2) / var(y)) per output, averaged over outputs (unit-free; a column that does not
+  vary is divided by 1, and :class:`~evolino.tasks.Task` refuses such data for NRMSE);
 * ``rmse``, ``mse``, ``mae``  per output in the targets' original units, averaged over outputs;
 * ``error_rate``  fraction of scored steps classified wrongly: argmax against argmax for one-hot targets (m > 1,
   one 1 per step), otherwise every output thresholded at 0.5 against targets > 0.5 (binary / multi-label);

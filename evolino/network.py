@@ -39,7 +39,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 __all__ = ["LSTMSpec", "LSTMWeights", "LSTMState", "sigmoid", "unpack", "teacher_forced", "closed_loop",
-           "direct_features", "lag_matrix", "readout_outputs"]
+           "direct_features", "lag_matrix", "readout_outputs", "external_sources", "history_rows"]
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
@@ -234,8 +234,10 @@ def _cell_step(spec: LSTMSpec, weights: LSTMWeights, pre: np.ndarray, state: LST
     return LSTMState(h=o * np.tanh(c), c=c)
 
 
-def _sources(spec: LSTMSpec, inputs: np.ndarray | None, feedback: np.ndarray | None, steps: int) -> np.ndarray:
-    """Stack the shared external sources [u(t), y(t-1)] of a teacher-forced run -> (steps, n_ext)."""
+def external_sources(spec: LSTMSpec, inputs: np.ndarray | None, feedback: np.ndarray | None,
+                     steps: int) -> np.ndarray:
+    """Stack the shared external sources [u(t), y(t-1)] of a teacher-forced run, checking their shapes:
+    inputs (steps, n_inputs) or None, feedback (steps, n_outputs) or None -> (steps, n_inputs + n_feedback)."""
     parts = []
     if spec.n_inputs:
         if inputs is None or inputs.shape != (steps, spec.n_inputs):
@@ -281,7 +283,7 @@ def teacher_forced(
         The state after the last step.
     """
     n = weights.bias.shape[0]
-    drive = _external_drive(weights, _sources(spec, inputs, feedback, steps))
+    drive = _external_drive(weights, external_sources(spec, inputs, feedback, steps))
     state = LSTMState.zeros(n, spec.cells) if state is None else state
     states = np.empty((n, steps, spec.cells))
     with np.errstate(over="ignore", invalid="ignore"):
@@ -350,7 +352,7 @@ def closed_loop(
         raise ValueError("closed-loop generation needs an LSTMSpec with feedback=True")
     n, C = state.h.shape
     L, E, D = spec.readout_lags, spec.n_external, spec.n_direct
-    sources_in = _sources(spec, inputs, np.zeros((steps, spec.n_outputs)), steps)[:, : spec.n_inputs]
+    sources_in = external_sources(spec, inputs, np.zeros((steps, spec.n_outputs)), steps)[:, : spec.n_inputs]
     w_in = weights.w_ext[:, :, : spec.n_inputs]
     w_fb = weights.w_ext[:, :, spec.n_inputs :]
     drive = _external_drive(LSTMWeights(w_in, weights.w_rec, weights.bias, weights.peep), sources_in)
@@ -358,7 +360,7 @@ def closed_loop(
     outputs = np.empty((n, steps, spec.n_outputs))
     w_h, w_d, w_b = readout[:, :C, :], readout[:, C : C + D, :], readout[:, -1, :]
     if L:
-        lagged = np.broadcast_to(_history_rows(spec, source_history), (n, L - 1, E)).copy()
+        lagged = np.broadcast_to(history_rows(spec, source_history), (n, L - 1, E)).copy()
     with np.errstate(over="ignore", invalid="ignore"):
         for t in range(steps):
             pre = drive[:, t] + np.matmul(w_fb, y[:, :, None])[:, :, 0]
@@ -375,8 +377,9 @@ def closed_loop(
     return outputs
 
 
-def _history_rows(spec: LSTMSpec, history: np.ndarray | None) -> np.ndarray:
-    """The last L-1 source rows before a free run, newest first, zero-padded: (L-1, n_external)."""
+def history_rows(spec: LSTMSpec, history: np.ndarray | None) -> np.ndarray:
+    """The readout's view of the steps before a free run: history (k, n_external) oldest first, or None -> its last
+    L-1 rows newest first, zero-padded to (L-1, n_external) (L = ``spec.readout_lags``)."""
     L, E = spec.readout_lags, spec.n_external
     rows = np.zeros((max(L - 1, 0), E))
     if history is not None and L > 1:

@@ -31,12 +31,14 @@ class _Rates:
         self.started = time.perf_counter()
         self.first: tuple[dict, float] | None = None
 
-    def update(self, row: dict) -> tuple[float, float]:
+    def update(self, row: dict) -> tuple[float, float | None]:
+        """(evaluations per second, seconds per generation); the latter is None after the first generation, whose
+        time includes start-up (Ray actors, kernel compilation) and would make a wild ETA."""
         now = time.perf_counter()
         if self.first is None:  # the first generation ran between construction and now
             self.first = (row, now)
             seconds = max(now - self.started, 1e-9)
-            return row["evaluations"] / max(row["generation"], 1) / seconds, seconds
+            return row["evaluations"] / max(row["generation"], 1) / seconds, None
         first, then = self.first
         seconds = max(now - then, 1e-9)
         generations = max(row["generation"] - first["generation"], 1)
@@ -64,13 +66,17 @@ class ProgressLines:
     def __call__(self, row: dict) -> None:
         evals_per_second, seconds_per_generation = self.rates.update(row)
         generation = row["generation"]
-        if self.printed_first and generation % self.every and generation != self.total:
+        if self.stream is None or self.printed_first and generation % self.every and generation != self.total:
             return
         self.printed_first = True
-        eta = max(self.total - generation, 0) * seconds_per_generation
-        print(f"gen {generation:5d}/{self.total}  evals {row['evaluations']:8d}  best {row['best']:.3e}  "
-              f"mean {row['mean']:.3e}  best-ever {row['best_ever']:.3e}  {evals_per_second:8.1f} evals/s  "
-              f"ETA {_clock(eta)}", file=self.stream, flush=True)
+        eta = "--:--" if seconds_per_generation is None else \
+            _clock(max(self.total - generation, 0) * seconds_per_generation)
+        try:
+            print(f"gen {generation:5d}/{self.total}  evals {row['evaluations']:8d}  best {row['best']:.3e}  "
+                  f"mean {row['mean']:.3e}  best-ever {row['best_ever']:.3e}  {evals_per_second:8.1f} evals/s  "
+                  f"ETA {eta}", file=self.stream, flush=True)
+        except BrokenPipeError:  # nobody reads the log any more: the run goes on and writes its files
+            self.stream = None
 
     def close(self) -> None:
         pass

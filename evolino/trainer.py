@@ -21,7 +21,8 @@ from evolino.backends import make_evaluator
 from evolino.baselines.trivial import choose_ar_order, trivial_baselines
 from evolino.blas import single_threaded_blas
 from evolino.checkpoint import CheckpointError, load_latest, write_checkpoint
-from evolino.fitness import EvolinoProblem, final_ridge, test_error, validation_scores
+from evolino.evaluation import final_ridge, test_error
+from evolino.fitness import EvolinoProblem, validation_scores
 from evolino.metrics import metric_name, report_scores
 from evolino.model import EvolinoModel
 from evolino.network import LSTMSpec

@@ -26,13 +26,14 @@ def _central_differences(loss, x, eps=1e-6):
     return numeric
 
 
-@pytest.mark.parametrize("variant", VARIANTS)
-def test_gradient_matches_finite_differences(variant):
+@pytest.mark.parametrize("variant, masked", [(v, False) for v in VARIANTS] + [(VARIANTS[2], True)])
+def test_gradient_matches_finite_differences(variant, masked):
     spec = LSTMSpec(**variant)
     rng = np.random.default_rng(0)
     steps = 9
+    mask = np.array([True, False, True, True, False, False, True, False, True]) if masked else None
     pair = SequencePair(rng.normal(size=(steps, spec.n_outputs)),
-                        rng.normal(size=(steps, spec.n_inputs)) if spec.n_inputs else None)
+                        rng.normal(size=(steps, spec.n_inputs)) if spec.n_inputs else None, mask)
     genome = rng.normal(0, 0.6, spec.dimension)
     readout = rng.normal(0, 0.6, (spec.cells + 1, spec.n_outputs))
     _, grad, grad_readout = loss_and_gradient(spec, genome, readout, pair, washout=2)

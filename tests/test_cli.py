@@ -82,6 +82,7 @@ def test_piped_progress_prints_plain_lines_and_quiet_prints_only_the_summary(run
     progress = [line for line in lines if line.startswith("gen ")]
     assert [line.split()[1] for line in progress] == ["1/12", "5/12", "10/12", "12/12"]  # progress_every = 5
     assert all("best" in line and "evals/s" in line and "ETA" in line for line in progress)
+    assert progress[0].endswith("ETA --:--") and not progress[1].endswith("--:--")  # no ETA from start-up time
     assert main(["run", "--config", str(run_dir / "config.toml"), "--out", str(tmp_path / "b"), "--quiet"]) == 0
     assert len(capsys.readouterr().out.strip().splitlines()) == 1
 
@@ -106,6 +107,7 @@ def test_a_terminal_gets_a_live_progress_bar(run_dir, tmp_path):
     screen = b"".join(chunks).decode(errors="replace")
     assert "\r" in screen and "12/12" in screen and ("gen/s" in screen or "s/gen" in screen)
     assert "evals/s" in screen and "best-ever" in screen and "gen     1/" not in screen  # a bar, not lines
+    assert not screen.rstrip().endswith("\x1b[0m")  # no colour reset left behind by numba's colorama
 
 
 def test_predict_reproduces_the_teacher_forced_outputs(run_dir, tmp_path):

@@ -5,8 +5,8 @@ import dataclasses
 import numpy as np
 import pytest
 
+from evolino.evaluation import test_error as final_test_error
 from evolino.fitness import EvolinoProblem, evaluate_genomes, score
-from evolino.fitness import test_error as final_test_error
 from evolino.network import LSTMSpec
 from evolino.readout import ReadoutConfig
 from evolino.tasks import Task, make_task

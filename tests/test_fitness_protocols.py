@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import evolino
-from evolino import fitness
+from evolino import evaluation, fitness
 from evolino.network import LSTMSpec
 from evolino.readout import ReadoutConfig
 from evolino.tasks import SequencePair, Task
@@ -125,15 +125,15 @@ def test_final_ridge_walks_up_the_grid_until_the_forecast_stays_bounded(monkeypa
         tried.append(readout.ridge)
         return readout.ridge >= 1.0
 
-    monkeypatch.setattr(fitness, "_forecast_bounded", bounded)
+    monkeypatch.setattr(evaluation, "_forecast_bounded", bounded)
     task = _growing_task(10)
     spec = LSTMSpec(cells=2, readout_lags=1)
     genome = np.zeros(spec.dimension)
     config = ReadoutConfig(ridge="validation", ridge_grid=(0.0, 0.01, 1.0, 100.0))
-    final = fitness.final_ridge(spec, genome, task, config, validation_choice=1)
-    assert tried == [0.01, 1.0] and final == fitness.FinalRidge(1.0, raised=True, bounded=True)
-    fixed = fitness.final_ridge(spec, genome, task, ReadoutConfig(ridge=0.0))
-    assert fixed == fitness.FinalRidge(0.0, raised=False, bounded=False)  # a fixed ridge is kept, and flagged
+    final = evaluation.final_ridge(spec, genome, task, config, validation_choice=1)
+    assert tried == [0.01, 1.0] and final == evaluation.FinalRidge(1.0, raised=True, bounded=True)
+    fixed = evaluation.final_ridge(spec, genome, task, ReadoutConfig(ridge=0.0))
+    assert fixed == evaluation.FinalRidge(0.0, raised=False, bounded=False)  # a fixed ridge is kept, and flagged
 
 
 @pytest.mark.parametrize("n_inputs", [0, 1])

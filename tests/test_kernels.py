@@ -173,7 +173,7 @@ def test_folded_readout_statistics_match_the_householder_ones(bias):
     numpy path's (X^T X and X^T D of the stored states), and so must the solved readout."""
     from evolino.fitness import previous_targets
     from evolino.kernels import compiled
-    from evolino.network import _sources
+    from evolino.network import external_sources
     from evolino.readout import ReadoutStats
 
     rng = np.random.default_rng(7)
@@ -189,8 +189,8 @@ def test_folded_readout_statistics_match_the_householder_ones(bias):
     folded = ReadoutStats(4, spec.cells + 1, 2)
     r, qtd = folded.square_factor()
     rows = np.arange(steps) >= washout
-    final = compiled.fold_readout(spec, weights, _sources(spec, inputs, previous_targets(targets), steps), targets,
-                                  r, qtd, rows, bias, rss=folded.rss)
+    sources = external_sources(spec, inputs, previous_targets(targets), steps)
+    final = compiled.fold_readout(spec, weights, sources, targets, r, qtd, rows, bias, rss=folded.rss)
     folded.set_factor(r, qtd, steps - washout)
     gram = lambda a, b: np.matmul(a.transpose(0, 2, 1), b)  # noqa: E731
     np.testing.assert_allclose(gram(folded.r, folded.r), gram(reference.r, reference.r), rtol=1e-12, atol=1e-12)
@@ -206,3 +206,20 @@ def test_folded_readout_statistics_match_the_householder_ones(bias):
     total = lambda stats, w: np.sum((stats.r @ w - stats.qtd) ** 2, axis=(1, 2)) + stats.rss.sum(axis=1)  # noqa
     weights = reference.solve(config)
     np.testing.assert_allclose(total(folded, weights), total(reference, weights), rtol=1e-10)
+
+
+def test_the_givens_fold_keeps_tiny_rows_exact():
+    """Rows of 1e-200 square to 0 in floating point: the rotation must not divide by a zero radius."""
+    from evolino.kernels._numba_lstm import _givens_fold
+
+    rng = np.random.default_rng(11)
+    rows, targets = rng.normal(size=(6, 3)), rng.normal(size=(6, 1))
+    for scale in (1.0, 1e-200):
+        r, qtd, rss = np.zeros((3, 3)), np.zeros((3, 1)), np.zeros(1)
+        for row, target in zip(rows * scale, targets * scale, strict=True):
+            _givens_fold(r, qtd, rss, row.copy(), target.copy())
+        assert np.isfinite(r).all() and np.isfinite(qtd).all()
+        np.testing.assert_allclose((r.T @ r) / scale**2 if scale == 1.0 else (r / scale).T @ (r / scale),
+                                   rows.T @ rows, rtol=1e-12)
+        np.testing.assert_allclose(np.linalg.solve(r, qtd), np.linalg.lstsq(rows, targets, rcond=None)[0],
+                                   rtol=1e-10)

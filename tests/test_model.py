@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from evolino.fitness import test_error as final_test_error
+from evolino.evaluation import test_error as final_test_error
 from evolino.model import EvolinoModel
 from evolino.network import LSTMSpec
 from evolino.readout import ReadoutConfig

@@ -63,3 +63,13 @@ def test_seen_before_test_joins_generative_windows_and_lists_supervised_sequence
     u = np.arange(20.0)
     supervised = Task("s", train=(u, u), validation=[(u[:5], u[:5])], test=(u, u))
     assert [p.steps for p in supervised.seen_before_test()] == [20, 5]
+
+
+def test_nrmse_refuses_targets_that_do_not_vary_and_tasks_print_briefly():
+    with pytest.raises(ValueError, match="does not vary on the validation part"):
+        Task("flat", train=np.arange(10.0), validation=np.ones(4), generative=True)
+    Task("flat", train=np.arange(10.0), validation=np.ones(4), generative=True, metric="rmse")  # fine with rmse
+    task = make_task("mso2")
+    assert repr(task) == ("Task('mso2', generative, 300/100/300 steps train/validation/test in 1/1/1 sequences, "
+                          "0 inputs, 1 outputs, washout 100, nrmse)")
+    assert repr(task.train[0]) == "SequencePair(300 steps, 1 targets at every step, 0 inputs)"

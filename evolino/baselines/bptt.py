@@ -41,7 +41,7 @@ def _split(spec: LSTMSpec, genome: np.ndarray) -> dict[str, np.ndarray]:
 
 def loss_and_gradient(spec: LSTMSpec, genome: np.ndarray, readout: np.ndarray, pair: SequencePair,
                       washout: int) -> tuple[float, np.ndarray, np.ndarray]:
-    """Teacher-forced MSE after the washout and its exact gradient.
+    """Teacher-forced MSE after the washout (over the steps that have a target) and its exact gradient.
 
     Parameters
     ----------
@@ -56,41 +56,56 @@ def loss_and_gradient(spec: LSTMSpec, genome: np.ndarray, readout: np.ndarray, p
     grad_readout : (cells + 1, m)
     """
     C, T = spec.cells, pair.steps
-    w = _split(spec, genome)
+    weights = _split(spec, genome)
     ext = []
     if spec.n_inputs:
         ext.append(pair.inputs)
     if spec.feedback:
         ext.append(spec.feedback_scale * previous_targets(pair.targets))
     ext = np.concatenate(ext, axis=1) if ext else np.zeros((T, 0))
+    tape = _forward(spec, weights, ext)
+    hs = np.array([o * np.tanh(c_new) for (_, _, _, _, o, _, c_new) in tape])
+    design = np.hstack([hs, np.ones((T, 1))])
+    rows = pair.scored.copy()
+    rows[:washout] = False
+    scored = design[rows]
+    error = scored @ readout - pair.targets[rows]
+    count = error.size
+    loss = 0.5 * float(np.sum(error**2)) / count
+    grad_readout = scored.T @ error / count
+    dh_out = np.zeros((T, C))
+    dh_out[rows] = error @ readout[:C].T / count
+    grad = _backward(spec, weights, tape, dh_out, ext.shape[1], genome.shape)
+    return loss, grad, grad_readout
+
+
+def _forward(spec: LSTMSpec, w: dict[str, np.ndarray], ext: np.ndarray) -> list[tuple]:
+    """Run one genome over external sources ext (T, n_ext); the tape holds each step's (x, z, i, f, o, c_prev, c)."""
+    C = spec.cells
     h, c = np.zeros(C), np.zeros(C)
     tape = []
-    for t in range(T):
+    for t in range(ext.shape[0]):
         x = np.concatenate([ext[t], h])
         z = np.tanh(w["Wz"] @ x + w["bz"])
         i = sigmoid(w["Wi"] @ x + w["bi"] + w["pi"] * c)
         f = sigmoid(w["Wf"] @ x + w["bf"] + w["pf"] * c) if spec.forget_gate else np.ones(C)
         c_new = f * c + i * z
         o = sigmoid(w["Wo"] @ x + w["bo"] + w["po"] * c_new)
-        h_new = o * np.tanh(c_new)
         tape.append((x, z, i, f, o, c, c_new))
-        h, c = h_new, c_new
-    hs = np.array([o * np.tanh(c_new) for (_, _, _, _, o, _, c_new) in tape])
-    design = np.hstack([hs, np.ones((T, 1))])
-    error = design[washout:] @ readout - pair.targets[washout:]
-    count = error.size
-    loss = 0.5 * float(np.sum(error**2)) / count
-    grad_readout = design[washout:].T @ error / count
-    dh_out = np.zeros((T, C))
-    dh_out[washout:] = error @ readout[:C].T / count
+        h, c = o * np.tanh(c_new), c_new
+    return tape
 
-    grad = np.zeros_like(genome)
+
+def _backward(spec: LSTMSpec, w: dict[str, np.ndarray], tape: list[tuple], dh_out: np.ndarray, n_ext: int,
+              shape: tuple[int, ...]) -> np.ndarray:
+    """Back-propagate the loss's gradient with respect to every h(t), dh_out (T, C), through the tape -> (d,)."""
+    C = spec.cells
+    grad = np.zeros(shape)
     g = _split(spec, grad)  # views into grad
-    n_ext = ext.shape[1]
     dh_next, dc_next = np.zeros(C), np.zeros(C)
     da_i_next = da_f_next = np.zeros(C)
     f_next = np.zeros(C)
-    for t in range(T - 1, -1, -1):
+    for t in range(len(tape) - 1, -1, -1):
         x, z, i, f, o, c_prev, c_t = tape[t]
         dh = dh_out[t] + dh_next
         tanh_c = np.tanh(c_t)
@@ -114,7 +129,7 @@ def loss_and_gradient(spec: LSTMSpec, genome: np.ndarray, readout: np.ndarray, p
                 g["pf"][...] += da_f * c_prev
         dh_next = dx[n_ext:]
         dc_next, f_next, da_i_next, da_f_next = dc, f, da_i, da_f
-    return loss, grad, grad_readout
+    return grad
 
 
 @dataclass

@@ -14,10 +14,14 @@ other genomes of the batch nor on the number of threads. Padding rows have zero 
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import njit, prange
 
 from evolino.kernels._tanh import fast_tanh
+
+TINY_SQUARES = 1e-280  # below this, a sum of two squares may have lost digits to underflow
 
 
 @njit(cache=True, inline="always", error_model="numpy")
@@ -90,7 +94,11 @@ def _givens_fold(r, qtd, rss, row, target):
         if x == 0.0:
             continue
         a = r[k, k]
-        radius = np.sqrt(a * a + x * x)  # |h| <= 1, so no overflow; hypot is a slow libm call
+        squares = a * a + x * x
+        if squares > TINY_SQUARES:
+            radius = np.sqrt(squares)  # |h| <= 1, so no overflow; hypot is a slower libm call
+        else:
+            radius = math.hypot(a, x)  # the squares of tiny entries underflow (a zero radius would divide by zero)
         cs = a / radius
         sn = x / radius
         r[k, k] = radius

@@ -8,12 +8,17 @@ several sequences make it once with :func:`kernel_weights` and pass it instead o
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import numpy as np
 
-from evolino.kernels._numba_lstm import closed_loop_kernel, teacher_forced_kernel
-from evolino.network import LSTMSpec, LSTMState, LSTMWeights, _history_rows, _sources
+# Numba's coloured error messages initialise colorama, whose exit hook writes a colour reset after the run's last line
+# on a terminal. Set before numba is first imported (a caller's own setting wins).
+os.environ.setdefault("NUMBA_DISABLE_ERROR_MESSAGE_HIGHLIGHTING", "1")
+
+from evolino.kernels._numba_lstm import closed_loop_kernel, teacher_forced_kernel  # noqa: E402
+from evolino.network import LSTMSpec, LSTMState, LSTMWeights, external_sources, history_rows
 
 __all__ = ["KernelWeights", "kernel_weights", "teacher_forced", "closed_loop", "teacher_forced_into", "fold_readout"]
 
@@ -120,7 +125,7 @@ def teacher_forced(
     """Compiled :func:`evolino.network.teacher_forced`: states (n, T, cells) and the final LSTMState."""
     kw = kernel_weights(weights)
     h, c = _start(state, kw.n, spec.cells)
-    states = teacher_forced_into(spec, kw, _sources(spec, inputs, feedback, steps), h, c)
+    states = teacher_forced_into(spec, kw, external_sources(spec, inputs, feedback, steps), h, c)
     return states, LSTMState(h, c)
 
 
@@ -189,7 +194,7 @@ def closed_loop(
     kw = kernel_weights(weights)
     n, m = kw.n, spec.n_outputs
     h, c = _start(state, n, spec.cells)
-    inputs_only = np.ascontiguousarray(_sources(spec, inputs, np.zeros((steps, m)), steps)[:, : spec.n_inputs])
+    inputs_only = np.ascontiguousarray(external_sources(spec, inputs, np.zeros((steps, m)), steps)[:, : spec.n_inputs])
     y0 = np.empty((n, m))  # writable, so the kernel always gets the same array type (one compilation)
     y0[:] = np.asarray(first_feedback, dtype=np.float64)
     outputs = np.empty((n, steps, m))
@@ -197,5 +202,5 @@ def closed_loop(
                        np.ascontiguousarray(kw.w_ext[:, spec.n_inputs :]), kw.w_rec, kw.bias, kw.peep,
                        kw.unit_scale, kw.unit_offset, inputs_only, np.ascontiguousarray(readout, dtype=np.float64),
                        h, c, y0, spec.forget_gate, outputs,
-                       np.ascontiguousarray(_history_rows(spec, source_history), dtype=np.float64))
+                       np.ascontiguousarray(history_rows(spec, source_history), dtype=np.float64))
     return outputs

@@ -85,6 +85,11 @@ class SequencePair:
                 raise ValueError(f"inputs have {inputs.shape[0]} steps but targets have {targets.shape[0]}")
             object.__setattr__(self, "inputs", inputs)
 
+    def __repr__(self) -> str:
+        scored = "every step" if self.mask is None else f"{int(self.mask.sum())} steps"
+        inputs = 0 if self.inputs is None else self.inputs.shape[1]
+        return f"SequencePair({self.steps} steps, {self.targets.shape[1]} targets at {scored}, {inputs} inputs)"
+
     @property
     def steps(self) -> int:
         return self.targets.shape[0]
@@ -245,6 +250,21 @@ class Task:
                                  f"(free_run_steps {self.free_run_steps} > {shortest})")
         if not any(p.scored[self.washout:].any() for p in self.train):
             raise ValueError("the training sequences have no target after the washout")
+        if self.metric == "nrmse":
+            self._check_variation()
+
+    def _check_variation(self) -> None:
+        """NRMSE divides by the targets' variance: every scored part must vary in every column."""
+        scored = {"validation": self.validation} if self.validation else {"training": self.train}
+        if self.test:
+            scored["test"] = self.test
+        for part, pairs in scored.items():
+            targets = np.concatenate([p.targets[p.scored] for p in pairs])
+            flat = [j for j in range(targets.shape[1]) if targets.shape[0] and not np.var(targets[:, j]) > 0]
+            if flat:
+                name = self.output_names[flat[0]]
+                raise ValueError(f"target {name!r} does not vary on the {part} part, so NRMSE (error / its standard "
+                                 "deviation) is undefined there; use metric rmse or mae")
 
     def _check_names(self) -> None:
         for attribute, count in (("input_names", self.n_inputs), ("target_names", self.n_outputs)):
@@ -252,6 +272,14 @@ class Task:
             if names and len(names) != count:
                 raise ValueError(f"{attribute} has {len(names)} names for {count} columns")
             object.__setattr__(self, attribute, names)
+
+    def __repr__(self) -> str:
+        kind = "generative" if self.generative else "continued" if self.continued else "supervised"
+        steps = "/".join(str(sum(p.steps for p in getattr(self, s))) for s in ("train", "validation", "test"))
+        scaled = ", standardised" if self.scaler is not None else ""
+        return (f"Task({self.name!r}, {kind}, {steps} steps train/validation/test in "
+                f"{len(self.train)}/{len(self.validation)}/{len(self.test)} sequences, {self.n_inputs} inputs, "
+                f"{self.n_outputs} outputs, washout {self.washout}, {metric_name(self.metric)}{scaled})")
 
     # ------------------------------------------------------------------------------------------------ protocol
 

@@ -307,13 +307,60 @@ def data_task(
     """
     if not isinstance(table, Table):
         table = Table.from_arrays(table)
-    source = table.source
+    _check_choices(kind, missing, horizon)
+    columns = _choose_columns(table, kind, target, inputs, sequence)
+    y, u, target_names, classes = _column_arrays(table, kind, columns, missing)
+    input_names = [table.names[j] for j in columns.inputs]
+    pairs, input_names = _pairs(kind, y, u, _sequence_bounds(table, columns.sequence), horizon, target_names,
+                                input_names)
+    train, validation, test, sizes, washout = _split_pairs(pairs, columns.sequence is not None, split, washout,
+                                                          table.source, kind)
+    unit = "sequences" if columns.sequence is not None else "steps"
+    generate = kind == "generate"
+    if generate:
+        validation_windows, free_run_steps = _free_run_protocol(validation, test, u is not None, validation_windows,
+                                                                free_run_steps)
+    description = (f"{kind} {', '.join(target_names)}" + (f" from {', '.join(input_names)}" if input_names else "")
+                   + (f" {horizon} step(s) ahead" if kind == "predict" else "")
+                   + f"; {Path(table.source).name}, {'/'.join(map(str, sizes))} {unit} train/validation/test")
+    info = {"kind": kind, "source": table.source, "sha256": table.sha256,
+            "horizon": horizon if kind == "predict" else None, "split": list(sizes), "split_unit": unit,
+            "classes": classes, "columns": columns.names(table)}
+    task = Task(
+        name=name or Path(table.source).stem, train=train, validation=validation, test=test, washout=washout,
+        generative=generate, metric=metric or ("mse" if kind == "classify" else "nrmse"), description=description,
+        info=info, continued=columns.sequence is None,
+        forecast_horizon=horizon if kind in ("generate", "predict") else None,
+        validation_windows=validation_windows if generate else 1, free_run_steps=free_run_steps if generate else None,
+        input_names=input_names, target_names=target_names,
+    )
+    return task.standardized(scale_targets=kind != "classify") if scale else task
+
+
+def _check_choices(kind: str, missing: str, horizon) -> None:
     if kind not in KINDS:
         raise ValueError(f"unknown task kind {kind!r}; choose one of {', '.join(KINDS)}")
     if missing not in ("error", "interpolate"):
         raise ValueError(f'missing must be "error" or "interpolate", got {missing!r}')
     if not isinstance(horizon, int) or isinstance(horizon, bool) or horizon < 1:
         raise ValueError(f"horizon must be an integer >= 1, got {horizon!r}")
+
+
+@dataclass(frozen=True)
+class _Columns:
+    """Positions of the target, input and sequence columns in a table."""
+
+    targets: list[int]
+    inputs: list[int]
+    sequence: int | None
+
+    def names(self, table: Table) -> dict:
+        return {"targets": [table.names[j] for j in self.targets], "inputs": [table.names[j] for j in self.inputs],
+                "sequence": None if self.sequence is None else table.names[self.sequence]}
+
+
+def _choose_columns(table: Table, kind: str, target, inputs, sequence) -> _Columns:
+    source = table.source
     input_pos = [table.index(c) for c in _as_list(inputs)]
     sequence_pos = None if sequence is None else table.index(sequence)
     used = set(input_pos) | ({sequence_pos} if sequence_pos is not None else set())
@@ -334,78 +381,66 @@ def data_task(
                          "classify tasks")
     if kind == "classify" and len(target_pos) != 1:
         raise ValueError(f"{source}: a classify task takes one label column, got {len(target_pos)}")
+    return _Columns(target_pos, input_pos, sequence_pos)
 
-    u = np.stack([table.numbers(j, "input") for j in input_pos], axis=1) if input_pos else None
+
+def _column_arrays(table: Table, kind: str, columns: _Columns, missing: str):
+    """(targets (T, m), inputs (T, k) or None, target names, classes or None) of the chosen columns."""
+    source = table.source
+    u = np.stack([table.numbers(j, "input") for j in columns.inputs], axis=1) if columns.inputs else None
     if u is not None and not np.isfinite(u).all():
-        bad = input_pos[int(np.argmax(~np.isfinite(u).all(axis=0)))]
+        bad = columns.inputs[int(np.argmax(~np.isfinite(u).all(axis=0)))]
         raise ValueError(f"{source}: input column {table.names[bad]!r} has missing or non-finite values")
-    target_names = [table.names[j] for j in target_pos]
-    classes = None
+    target_names = [table.names[j] for j in columns.targets]
     if kind == "classify":
-        y, classes = _one_hot(table, target_pos[0])
-        target_names = [f"{table.names[target_pos[0]]}={c}" for c in classes]
-    else:
-        y = np.stack([table.numbers(j, "target") for j in target_pos], axis=1)
-        if np.isinf(y).any():
-            raise ValueError(f"{source}: a target column has infinite values")
-        if kind in ("generate", "predict"):
-            y = _fill_missing(y, missing, source, target_names)
+        y, classes = _one_hot(table, columns.targets[0])
+        if columns.sequence is not None:  # the label of a sequence is read at its last row
+            last = np.zeros(table.rows, dtype=bool)
+            last[[b - 1 for b in _sequence_bounds(table, columns.sequence)[1:]]] = True
+            y = np.where(last[:, None], y, np.nan)
+        return y, u, [f"{target_names[0]}={c}" for c in classes], classes
+    y = np.stack([table.numbers(j, "target") for j in columns.targets], axis=1)
+    if np.isinf(y).any():
+        raise ValueError(f"{source}: a target column has infinite values")
+    if kind in ("generate", "predict"):
+        y = _fill_missing(y, missing, source, target_names)
+    return y, u, target_names, None
 
-    bounds = _sequence_bounds(table, sequence_pos)
-    if kind == "classify" and sequence_pos is not None:  # the label of a sequence is read at its last row
-        last = np.zeros(table.rows, dtype=bool)
-        last[[b - 1 for b in bounds[1:]]] = True
-        y = np.where(last[:, None], y, np.nan)
-    pairs, input_names = _pairs(kind, y, u, bounds, horizon, target_names, [table.names[j] for j in input_pos])
-    unit = "sequences" if sequence_pos is not None else "steps"
-    total = len(pairs) if sequence_pos is not None else pairs[0].steps
-    n_train, n_val, n_test = _split_sizes(split, total, unit, source)
+
+def _split_pairs(pairs: list[SequencePair], sequences: bool, split, washout: int | None, source: str, kind: str):
+    """(train, validation, test, (their sizes), washout): a series cut by steps, or sequences dealt out in order."""
+    unit = "sequences" if sequences else "steps"
+    sizes = _split_sizes(split, len(pairs) if sequences else pairs[0].steps, unit, source)
+    n_train, n_val, _ = sizes
     if n_train < 1:
         raise ValueError(f"{source}: the split leaves no training {unit}")
     if kind == "generate" and n_val < 1:
         raise ValueError(f"{source}: a generate task needs validation steps (split {list(split)})")
-    if sequence_pos is None:
-        (whole,) = pairs
-        cuts = np.cumsum([0, n_train, n_val, n_test])
-        train, validation, test = (_slice(whole, a, b) for a, b in zip(cuts[:-1], cuts[1:], strict=True))
-        if washout is None:
-            washout = min(50, n_train // 10)
-    else:
+    if sequences:
         train, validation, test = pairs[:n_train], pairs[n_train:n_train + n_val], pairs[n_train + n_val:]
         washout = 0 if washout is None else washout
+    else:
+        cuts = np.cumsum([0, *sizes])
+        train, validation, test = (_slice(pairs[0], a, b) for a, b in zip(cuts[:-1], cuts[1:], strict=True))
+        washout = min(50, n_train // 10) if washout is None else washout
     if not isinstance(washout, int) or isinstance(washout, bool) or washout < 0:
         raise ValueError(f"washout must be an integer >= 0, got {washout!r}")
     shortest = min(p.steps for p in train)
     if shortest <= washout:
         raise ValueError(f"{source}: the training part has {shortest} steps, fewer than the washout + 1 "
                          f"({washout + 1})")
-    generate = kind == "generate"
-    val_steps = validation[0].steps if validation else 0
+    return train, validation, test, sizes, washout
+
+
+def _free_run_protocol(validation, test, with_inputs: bool, windows: int | None, steps: int | None):
+    """Validation free runs of a generate task: five windows, as long as the forecast the test will score (without
+    inputs, which are not known past the data)."""
+    val_steps = validation[0].steps
     test_steps = test[0].steps if test else 0
-    if generate:
-        windows = min(DEFAULT_VALIDATION_WINDOWS if validation_windows is None else validation_windows, val_steps)
-        if free_run_steps is None:  # as long as the forecast the test will score
-            free_run_steps = max(test_steps, val_steps) if u is None else val_steps
-    else:
-        windows = 1
-    task_name = name or Path(source).stem
-    description = (f"{kind} {', '.join(target_names)}" + (f" from {', '.join(input_names)}" if input_names else "")
-                   + (f" {horizon} step(s) ahead" if kind == "predict" else "")
-                   + f"; {Path(source).name}, {n_train}/{n_val}/{n_test} {unit} train/validation/test")
-    task = Task(
-        name=task_name, train=train, validation=validation, test=test, washout=washout, generative=generate,
-        metric=metric or ("mse" if kind == "classify" else "nrmse"), description=description,
-        info={"kind": kind, "source": source, "sha256": table.sha256,
-              "horizon": horizon if kind == "predict" else None, "split": [n_train, n_val, n_test],
-              "split_unit": unit, "classes": classes,
-              "columns": {"targets": [table.names[j] for j in target_pos],
-                          "inputs": [table.names[j] for j in input_pos],
-                          "sequence": None if sequence_pos is None else table.names[sequence_pos]}},
-        continued=sequence_pos is None, forecast_horizon=horizon if kind in ("generate", "predict") else None,
-        validation_windows=windows if generate else 1, free_run_steps=free_run_steps if generate else None,
-        input_names=input_names, target_names=target_names,
-    )
-    return task.standardized(scale_targets=kind != "classify") if scale else task
+    windows = min(DEFAULT_VALIDATION_WINDOWS if windows is None else windows, val_steps)
+    if steps is None:
+        steps = val_steps if with_inputs else max(test_steps, val_steps)
+    return windows, steps
 
 
 def _one_hot(table: Table, position: int) -> tuple[np.ndarray, list[str]]:
@@ -460,7 +495,8 @@ def _sequence_bounds(table: Table, position: int | None) -> list[int]:
     return [0, *change.tolist(), table.rows]
 
 
-def _pairs(kind, y, u, bounds, horizon, target_names, input_names):
+def _pairs(kind: str, y: np.ndarray, u: np.ndarray | None, bounds: list[int], horizon: int, target_names,
+           input_names):
     """SequencePairs of every sequence for the kind, and the input column names the network sees."""
     pairs = []
     for a, b in zip(bounds[:-1], bounds[1:], strict=True):
