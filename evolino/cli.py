@@ -11,6 +11,8 @@ import ast
 import os
 import sys
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from evolino.errors import EvolinoError
@@ -115,7 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run Evolino on a task; writes config.toml, result.json, history.csv, model.npz, "
                          "checkpoints, plots and report.md into --out",
-                         description="Flags override the values of --config, which override the defaults.")
+                         description="Flags override the values of --config, which override the defaults. A folder "
+                                     "that holds the files of another run is refused unless --overwrite.")
     run.add_argument("--config", default=None, metavar="TOML", help="run configuration file (e.g. DIR/config.toml "
                      "of an earlier run, to repeat it)")
     run.add_argument("--task", default=None, help="task name (see `python -m evolino tasks`), default mso2; with "
@@ -176,17 +179,28 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--chunks-per-worker", type=_positive_int, default=None,
                      help="chunks per Ray actor and generation (default 1 on one node, 4 across nodes)")
     run.add_argument("--out", default=None, help="output folder, default runs/latest")
+    run.add_argument("--overwrite", action="store_true", help="replace the files of an earlier run in --out (every "
+                     "one of them: results, plots, task, data copy, config, checkpoints); without it such a folder "
+                     "is refused, except the default runs/latest, which always holds the latest run")
     run.add_argument("--checkpoint-every", type=_non_negative_int, default=None,
                      help="checkpoint every N generations (also at the end and on Ctrl-C), default 25")
+    run.add_argument("--keep-checkpoints", type=_positive_int, default=None,
+                     help="how many checkpoints to keep (the newest), default 2")
     run.add_argument("--progress-every", type=_positive_int, default=None,
                      help="when piped, print a progress line every N generations, default 10")
     _add_display_flags(run)
 
-    resume = sub.add_parser("resume", help="continue a run from its newest good checkpoint",
-                            description="Continues DIR exactly as if it had never stopped; --generations raises "
-                                        "(or lowers) the generation budget.")
+    resume = sub.add_parser("resume", help="continue a run from its newest good checkpoint (checkpoints are pickles: "
+                            "resume only folders you trust)",
+                            description="Continues DIR exactly as if it had never stopped (from scratch if it "
+                                        "stopped before its first checkpoint); --generations raises (or lowers) the "
+                                        "generation budget. Checkpoints are pickles, and loading one runs code that "
+                                        "its author chose: a checkpoint from someone else is code from someone "
+                                        "else. A folder that belongs to another user is refused unless --force.")
     resume.add_argument("dir", help="run folder (the --out of `run`)")
     resume.add_argument("--generations", type=_positive_int, default=None, help="new generation budget (total)")
+    resume.add_argument("--force", action="store_true", help="resume a folder (or checkpoints) of another user: "
+                        "only if you trust them, since loading a checkpoint runs code its author chose")
     _add_display_flags(resume)
 
     report = sub.add_parser("report", help="write PNG plots and report.md for a run folder")
@@ -236,7 +250,7 @@ _FLAG_KEYS = {
     "max_evaluations": "stop.max_evaluations",
     "max_seconds": "stop.max_seconds", "backend": "backend.name", "address": "backend.address",
     "workers": "backend.workers", "chunks_per_worker": "backend.chunks_per_worker", "out": "output.dir",
-    "checkpoint_every": "output.checkpoint_every",
+    "checkpoint_every": "output.checkpoint_every", "keep_checkpoints": "output.keep_checkpoints",
     "progress_every": "output.progress_every",
 }
 
@@ -294,14 +308,16 @@ def _run_folder(path: str):
 
 
 def _estimator(config, out, quiet: bool, task):
-    """The Evolino estimator of a run with its progress display; its problem is built once here, so that a
-    network/task mismatch fails before any work."""
+    """The Evolino estimator of a run with its progress display and its history.csv written line by line; its
+    problem is built once here, so that a network/task mismatch fails before any work."""
     from evolino.config import estimator_params
     from evolino.progress import make_progress
+    from evolino.reporting import HistoryWriter
     from evolino.trainer import Evolino
 
     progress = make_progress(config.stop.generations, quiet=quiet, every=config.output.progress_every)
-    estimator = Evolino(callbacks=[progress], checkpoint_dir=out, handle_sigint=True, **estimator_params(config))
+    callbacks = [HistoryWriter(Path(out) / "history.csv"), progress]
+    estimator = Evolino(callbacks=callbacks, checkpoint_dir=out, handle_sigint=True, **estimator_params(config))
     try:
         estimator.build_problem(task)
     except BaseException:
@@ -310,17 +326,54 @@ def _estimator(config, out, quiet: bool, task):
     return estimator, progress
 
 
-def _train(config, out, resume: bool, estimator, progress, task) -> int:
+def _trained_anything(out: Path) -> bool:
+    """Whether the training of a run wrote anything into ``out`` (a history line, a checkpoint, results)."""
+    from evolino.checkpoint import checkpoint_files
+
+    return bool(checkpoint_files(out)) or (out / "history.csv").is_file() or (out / "result.json").is_file()
+
+
+@contextmanager
+def _disk_full_in_one_line(out: Path, resumable: Callable[[], bool]) -> Iterator[None]:
+    """A full disk (or quota) becomes one line: which file system, what is intact, and how to go on."""
+    from evolino.atomic import disk_full, mount_point
+    from evolino.checkpoint import checkpoint_files, checkpoint_generation
+
+    try:
+        yield
+    except OSError as exc:
+        if not disk_full(exc):
+            raise
+        disk = f"{exc.strerror} on the file system at {mount_point(exc.filename or out)}" + (
+            f" (writing {exc.filename})" if exc.filename else "")
+        if not resumable():
+            raise UsageError(f"{disk}; nothing of the run was kept: free some space, then run it again") from None
+        files = checkpoint_files(out)
+        kept = (f"its newest checkpoint (generation {checkpoint_generation(files[0])}) is intact" if files
+                else "it has no checkpoint yet, so resume starts it again")
+        raise UsageError(f"{disk}; {kept}: free some space, then continue with: python -m evolino resume "
+                         f"{out}") from None
+
+
+def _write_config(path: Path, config) -> None:
+    from evolino.atomic import write_text
+    from evolino.config import config_to_toml
+
+    write_text(path, config_to_toml(config))
+
+
+def _train(config, out: Path, resume: bool, estimator, progress, task) -> int:
     """Fit (fresh or resumed) with progress and checkpoints in ``out``, then write every result file."""
     from evolino.reporting import summary_line, write_report, write_run
 
-    try:
-        result = estimator.fit(task, resume=resume)
-    finally:
-        progress.close()
-    write_run(out, result, extra=_result_extra(config), task=task)
-    if config.output.plots:
-        write_report(out, task)
+    with _disk_full_in_one_line(out, lambda: resume or _trained_anything(out)):
+        try:
+            result = estimator.fit(task, resume=resume)
+        finally:
+            progress.close()
+        write_run(out, result, extra=_result_extra(config), task=task)
+        if config.output.plots:
+            write_report(out, task)
     print(summary_line(task.name, result.summary(), out))
     for warning in result.warnings:
         print(f"evolino: warning: {warning}", file=sys.stderr)
@@ -335,36 +388,60 @@ def _result_extra(config) -> dict:
             "backend": config.backend.name, "optimizer_options": dict(config.optimizer.options)}
 
 
+def _listing(names: list[str], shown: int = 4) -> str:
+    return ", ".join(names[:shown]) + (f" and {len(names) - shown} more" if len(names) > shown else "")
+
+
 def command_run(args: argparse.Namespace) -> int:
+    """A fresh run into a folder of its own: a folder holding another run's files is refused (or, with --overwrite,
+    and always for the default folder runs/latest, cleared first), and a run that fails before its training wrote
+    anything (an unreachable cluster) takes back what it wrote, folders it created included."""
     from dataclasses import replace
 
-    from evolino.checkpoint import clear_checkpoints
-    from evolino.config import write_config
-    from evolino.run_folder import build_task, write_task_files
+    from evolino.config import OutputSettings
+    from evolino.run_folder import build_task, clear_run, missing_folders, remove_new_run, run_files, write_task_files
 
     config = resolve_run_config(args)
     task, table = build_task(config.task)  # bad data fails here, before the run folder exists
-    estimator, progress = _estimator(config, config.output.dir, args.quiet, task)
+    out = Path(config.output.dir)
+    earlier = run_files(out)
+    latest = out == Path(OutputSettings().dir)  # the default folder holds the latest run: it is replaced
+    if earlier and not (args.overwrite or latest):
+        raise UsageError(f"{out} holds the files of another run ({_listing(earlier)}); add --overwrite to replace "
+                         "them, or choose another --out")
+    if earlier and latest and not args.overwrite:
+        print(f"evolino: replacing the earlier run in {out} (give --out DIR to keep runs apart)", file=sys.stderr)
+    estimator, progress = _estimator(config, out, args.quiet, task)
+    created = missing_folders(out)
     try:
-        out = _run_folder(config.output.dir)
-        clear_checkpoints(out)  # a fresh run: never resume someone else's checkpoints later
-        config = replace(config, task=write_task_files(out, task, table, config.task))
-        write_config(out / "config.toml", config)
+        with _disk_full_in_one_line(out, lambda: False):
+            out = _run_folder(str(out))
+            clear_run(out)  # --overwrite: every file of the earlier run goes, so two runs never mix
+            config = replace(config, task=write_task_files(out, task, table, config.task))
+            _write_config(out / "config.toml", config)
+        return _train(config, out, False, estimator, progress, task)
     except BaseException:
         progress.close()
+        if not _trained_anything(out):
+            remove_new_run(out, created)
         raise
-    return _train(config, out, False, estimator, progress, task)
 
 
 def command_resume(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from evolino.config import load_config, write_config
+    from evolino.atomic import remove_temporaries
+    from evolino.checkpoint import CHECKPOINT_FOLDER, foreign_owner
+    from evolino.config import load_config
     from evolino.run_folder import load_run_task
 
     out = Path(args.dir)
     if not (out / "config.toml").is_file():
         raise UsageError(f"{out} is not a run folder (no config.toml)")
+    owner = foreign_owner(out)
+    if owner and not args.force:
+        raise UsageError(f"{owner}; checkpoints are pickles, and loading one runs code its author chose: resume "
+                         "only a folder you trust, with --force")
     config = load_config(out / "config.toml", registered=not (out / "task.npz").is_file())
     if args.generations is not None:
         config = replace(config, stop=replace(config.stop, generations=args.generations))
@@ -374,8 +451,16 @@ def command_resume(args: argparse.Namespace) -> int:
     estimator, progress = _estimator(config, out, args.quiet, task)
     if config.task.data is not None:  # the folder's own copy, named relative to the folder again
         config = replace(config, task=replace(config.task, data="data.npz"))
-    write_config(out / "config.toml", config)
-    return _train(config, _run_folder(str(out)), True, estimator, progress, task)
+    try:
+        with _disk_full_in_one_line(out, lambda: True):
+            out = _run_folder(str(out))
+            for folder in (out, out / CHECKPOINT_FOLDER):  # what writers killed with the run left behind
+                remove_temporaries(folder)
+            _write_config(out / "config.toml", config)
+    except BaseException:
+        progress.close()
+        raise
+    return _train(config, out, True, estimator, progress, task)
 
 
 def command_report(args: argparse.Namespace) -> int:

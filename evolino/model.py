@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import json
 import os
+import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
+from evolino.atomic import atomic_file
 from evolino.fitness import ForwardPasses, line_of
 from evolino.network import LSTMSpec
 from evolino.scaling import Standardizer
@@ -154,24 +156,50 @@ class EvolinoModel:
         meta = {"scaler": None if self.scaler is None else self.scaler.to_dict(),
                 "input_names": list(self.input_names), "target_names": list(self.target_names),
                 "washout": self.washout}
-        tmp = path.with_name(path.name + ".tmp")
-        with open(tmp, "wb") as handle:
+        with atomic_file(path, "wb") as handle:
             np.savez(handle, genome=self.genome, readout=self.readout, spec=np.array(self.spec.to_json()),
                      meta=np.array(json.dumps(meta)), format_version=np.array(FORMAT_VERSION))
-        os.replace(tmp, path)
         return path
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> EvolinoModel:
-        """Read a model written by :meth:`save` (this format or the first)."""
-        with np.load(path, allow_pickle=False) as data:
-            version = int(data["format_version"])
-            if version not in (1, FORMAT_VERSION):
-                raise ValueError(f"{path}: unsupported model format {version}")
-            spec = LSTMSpec.from_json(str(data["spec"]))
-            meta = json.loads(str(data["meta"])) if version >= 2 else {}
-            scaler = meta.get("scaler")
-            return cls(spec, data["genome"], data["readout"],
-                       scaler=None if scaler is None else Standardizer.from_dict(scaler),
-                       input_names=meta.get("input_names", ()), target_names=meta.get("target_names", ()),
-                       washout=meta.get("washout", 0))
+        """Read a model written by :meth:`save` (this format or the first).
+
+        Raises OSError when the file cannot be opened, and ValueError ("... is not an evolino model file") when it is
+        not an NPZ file written by :meth:`save` (another file, a truncated or corrupt one); pickles are never loaded.
+        """
+        try:
+            data = np.load(path, allow_pickle=False)
+        except (ValueError, EOFError, zipfile.BadZipFile) as exc:  # numpy takes any non-NPZ file for a pickle
+            raise ValueError(f"{path} is not an evolino model file ({_reason(exc)})") from None
+        if not isinstance(data, np.lib.npyio.NpzFile):  # a single .npy array
+            raise ValueError(f"{path} is not an evolino model file (a single array, not an NPZ archive)")
+        try:
+            with data:
+                return cls._from_npz(data, path)
+        except (KeyError, ValueError, TypeError, EOFError, zipfile.BadZipFile, json.JSONDecodeError) as exc:
+            raise ValueError(f"{path} is not an evolino model file ({_reason(exc)})") from None
+
+    @classmethod
+    def _from_npz(cls, data, path) -> EvolinoModel:
+        version = int(data["format_version"])
+        if version not in (1, FORMAT_VERSION):
+            raise ValueError(f"unsupported model format {version}")
+        spec = LSTMSpec.from_json(str(data["spec"]))
+        meta = json.loads(str(data["meta"])) if version >= 2 else {}
+        scaler = meta.get("scaler")
+        return cls(spec, data["genome"], data["readout"],
+                   scaler=None if scaler is None else Standardizer.from_dict(scaler),
+                   input_names=meta.get("input_names", ()), target_names=meta.get("target_names", ()),
+                   washout=meta.get("washout", 0))
+
+
+def _reason(exc: BaseException) -> str:
+    """Why a file is not a model, in a few words (never numpy's advice to load pickles)."""
+    if isinstance(exc, KeyError):
+        return "it lacks the arrays of a model: format_version, spec, genome, readout"
+    if isinstance(exc, ValueError) and "pickle" in str(exc):
+        return "not an NPZ archive"
+    if isinstance(exc, (EOFError, zipfile.BadZipFile)):
+        return "truncated or corrupt"
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__

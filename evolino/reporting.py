@@ -1,19 +1,28 @@
 """Result files of a run: result.json, history.csv, model.npz, the test outputs, plots and report.md (open formats
-only), and the CSV reading/writing of the ``predict`` and ``generate`` commands."""
+only), and the CSV reading/writing of the ``predict`` and ``generate`` commands.
+
+Every file is written atomically (:mod:`evolino.atomic`): a reader, a killed run or a full disk never leaves half a
+file under its name. history.csv is the exception while a run is going: :class:`HistoryWriter` appends one line per
+generation, so a long run can be watched (``tail -f``) and plotted from its folder; at the end :func:`write_run`
+rewrites it whole, atomically.
+"""
 
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from evolino.atomic import atomic_file, atomic_path, write_text
 from evolino.trainer import HISTORY_COLUMNS, FitResult
 
 __all__ = ["write_json", "write_history", "read_history", "write_run", "check_writable", "write_report",
-           "read_numeric_csv", "write_matrix_csv", "read_columns", "summary_line", "BASELINE_LABELS"]
+           "read_numeric_csv", "write_matrix_csv", "read_columns", "summary_line", "BASELINE_LABELS", "HistoryWriter"]
 
 BASELINE_LABELS = {"ar": "AR(p)", "linear": "linear(p)", "persistence": "persistence", "mean": "training mean"}
 
@@ -22,27 +31,56 @@ def check_writable(folder: str | os.PathLike) -> Path:
     """Create ``folder`` if needed and make sure files can be written there; raises OSError otherwise."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    probe = folder / ".evolino-write-test"
-    probe.write_text("ok")
-    probe.unlink()
+    fd, probe = tempfile.mkstemp(dir=folder, prefix=".evolino-write-test.")
+    os.close(fd)
+    os.unlink(probe)
     return folder
 
 
 def write_json(path: Path, data: dict) -> None:
     """Write JSON atomically (a reader never sees half a file)."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
-    os.replace(tmp, path)
+    write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def _history_lines(rows: list[dict], header: bool) -> str:
+    """CSV text of history rows (floats at full precision), with the header line first if asked."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=HISTORY_COLUMNS, lineterminator="\r\n")
+    if header:
+        writer.writeheader()
+    for row in rows:
+        writer.writerow({k: repr(v) if isinstance(v, float) else v for k, v in row.items()})
+    return buffer.getvalue()
 
 
 def write_history(path: Path, history: list[dict]) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=HISTORY_COLUMNS)
-        writer.writeheader()
-        for row in history:
-            writer.writerow({k: repr(v) if isinstance(v, float) else v for k, v in row.items()})
-    os.replace(tmp, path)
+    """Write history.csv (a header, then one row per generation) atomically."""
+    with atomic_file(path, "w", newline="") as handle:
+        handle.write(_history_lines(history, header=True))
+
+
+class HistoryWriter:
+    """A run callback that appends each generation's row to ``history.csv`` as soon as it is computed.
+
+    The first row of a fresh run (generation 1) starts the file anew; a resumed run first rewrites it with the rows
+    of its checkpoint (:meth:`resumed`, called by :meth:`evolino.trainer.Evolino.fit`), dropping rows that the
+    interrupted run wrote after that checkpoint. Lines are flushed to the operating system one by one, so a reader
+    sees whole lines; the file is rewritten whole and atomically by :func:`write_run` at the end.
+    """
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path)
+        self._started = False
+
+    def resumed(self, history: list[dict]) -> None:
+        write_history(self.path, history)
+        self._started = True
+
+    def __call__(self, row: dict) -> None:
+        if not self._started:
+            self.resumed([])
+        with open(self.path, "a", newline="") as handle:
+            handle.write(_history_lines([row], header=False))
 
 
 def write_run(folder: str | os.PathLike, result: FitResult, extra: dict | None = None,
@@ -160,7 +198,8 @@ def write_matrix_csv(path: str | os.PathLike, matrix: np.ndarray, prefix: str, n
     matrix = np.asarray(matrix, dtype=np.float64)
     names = list(names) or [f"{prefix}_{j}" for j in range(matrix.shape[1])]
     header = ",".join(_csv_cell(name) for name in names)
-    np.savetxt(path, matrix, delimiter=",", header=header, comments="", fmt="%.17g")
+    with atomic_file(path, "w") as handle:
+        np.savetxt(handle, matrix, delimiter=",", header=header, comments="", fmt="%.17g")
     return path
 
 
@@ -182,16 +221,18 @@ def write_report(folder: str | os.PathLike, task=None) -> list[Path]:
     history = read_history(folder / "history.csv") if (folder / "history.csv").is_file() else None
     title = f"{result.get('task', '?')}, {result.get('optimizer', '?')}, {result.get('cells', '?')} cells"
     if history is not None and history["generation"].size:
-        written.append(plot_learning_curve(history, folder / "learning_curve.png", title))
+        with atomic_path(folder / "learning_curve.png") as tmp:
+            plot_learning_curve(history, tmp, title)
+        written.append(folder / "learning_curve.png")
     window = _test_window(folder, task)
     if window is not None:
         targets, outputs, others, names = window
         mode = "free run" if result.get("test_one_step_error") is not None else "test"
-        written.append(plot_test_window(targets, outputs, folder / "test_window.png",
-                                        f"{title}: {mode} {result.get('metric', 'error')} "
-                                        f"{_fmt(result.get('test_error'))}", others, names))
-    report = folder / "report.md"
-    report.write_text(_report_markdown(result, history, [p.name for p in written]))
+        with atomic_path(folder / "test_window.png") as tmp:
+            plot_test_window(targets, outputs, tmp, f"{title}: {mode} {result.get('metric', 'error')} "
+                             f"{_fmt(result.get('test_error'))}", others, names)
+        written.append(folder / "test_window.png")
+    report = write_text(folder / "report.md", _report_markdown(result, history, [p.name for p in written]))
     return [*written, report]
 
 

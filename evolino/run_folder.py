@@ -8,6 +8,11 @@ Besides the results (:mod:`evolino.reporting`) a run folder holds:
 ``task.npz``     the task as it was built: every sequence (in model units), the protocol and the scaler
                  (:meth:`evolino.tasks.Task.save`), so that a task registered by a script of your own needs no script
 ``task.json``    the task's description: kind, columns, split sizes, scaling, the source file and its SHA-256
+
+A folder holds one run: :data:`RUN_FILES` and ``checkpoints/`` are the files a run (and ``predict`` / ``generate``
+into the folder) writes; :func:`run_files` lists those present, :func:`clear_run` removes them (``run --overwrite``),
+and :func:`remove_new_run` takes back a run that failed before writing anything of its own (an unreachable cluster),
+folders it created included.
 """
 
 from __future__ import annotations
@@ -17,14 +22,22 @@ import os
 from dataclasses import replace
 from pathlib import Path
 
+from evolino.atomic import is_temporary, remove_temporaries, write_text
+from evolino.checkpoint import CHECKPOINT_FOLDER, clear_checkpoints, holds_checkpoint_files
 from evolino.config import TaskSettings
 from evolino.errors import ConfigError
 from evolino.tasks import Task, make_task
 from evolino.tasks.data import Table, data_task, read_table, save_table
 
-__all__ = ["DEFAULT_TASK", "build_task", "write_task_files", "load_run_task"]
+__all__ = ["DEFAULT_TASK", "RUN_FILES", "build_task", "write_task_files", "load_run_task", "run_files", "clear_run",
+           "missing_folders", "remove_new_run"]
 
 DEFAULT_TASK = "mso2"
+
+# Every file of a run folder besides checkpoints/ (results, plots, the task, the copy of the data, the settings, and
+# the outputs of predict and generate).
+RUN_FILES = ("config.toml", "result.json", "history.csv", "model.npz", "test_outputs.csv", "learning_curve.png",
+             "test_window.png", "report.md", "task.npz", "task.json", "data.npz", "predictions.csv", "generated.csv")
 
 
 def build_task(settings: TaskSettings) -> tuple[Task, Table | None]:
@@ -58,9 +71,7 @@ def write_task_files(folder: str | os.PathLike, task: Task, table: Table | None,
                            target=list(columns["targets"]), inputs=list(columns["inputs"]) or None,
                            sequence=columns["sequence"])
     task.save(folder / "task.npz")
-    tmp = folder / "task.json.tmp"
-    tmp.write_text(json.dumps(task.describe(), indent=2, sort_keys=True, default=str) + "\n")
-    os.replace(tmp, folder / "task.json")
+    write_text(folder / "task.json", json.dumps(task.describe(), indent=2, sort_keys=True, default=str) + "\n")
     return settings
 
 
@@ -78,3 +89,49 @@ def load_run_task(folder: str | os.PathLike) -> Task:
     if not (folder / "config.toml").is_file():
         raise ConfigError(f"{folder} is not a run folder (no task.npz, no config.toml)")
     return build_task(load_config(folder / "config.toml").task)[0]
+
+
+def run_files(folder: str | os.PathLike) -> list[str]:
+    """The files of a run in ``folder``: names of :data:`RUN_FILES` present, ``checkpoints/`` when it holds
+    checkpoints, and temporary files that an interrupted writer left (empty when the folder does not exist)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    names = [name for name in RUN_FILES if (folder / name).exists()]
+    if holds_checkpoint_files(folder):
+        names.append(CHECKPOINT_FOLDER + "/")
+    names += sorted(p.name for p in folder.iterdir() if is_temporary(p.name))
+    return names
+
+
+def clear_run(folder: str | os.PathLike) -> None:
+    """Remove every file of the run in ``folder`` (see :func:`run_files`); other files stay."""
+    folder = Path(folder)
+    for name in RUN_FILES:
+        (folder / name).unlink(missing_ok=True)
+    clear_checkpoints(folder)
+    remove_temporaries(folder)
+
+
+def missing_folders(folder: str | os.PathLike) -> list[Path]:
+    """``folder`` and those of its parents that do not exist (yet), deepest first."""
+    missing = []
+    path = Path(os.path.abspath(folder))
+    while not path.exists() and path != path.parent:
+        missing.append(path)
+        path = path.parent
+    return missing
+
+
+def remove_new_run(folder: str | os.PathLike, created: list[Path]) -> None:
+    """Take back a run that failed before it wrote anything of its own: remove its files from ``folder``, then the
+    folders of ``created`` (from :func:`missing_folders` before the run) that are empty now."""
+    try:
+        clear_run(folder)
+    except OSError:  # an unwritable folder: the run could not have written anything there either
+        pass
+    for path in created:
+        try:
+            path.rmdir()
+        except OSError:  # not empty (a file of someone else's) or gone: leave it
+            break

@@ -20,7 +20,7 @@ import numpy as np
 from evolino.backends import make_evaluator
 from evolino.baselines.trivial import choose_ar_order, trivial_baselines
 from evolino.blas import single_threaded_blas
-from evolino.checkpoint import CheckpointError, load_latest, write_checkpoint
+from evolino.checkpoint import CheckpointError, checkpoint_files, load_latest, note, task_digest, write_checkpoint
 from evolino.evaluation import final_ridge, test_error
 from evolino.fitness import EvolinoProblem, validation_scores
 from evolino.metrics import metric_name, report_scores
@@ -224,12 +224,15 @@ class Evolino:
     max_seconds : float, optional
         Stop after this much wall-clock time (checked after each generation).
     callbacks : sequence of callables
-        Each called as ``callback(row: dict)`` after every generation.
+        Each called as ``callback(row: dict)`` after every generation. A callback with a ``resumed(history)``
+        method is first given the rows a resumed run starts from (e.g. :class:`evolino.reporting.HistoryWriter`).
     checkpoint_dir : str or path, optional
         Run folder for checkpoints (``DIR/checkpoints/``); none are written without it.
     checkpoint_every : int
         Write a checkpoint every this many generations; with ``checkpoint_dir`` one is also written at the end
         (whatever stopped the run). 0 = only at the end.
+    keep_checkpoints : int
+        How many checkpoints to keep (the newest); older ones are removed once a new one is on disk.
     handle_sigint : bool
         On Ctrl-C (SIGINT) finish the current generation, then stop with ``stop_reason == "interrupted"``; a second
         Ctrl-C raises KeyboardInterrupt at once. Only in the main thread.
@@ -279,6 +282,7 @@ class Evolino:
         callbacks: Sequence[Callable[[dict], None]] = (),
         checkpoint_dir: str | os.PathLike | None = None,
         checkpoint_every: int = 0,
+        keep_checkpoints: int = 2,
         handle_sigint: bool = False,
     ) -> None:
         self.cells = cells
@@ -306,6 +310,7 @@ class Evolino:
         self.callbacks = callbacks
         self.checkpoint_dir = checkpoint_dir
         self.checkpoint_every = checkpoint_every
+        self.keep_checkpoints = keep_checkpoints
         self.handle_sigint = handle_sigint
 
     def _validate(self) -> None:
@@ -320,6 +325,9 @@ class Evolino:
         every = self.checkpoint_every
         if not isinstance(every, (int, np.integer)) or isinstance(every, bool) or every < 0:
             raise ValueError(f"checkpoint_every must be a non-negative integer, got {every!r}")
+        keep = self.keep_checkpoints
+        if not isinstance(keep, (int, np.integer)) or isinstance(keep, bool) or keep < 1:
+            raise ValueError(f"keep_checkpoints must be a positive integer, got {keep!r}")
 
     def build_problem(self, task: Task) -> EvolinoProblem:
         """The pure fitness problem for ``task`` with this estimator's network and readout settings (its task is
@@ -351,23 +359,36 @@ class Evolino:
     def _search_params(self) -> dict:
         return {name: getattr(self, name) for name in self._SEARCH_PARAMS}
 
-    def _load_checkpoint(self, spec: LSTMSpec):
+    def _load_checkpoint(self, spec: LSTMSpec, digest: str):
+        """(optimizer, history, elapsed seconds) of the newest good checkpoint, checked against this search and
+        task; None when the run stopped before its first checkpoint (it then starts again, and says so)."""
         if self.checkpoint_dir is None:
             raise ValueError("resume=True needs checkpoint_dir")
+        if not checkpoint_files(self.checkpoint_dir):
+            note(f"no checkpoint in {self.checkpoint_dir} (the run stopped before its first one): starting it again "
+                 "from generation 0")
+            return None
         state, path = load_latest(self.checkpoint_dir)
         saved = state.get("search_params", {})
         differ = [f"{k}={saved.get(k)!r} (now {v!r})" for k, v in self._search_params().items() if saved.get(k) != v]
         if differ:
             raise CheckpointError(f"{path} was written by a different run: {', '.join(differ)}")
+        if state.get("task_sha256", digest) != digest:  # checkpoints written before the digest existed: unchecked
+            raise CheckpointError(f"{path} was written for other task data (task SHA-256 {state['task_sha256'][:12]}"
+                                  f"..., this task's is {digest[:12]}...)")
         opt = state["optimizer"]
         if opt.dimension != spec.dimension:
             raise CheckpointError(f"{path} holds genomes of size {opt.dimension}, this network needs {spec.dimension}")
         self.resumed_from_ = path
+        note(f"resuming from generation {opt.generation} ({path})")
+        if not getattr(opt, "resumed_exactly", True):
+            note(f"warning: {path} did not replay bit for bit here (another machine's linear algebra?): the run "
+                 "goes on, but not exactly as the uninterrupted one would have")
         return opt, list(state["history"]), float(state["elapsed_seconds"])
 
-    def _save_checkpoint(self, opt, history: list[dict], elapsed: float) -> None:
+    def _save_checkpoint(self, opt, history: list[dict], elapsed: float, digest: str) -> None:
         state = {
-            "optimizer": opt,  # pickled whole: its arrays, library internals and Generator
+            "optimizer": opt,  # pickled with its library internals and Generator (CMA-ES: compact, see cmaes.py)
             "history": history,
             "elapsed_seconds": elapsed,
             "generation": opt.generation,
@@ -376,8 +397,9 @@ class Evolino:
             "best_genome": opt.best_genome,
             "rng_states": _rng_states(opt),  # also inside the pickled optimizer; kept here for inspection
             "search_params": self._search_params(),
+            "task_sha256": digest,
         }
-        write_checkpoint(self.checkpoint_dir, state, opt.generation)
+        write_checkpoint(self.checkpoint_dir, state, opt.generation, keep=int(self.keep_checkpoints))
 
     def fit(self, task: Task, resume: bool = False) -> FitResult:
         """Evolve a network for ``task``; returns the :class:`FitResult` (also ``self.result_``).
@@ -389,17 +411,21 @@ class Evolino:
             Continue from the newest good checkpoint in ``checkpoint_dir`` instead of starting afresh. The continued
             run ends exactly as the uninterrupted run would (same genomes, errors and model); only wall-clock
             times differ. The stopping rules (``generations``, ``target_error``, ...) are this estimator's, so a
-            finished run can be extended with a larger ``generations``.
+            finished run can be extended with a larger ``generations``. The checkpoint must be of the same search
+            (the parameters that define it) and the same task (SHA-256 of its data); when the folder has no
+            checkpoint at all (the run stopped before its first one) the run starts afresh, saying so on stderr.
         """
         self._validate()
         problem = self.build_problem(task)
         self.resumed_from_ = None
-        if resume:
-            opt, history, elapsed = self._load_checkpoint(problem.spec)
-        else:
-            opt, history, elapsed = self._new_optimizer(problem.spec), [], 0.0
+        digest = task_digest(task) if self.checkpoint_dir is not None else ""
+        loaded = self._load_checkpoint(problem.spec, digest) if resume else None
+        opt, history, elapsed = loaded or (self._new_optimizer(problem.spec), [], 0.0)
+        for callback in self.callbacks if loaded else ():
+            if hasattr(callback, "resumed"):
+                callback.resumed(list(history))
         start = time.perf_counter() - elapsed
-        saved_generation = opt.generation if resume else -1
+        saved_generation = opt.generation if loaded else -1
         every = int(self.checkpoint_every)
         with make_evaluator(self.backend, problem, **(self.backend_options or {})) as evaluator, \
                 _graceful_interrupt(self.handle_sigint) as interrupted, single_threaded_blas():
@@ -417,10 +443,10 @@ class Evolino:
                 for callback in self.callbacks:
                     callback(row)
                 if self.checkpoint_dir is not None and every and opt.generation % every == 0:
-                    self._save_checkpoint(opt, history, time.perf_counter() - start)
+                    self._save_checkpoint(opt, history, time.perf_counter() - start, digest)
                     saved_generation = opt.generation
         if self.checkpoint_dir is not None and opt.generation != saved_generation:
-            self._save_checkpoint(opt, history, time.perf_counter() - start)
+            self._save_checkpoint(opt, history, time.perf_counter() - start, digest)
         self.optimizer_ = opt
         with single_threaded_blas():
             return self._finish(task, problem, opt, history, start, stop_reason)

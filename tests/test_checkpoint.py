@@ -172,3 +172,123 @@ def test_resume_refuses_a_checkpoint_of_a_different_search(tiny_config, tmp_path
     (out / "config.toml").write_text(text)
     assert main(["resume", str(out), "--quiet"]) == 2
     assert "different run" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------------------------- full disks, task, owner
+
+
+def _disk_full_on(calls_to_fail):
+    """A stand-in for evolino.atomic.atomic_file whose n-th calls (1-based) run out of space half-way."""
+    import errno
+    import itertools
+    from contextlib import contextmanager
+
+    from evolino.atomic import atomic_file
+
+    count = itertools.count(1)
+
+    @contextmanager
+    def failing(path, mode="wb", newline=None):
+        call = next(count)
+        with atomic_file(path, mode, newline) as handle:
+            if call in calls_to_fail:
+                handle.write(b"the part that fit" if "b" in mode else "the part that fit")
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            yield handle
+
+    return failing
+
+
+def _leftovers(folder):
+    return [p for p in folder.rglob("*") if ".tmp" in p.name]
+
+
+@pytest.mark.parametrize("module, calls, newest", [("evolino.checkpoint", {2}, 2),  # the checkpoint of generation 4
+                                                   ("evolino.model", {1}, 6)])  # model.npz, after the last one
+def test_a_full_disk_is_one_line_exit_2_and_the_folder_resumes_exactly(tiny_config, tmp_path, capsys, monkeypatch,
+                                                                       module, calls, newest):
+    out, reference = tmp_path / "run", tmp_path / "reference"
+    common = ["--config", str(tiny_config), "--generations", "6", "--checkpoint-every", "2", "--quiet"]
+    assert main(["run", *common, "--out", str(reference)]) == 0
+    capsys.readouterr()
+    with monkeypatch.context() as patch:
+        patch.setattr(f"{module}.atomic_file", _disk_full_on(calls))
+        assert main(["run", *common, "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "No space left on device" in err[0] and f"(generation {newest}) is intact" in err[0]
+    assert f"python -m evolino resume {out}" in err[0] and "Traceback" not in err[0]
+    assert checkpoint_files(out)[0].name == f"gen-{newest:06d}.ckpt" and not _leftovers(out)
+    assert not (out / "result.json").exists()
+    assert main(["resume", str(out), "--quiet"]) == 0
+    assert f"resuming from generation {newest}" in capsys.readouterr().err
+    assert_same_run(reference, out)
+
+
+def test_a_full_disk_before_training_takes_the_new_folder_back(tiny_config, tmp_path, capsys, monkeypatch):
+    out = tmp_path / "new" / "run"
+    monkeypatch.setattr("evolino.atomic.atomic_file", _disk_full_on({1}))  # task.npz, the run's first file
+    assert main(["run", "--config", str(tiny_config), "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "No space left on device" in err[0] and "task.npz" in err[0]
+    assert "nothing of the run was kept" in err[0] and not (tmp_path / "new").exists()
+
+
+def test_resume_refuses_a_checkpoint_of_other_task_data(tiny_config, tmp_path, capsys):
+    from evolino.tasks import Task
+
+    out = tmp_path / "run"
+    assert main(["run", "--config", str(tiny_config), "--out", str(out), "--generations", "2", "--quiet",
+                 "--no-plots"]) == 0
+    task = Task.load(out / "task.npz")
+    task.train[0].targets[30, 0] += 1e-9  # one number of the data differs
+    task.save(out / "task.npz")
+    capsys.readouterr()
+    assert main(["resume", str(out), "--generations", "3", "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "other task data" in err[0] and "gen-000002.ckpt" in err[0]
+
+
+def test_a_run_killed_before_its_first_checkpoint_starts_again_on_resume(tiny_config, tmp_path, capsys):
+    out, reference = tmp_path / "killed", tmp_path / "reference"
+    proc = subprocess.Popen([sys.executable, "-m", "evolino", "run", "--config", str(tiny_config), "--out", str(out),
+                             "--generations", "100000", "--checkpoint-every", "0", "--quiet"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not ((out / "history.csv").is_file() and len((out / "history.csv").read_text().splitlines()) >= 4):
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.005)  # history.csv grows line by line: generation 3 is done, and no checkpoint yet
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert not checkpoint_files(out)
+    assert main(["resume", str(out), "--generations", "6", "--quiet", "--no-plots"]) == 0
+    err = capsys.readouterr().err
+    assert "stopped before its first one): starting it again from generation 0" in err
+    assert main(["run", "--config", str(tiny_config), "--out", str(reference), "--generations", "6",
+                 "--checkpoint-every", "0", "--quiet", "--no-plots"]) == 0
+    assert_same_run(reference, out)  # history.csv included: the killed run's lines are gone
+
+
+def test_resume_refuses_a_folder_of_another_user_unless_forced(tiny_config, tmp_path, capsys, monkeypatch):
+    out = tmp_path / "run"
+    assert main(["run", "--config", str(tiny_config), "--out", str(out), "--generations", "2", "--quiet",
+                 "--no-plots"]) == 0
+    me = os.getuid()
+    monkeypatch.setattr(os, "getuid", lambda: me + 1)
+    capsys.readouterr()
+    assert main(["resume", str(out), "--generations", "3", "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "belongs to" in err[0] and "pickles" in err[0] and "--force" in err[0]
+    assert main(["resume", str(out), "--generations", "3", "--quiet", "--force"]) == 0
+    assert json.loads((out / "result.json").read_text())["generations"] == 3
+
+
+def test_keep_checkpoints_chooses_how_many_stay(tiny_config, tmp_path):
+    out = tmp_path / "run"
+    assert main(["run", "--config", str(tiny_config), "--out", str(out), "--generations", "5", "--quiet",
+                 "--no-plots", "--keep-checkpoints", "3"]) == 0
+    assert [p.name for p in checkpoint_files(out)] == ["gen-000005.ckpt", "gen-000004.ckpt", "gen-000003.ckpt"]
+    assert "keep_checkpoints = 3" in (out / "config.toml").read_text()
+    assert main(["resume", str(out), "--generations", "7", "--quiet"]) == 0
+    assert [p.name for p in checkpoint_files(out)] == ["gen-000007.ckpt", "gen-000006.ckpt", "gen-000005.ckpt"]
+    with pytest.raises(ValueError, match="keep"):
+        write_checkpoint(tmp_path, {}, 1, keep=0)

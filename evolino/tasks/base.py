@@ -35,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
+from evolino.atomic import atomic_file
 from evolino.metrics import Metric, check_metric, metric_name
 from evolino.scaling import Standardizer
 
@@ -401,10 +402,8 @@ class Task:
                 if pair.inputs is not None:
                     arrays[f"{split}_{i}_inputs"] = pair.inputs
         path = Path(path)
-        tmp = path.with_name(path.name + ".tmp")
-        with open(tmp, "wb") as handle:
+        with atomic_file(path, "wb") as handle:
             np.savez(handle, **arrays)
-        os.replace(tmp, path)
         return path
 
     @classmethod
