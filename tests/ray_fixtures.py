@@ -1,7 +1,9 @@
-"""Helpers of the Ray tests: a tiny problem, a slow wrapper, and a loopback copy of the docker-compose cluster."""
+"""Helpers of the Ray tests: a tiny problem, slow and hanging wrappers, the sockets a process tree listens on, and a
+loopback copy of the docker-compose cluster."""
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import signal
@@ -44,6 +46,34 @@ class SlowProblem:
 
     def evaluate(self, genomes: np.ndarray) -> np.ndarray:
         time.sleep(self.seconds)
+        return self.problem.evaluate(genomes)
+
+
+@dataclass(frozen=True)
+class HangOnce:
+    """The same errors as ``problem``; once armed, the first chunk any actor takes hangs for ``seconds`` (one actor
+    only: the files in ``folder``, shared by the actors of one machine, say whether it is armed and already taken).
+    """
+
+    problem: EvolinoProblem
+    folder: str
+    seconds: float = 600.0
+
+    def arm(self) -> None:
+        Path(self.folder, "armed").touch()
+
+    @property
+    def hung(self) -> bool:
+        return Path(self.folder, "taken").exists()
+
+    def evaluate(self, genomes: np.ndarray) -> np.ndarray:
+        if Path(self.folder, "armed").exists():
+            try:
+                os.close(os.open(Path(self.folder, "taken"), os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+            except FileExistsError:  # another actor took the hang
+                pass
+            else:
+                time.sleep(self.seconds)
         return self.problem.evaluate(genomes)
 
 
@@ -160,6 +190,49 @@ def descendants(pid: int) -> list[int]:
             found.append(child)
             stack.append(child)
     return found
+
+
+def _listening_inodes() -> dict[int, ipaddress.IPv4Address | ipaddress.IPv6Address]:
+    """Socket inode -> local address of every listening TCP socket (/proc/net/tcp and tcp6)."""
+    found = {}
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as handle:
+            next(handle)
+            for line in handle:
+                fields = line.split()
+                if fields[3] != "0A":  # TCP_LISTEN
+                    continue
+                raw = bytes.fromhex(fields[1].split(":")[0])
+                # The kernel prints the address as 32-bit words in host (little-endian) order.
+                packed = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))
+                found[int(fields[9])] = ipaddress.ip_address(packed)
+    return found
+
+
+def listening_addresses(pids: list[int]) -> set[str]:
+    """The local addresses that the processes ``pids`` listen on for TCP connections."""
+    inodes = _listening_inodes()
+    addresses = set()
+    for pid in pids:
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+        except OSError:  # gone, or not ours
+            continue
+        for fd in fds:
+            try:
+                link = os.readlink(f"/proc/{pid}/fd/{fd}")
+            except OSError:  # closed meanwhile
+                continue
+            match = re.fullmatch(r"socket:\[(\d+)\]", link)
+            if match and int(match.group(1)) in inodes:
+                addresses.add(str(inodes[int(match.group(1))]))
+    return addresses
+
+
+def is_loopback(address: str) -> bool:
+    ip = ipaddress.ip_address(address)
+    mapped = getattr(ip, "ipv4_mapped", None)
+    return ip.is_loopback or (mapped is not None and mapped.is_loopback)
 
 
 class RayStartProcess:

@@ -1,5 +1,6 @@
 """The Ray backend on several nodes: a ray.cluster_utils.Cluster (head + 2 workers) and the compose cluster's own
-`ray start` commands on loopback with token authentication; plus structural checks of the cluster files."""
+`ray start` commands on loopback with token authentication (also losing the head mid-run); plus structural checks of
+the cluster files."""
 
 from __future__ import annotations
 
@@ -203,3 +204,47 @@ def test_compose_ray_start_commands_on_loopback_run_evolino(tmp_path):
     assert serial_rows == ray_rows and len(serial_rows) == 3  # every error statistic of every generation
     assert no_token.returncode == 2
     assert no_token.stderr.strip().splitlines()[-1].startswith("evolino: error: authentication with the Ray cluster")
+
+
+def test_losing_the_head_mid_run_ends_the_cli_in_one_line(tmp_path):
+    """The compose head (on loopback, with a token, holding the actors) dies mid-run: exit 2 and one evolino line
+    that says the cluster was lost and how to resume, no lines of Ray's; resuming while it is still gone says the
+    cluster cannot be reached, not that the token is wrong."""
+    token = secrets.token_hex(16)
+    env = {**os.environ, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": token, "RAY_USAGE_STATS_ENABLED": "0"}
+    env.pop("RAY_ADDRESS", None)
+    compose = load_compose({"RAY_AUTH_TOKEN": token, "HEAD_CPUS": "2"})
+    temp_dir = tempfile.mkdtemp(prefix="evh", dir="/tmp")  # short: Ray's unix socket paths must fit in 107 bytes
+    commands = loopback_commands(compose, temp_dir, np.random.default_rng())
+    address = f"127.0.0.1:{commands['gcs_port']}"
+    out = tmp_path / "run"
+    head = RayStartProcess(commands["head"], env, tmp_path / "head.log")
+    run = None
+    try:
+        head.wait_started(90)
+        run = subprocess.Popen(_evolino_args(out, "--backend", "ray", "--address", address, "--generations",
+                                             "1000000", "--checkpoint-every", "1"),
+                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 120
+        while not list((out / "checkpoints").glob("*")) and run.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.5)  # until it evolves on the cluster
+        assert run.poll() is None and list((out / "checkpoints").glob("*")), "the run did not get going"
+        head.stop()
+        head = None
+        _, stderr = run.communicate(timeout=90)  # well before Ray's driver would exit on its own (60 s)
+    finally:
+        if run is not None and run.poll() is None:
+            run.kill()
+            run.communicate()
+        if head is not None:
+            head.stop()
+        shutil.rmtree(temp_dir, ignore_errors=True)
+    assert run.returncode == 2, stderr[-2000:]
+    (line,) = stderr.strip().splitlines()
+    assert line.startswith("evolino: error: lost the Ray cluster (") and "python -m evolino resume DIR" in line
+    assert "authentication" not in line
+    resumed = subprocess.run([sys.executable, "-m", "evolino", "resume", str(out), "--quiet"], env=env,
+                             capture_output=True, text=True, timeout=60)
+    assert resumed.returncode == 2
+    assert resumed.stderr.strip().splitlines()[-1] == (f"evolino: error: cannot reach a Ray cluster at {address}: "
+                                                       "Connection refused")
