@@ -3,12 +3,13 @@
     python experiments/anbncn.py                          # Evolino (CMA-ES) with 4 and 8 cells, seeds 0-9, + BPTT
     python experiments/anbncn.py --cells 4 --seeds 0 1 --bptt-seeds
 
-Protocol of shared/REFERENCE.md §2: strings S a^n b^n c^n T, input one-hot of the current symbol, target multi-hot of
-the symbols that may come next; a string is accepted when every thresholded (0.5) prediction along it is right.
-Evolino evolves the hidden weights with CMA-ES and fits the readout by least squares on the 10 training strings
-(fitness: MSE); the gradient baseline is the same LSTM (peepholes, forget gates) trained by BPTT and Adam on the same
-MSE. The Evolino paper reports generalisation to about n = 29 from training on 1..10 [R, low confidence].
-Writes experiments/results/anbncn.json and prints a table.
+Protocol of the Evolino paper (Schmidhuber, Wierstra, Gagliolo, Gomez, Neural Computation 19(3), 2007): strings
+S a^n b^n c^n T, input one-hot of the current symbol, target multi-hot of the symbols that may come next; a string is
+accepted when every thresholded (0.5) prediction along it is right. Evolino evolves the hidden weights with CMA-ES and
+fits the readout by least squares on the 10 training strings (fitness: MSE); the gradient baseline is the same LSTM
+(peepholes, forget gates) trained by BPTT and Adam on the same MSE. The Evolino paper reports generalisation to about
+n = 29 from training on 1..10 (recalled with low confidence, not verified).
+Writes experiments/results/anbncn.json (with provenance) and prints a table.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from evolino.tasks.languages import generalization_limit
 RESULTS = Path(__file__).parent / "results"
 EVOLINO_SETTINGS = dict(optimizer="cma", population=40, init_scale=0.5)
 BPTT_SETTINGS = dict(iterations=2000, learning_rate=1e-2, init_scale=0.1)
-PUBLISHED_LIMIT = 29  # Evolino paper, training on n = 1..10 [R]
+PUBLISHED_LIMIT = 29  # Evolino paper, training on n = 1..10 (recalled with low confidence, not verified)
 
 
 def _scores(predict, train_max: int, max_n: int) -> dict:

@@ -1,89 +1,93 @@
 """Evolino against its baselines on the same tasks, protocol and readout code.
 
-* Evolino (CMA-ES, least-squares readout),
-* the same LSTM trained by BPTT + Adam (hidden and output weights by gradient, teacher forcing),
-* an echo state network of 100 units (fixed random reservoir, same readout), setting chosen on validation error.
+* Evolino (CMA-ES, least-squares readout; the settings of ``experiments/mso.py table``),
+* the same LSTM trained by BPTT + Adam (hidden and output weights by gradient, teacher forcing), feedback scale
+  chosen on the validation window,
+* an echo state network of Evolino's size and one of 100 units (fixed random reservoir, same readout), its settings
+  searched on the validation window as in ``experiments/esn_baseline.py``.
 
-    python experiments/baselines.py [--tasks mso2 mso3] [--seeds 0 1 2] [--bptt-iterations 500]
+    python experiments/baselines.py [--tasks mso2 mso3] [--seeds 0 1 2] [--bptt-iterations 500] [--reservoirs 4]
 
-Writes experiments/results/baselines.json and prints a markdown table (test NRMSE, free run over steps 400-699).
+Every method is chosen on the validation window (steps 300-399) only and scored once on the free run over steps
+400-699. Writes experiments/results/baselines.json (with provenance) and prints a markdown table (test NRMSE).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
 import numpy as np
+from esn_baseline import EQUAL_SIZE, LARGE
+from esn_baseline import search as esn_search
+from mso import PUBLISHED, finite_or_none
+from mso import run as evolino_run
+from provenance import command_line, write_results
 
 import evolino
-from evolino.baselines import BPTTLSTM, EchoStateNetwork
-from evolino.readout import ReadoutConfig
+from evolino.baselines import BPTTLSTM
 
 RESULTS = Path(__file__).parent / "results"
-CELLS = {"mso1": 4, "mso2": 10, "mso3": 15, "mso4": 20, "sines5": 20}
+BPTT_FEEDBACK_SCALES = (1.0, 0.1)
 
 
-def evolino_run(task, cells, seed):
-    r = evolino.Evolino(cells=cells, population=40, generations=300, seed=seed, feedback_scale=1e-4, rcond=1e-14,
-                        init_scale=0.1).fit(task)
-    return r.validation_error, r.test_error
-
-
-def bptt_run(task, cells, seed, iterations):
-    best = None
-    for feedback_scale in (1.0, 0.1):
+def bptt_run(task_name: str, cells: int, seed: int, iterations: int) -> dict:
+    """BPTT with each feedback scale; the one with the lower validation error is kept."""
+    task, best = evolino.make_task(task_name), None
+    for feedback_scale in BPTT_FEEDBACK_SCALES:
         r = BPTTLSTM(cells=cells, iterations=iterations, learning_rate=1e-2, feedback_scale=feedback_scale,
                      random_state=seed).fit(task)
-        if best is None or r.validation_error < best[0]:
-            best = (r.validation_error, r.test_error)
+        if best is None or r.validation_error < best["validation_error"]:
+            best = {"feedback_scale": feedback_scale, "validation_error": finite_or_none(r.validation_error),
+                    "test_error": finite_or_none(r.test_error)}
     return best
 
 
-def esn_run(task, seed):
-    best = None
-    for radius in (0.8, 0.95):
-        for feedback in (0.01, 0.1):
-            r = EchoStateNetwork(units=100, spectral_radius=radius, feedback_scale=feedback,
-                                 readout=ReadoutConfig(ridge=1e-10), random_state=seed).fit(task)
-            if best is None or r.validation_error < best[0]:
-                best = (r.validation_error, r.test_error)
-    return best
+def one(method: str, task: str, cells: int, seed: int, args: argparse.Namespace) -> dict:
+    started = time.perf_counter()
+    if method == "evolino":
+        row = evolino_run(task, cells, seed, generations=args.generations)
+        numbers = {k: row[k] for k in ("validation_error", "test_error")}
+    elif method == "bptt":
+        numbers = bptt_run(task, cells, seed, args.bptt_iterations)
+    else:
+        found = esn_search(task, cells if method == "esn_equal_size" else LARGE, seed, args.reservoirs)
+        numbers = {k: found[k] for k in ("validation_error", "test_error", "units", "chosen")}
+    return {"task": task, "method": method, "seed": seed, "cells": cells, **numbers,
+            "seconds": round(time.perf_counter() - started, 1)}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--tasks", nargs="+", default=["mso2", "mso3"])
+    parser.add_argument("--tasks", nargs="+", default=["mso2", "mso3"], choices=list(EQUAL_SIZE))
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--bptt-iterations", type=int, default=500)
+    parser.add_argument("--reservoirs", type=int, default=4, help="ESN reservoirs per setting")
+    parser.add_argument("--generations", type=int, default=300, help="Evolino's generations")
+    parser.add_argument("--out", type=Path, default=RESULTS / "baselines.json")
     args = parser.parse_args()
+    methods = ("evolino", "bptt", "esn_equal_size", "esn_100")
     rows = []
     print("| task | method | seed | validation NRMSE | test NRMSE | seconds |\n|---|---|---|---|---|---|")
-    for name in args.tasks:
-        task, cells = evolino.make_task(name), CELLS[name]
+    for task in args.tasks:
+        cells = PUBLISHED[task][0]
         for seed in args.seeds:
-            for method in ("evolino", "bptt", "esn"):
-                started = time.perf_counter()
-                if method == "evolino":
-                    validation, test = evolino_run(task, cells, seed)
-                elif method == "bptt":
-                    validation, test = bptt_run(task, cells, seed, args.bptt_iterations)
-                else:
-                    validation, test = esn_run(task, seed)
-                seconds = time.perf_counter() - started
-                rows.append({"task": name, "method": method, "seed": seed, "cells": cells,
-                             "validation_error": validation, "test_error": test, "seconds": round(seconds, 1)})
-                print(f"| {name} | {method} | {seed} | {validation:.2e} | {test:.2e} | {seconds:.0f} |", flush=True)
+            for method in methods:
+                row = one(method, task, cells, seed, args)
+                rows.append(row)
+                print(f"| {task} | {method} | {seed} | {_error(row['validation_error']):.2e} | "
+                      f"{_error(row['test_error']):.2e} | {row['seconds']:.0f} |", flush=True)
     summary = {}
     for row in rows:
-        summary.setdefault(f"{row['task']}/{row['method']}", []).append(row["test_error"])
-    summary = {k: {"median_test_error": float(np.median(v)), "runs": len(v)} for k, v in summary.items()}
-    RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / "baselines.json"
-    out.write_text(json.dumps({"rows": rows, "summary": summary}, indent=2) + "\n")
-    print(f"wrote {out}")
+        summary.setdefault(f"{row['task']}/{row['method']}", []).append(_error(row["test_error"]))
+    summary = {k: {"median_test_error": finite_or_none(float(np.median(v))), "runs": len(v)}
+               for k, v in summary.items()}
+    write_results(args.out, {"summary": summary, "rows": rows}, command_line(args))
+
+
+def _error(x: float | None) -> float:
+    return np.inf if x is None else x
 
 
 if __name__ == "__main__":

@@ -1,17 +1,14 @@
-"""What every results file of experiments/ records: the versions, the machine and the command that made it."""
+"""What every results file of experiments/ records: the commit, the versions, the machine, the command and the date
+that made it (:func:`evolino.provenance.provenance`, under the file's "meta" key)."""
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import sys
 from pathlib import Path
 
-import numpy as np
-
-import evolino
+from evolino.provenance import provenance
 
 
 def command_line(args: argparse.Namespace, positional: tuple[str, ...] = (), skip: tuple[str, ...] = ("out",)) -> str:
@@ -28,11 +25,9 @@ def command_line(args: argparse.Namespace, positional: tuple[str, ...] = (), ski
 
 
 def write_results(path: Path, payload: dict, command: str | None = None, **meta) -> None:
-    """Write ``payload`` as JSON to ``path`` with a "meta" entry: versions, machine, ``command`` and ``meta``."""
-    record = {"python": platform.python_version(), "numpy": np.__version__, "evolino": evolino.__version__,
-              "machine": platform.machine(), "cpus": os.cpu_count(), **meta}
-    if command is not None:
-        record["command"] = command
+    """Write ``payload`` as JSON to ``path`` with a "meta" entry: the provenance of the run (commit, versions,
+    machine, ``command`` or else ``sys.argv``, date) and the extra entries ``meta``."""
+    record = {**provenance(command), **meta}
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"meta": record, **payload}, indent=2) + "\n")
     print(f"wrote {path}")

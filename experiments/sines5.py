@@ -3,10 +3,12 @@
     python experiments/sines5.py            # 40 and 20 cells, esp + sep-cma, seeds 0 1, 500 generations
     python experiments/sines5.py --cells 40 --optimizers esp --seeds 0 --generations 100
 
-Protocol of shared/REFERENCE.md §2 (teacher forcing on steps 0-399 with a washout of 100, free run and NRMSE over
-steps 400-699; evolution sees only steps 0-399). Goal: with 40 cells, test NRMSE <= 5e-3 in under 10 minutes on a
-2-core machine; with 20 cells, the best reached (the Evolino paper reports ~0.17, PyBrain's Evolino 0.86).
-Each run is capped at ``--max-seconds`` of wall time. Writes experiments/results/sines5.json and prints a table.
+Protocol of the Evolino paper (Schmidhuber, Wierstra, Gagliolo, Gomez, Neural Computation 19(3), 2007): teacher
+forcing on steps 0-399 with a washout of 100, free run and NRMSE over steps 400-699; evolution sees only steps 0-399.
+Goal: with 40 cells, test NRMSE <= 5e-3 in under 10 minutes on a 2-core machine; with 20 cells, the best reached (the
+Evolino paper reports ~0.17, recalled, not verified; PyBrain's Evolino 0.86, measured outside this repository, see
+docs/reproducing.md). Each run is capped at ``--max-seconds`` of wall time. Writes experiments/results/sines5.json
+(with provenance, see evolino/provenance.py) and prints a table.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from provenance import command_line, write_results
 import evolino
 
 RESULTS = Path(__file__).parent / "results"
-# Published [R]/[M] numbers (shared/REFERENCE.md): Evolino paper and PyBrain's Evolino (100 generations).
+# Published numbers: the Evolino paper (recalled, not verified) and PyBrain's Evolino after 100 generations (measured
+# outside this repository).
 PUBLISHED = {40: {"paper": None, "pybrain": 1.2e-2}, 20: {"paper": 0.17, "pybrain": 0.86}}
 SETTINGS = dict(population=40, feedback_scale=1e-4, rcond=1e-14, init_scale=0.1)
 TARGET_40_CELLS = 5e-3
@@ -58,7 +61,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=RESULTS / "sines5.json")
     args = parser.parse_args()
 
-    print("| cells | optimizer | seed | generations | test NRMSE | train NRMSE | time | paper | PyBrain |")
+    print("| cells | optimizer | seed | generations | test NRMSE | validation NRMSE | time | paper | PyBrain |")
     print("|---|---|---|---|---|---|---|---|---|")
     rows = []
     for cells in args.cells:

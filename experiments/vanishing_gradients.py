@@ -8,15 +8,16 @@ the median over networks. Beside it, evolino's own LSTM without forget gate (f =
 
     python experiments/vanishing_gradients.py
 
-Writes experiments/results/vanishing_gradients.json and prints a markdown table.
+Writes experiments/results/vanishing_gradients.json (with provenance) and prints a markdown table.
 """
 
 from __future__ import annotations
 
-import json
+import argparse
 from pathlib import Path
 
 import numpy as np
+from provenance import command_line, write_results
 
 RESULTS = Path(__file__).parent / "results"
 LAGS = (1, 10, 20, 50, 100)
@@ -67,13 +68,15 @@ def lstm_carousel_norms(cells: int = 8, networks: int = 20, seed: int = 0, eps: 
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, default=RESULTS / "vanishing_gradients.json")
+    args = parser.parse_args()
     rows = {f"tanh RNN, spectral radius {r}": jacobian_norms(r) for r in (0.9, 1.0, 3.0)}
     rows["evolino LSTM, no forget gate (constant error carousel), ||dc_T/dc_{T-q}||"] = lstm_carousel_norms()
     print("| network | " + " | ".join(f"q={q}" for q in LAGS) + " |\n|---|" + "---|" * len(LAGS))
     for name, values in rows.items():
         print(f"| {name} | " + " | ".join(f"{values[q]:.1e}" for q in LAGS) + " |")
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "vanishing_gradients.json").write_text(json.dumps(rows, indent=2) + "\n")
+    write_results(args.out, {"lags": list(LAGS), "median_norms": rows}, command_line(args))
 
 
 if __name__ == "__main__":

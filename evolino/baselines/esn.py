@@ -1,132 +1,494 @@
-"""Echo state network baseline (Jaeger 2001): a fixed random tanh reservoir with the same least-squares readout.
+"""Echo state network baseline (Jaeger 2001): a fixed random tanh reservoir with Evolino's least-squares readout.
 
-The ESN is Evolino without evolution: the recurrent weights are drawn once and only the readout is learned. It uses
-the same :class:`~evolino.tasks.Task` protocol (teacher forcing on train + validation, closed-loop generation of the
-test window for generative tasks) and the same readout code, so its numbers are directly comparable.
+The ESN is Evolino without evolution: the recurrent weights are drawn once and only the readout is learned. It
+follows Evolino's task protocol (:mod:`evolino.fitness`): the readout is fitted on the training part (after the
+washout, on the steps that have a target) and scored on the validation part (closed-loop free runs from
+``task.validation_starts`` for generative tasks, with the same divergence check; teacher-forced prediction
+otherwise); then it is refitted on train + validation and scored once on the test part. Errors pool every scored step
+and are in the task's original units, so its numbers are directly comparable with Evolino's.
+
+Reservoir update, with x(t) (N,), the external inputs u(t) and the previous target or output y(t-1) fed back on
+generative tasks::
+
+    x(t) = (1 - a) x(t-1) + a tanh(W x(t-1) + W_in u(t) + W_fb y(t-1) + b),     y(t) = W_out^T [x(t), 1]
+
+W is sparse uniform [-1, 1] rescaled to the spectral radius; W_in, W_fb and b are uniform in +-input_scale,
++-feedback_scale and +-bias_scale; a is the leaking rate.
+
+The readout is :class:`~evolino.readout.ReadoutConfig`, solved by the same code as Evolino's: pseudo-inverse with a
+cutoff, ridge, "auto" (generalized cross-validation) or "validation" (each strength scored on the validation part).
+Evolino's ridge shrinks only the cell weights, never the bias nor the directly seen sources; here every reservoir unit
+plays the part of a cell, so the ridge shrinks every row but the bias. The readout sees no lagged sources
+(``readout_lags`` of Evolino, 0 on noise-free tasks): with them, AR(p) alone generates MSO exactly.
+
+:class:`ESNSearch` chooses the settings of an ESN on the validation error only and reports the test error of the one
+it chose; ``DEFAULT_GRID`` is its default search space.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import itertools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from evolino.fitness import previous_targets, score
-from evolino.readout import ReadoutConfig, ReadoutStats, design_matrix
-from evolino.tasks.base import SequencePair, Task
+from evolino.blas import single_threaded_blas
+from evolino.fitness import previous_targets
+from evolino.metrics import score
+from evolino.readout import ReadoutConfig, ReadoutStats
+from evolino.tasks.base import DIVERGENCE_BOUND, SequencePair, Task
 
-__all__ = ["EchoStateNetwork", "ESNResult"]
+__all__ = ["EchoStateNetwork", "ESNResult", "ESNSearch", "DEFAULT_GRID", "DEFAULT_READOUTS", "default_readout"]
+
+DEFAULT_READOUTS = (ReadoutConfig(rcond=1e-14), ReadoutConfig(rcond=1e-10), ReadoutConfig(rcond=1e-6),
+                    ReadoutConfig(ridge=1e-8), ReadoutConfig(ridge=1e-4), ReadoutConfig(ridge="auto"))
+DEFAULT_GRID = {
+    "leak": (1.0, 0.5, 0.3),
+    "spectral_radius": (0.1, 0.3, 0.5, 0.8, 0.9, 0.95, 1.0),
+    "feedback_scale": (1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0),
+    "input_scale": (0.1, 0.5, 1.0),
+    "density": (0.1, 1.0),
+    "readout": DEFAULT_READOUTS,
+}
 
 
 @dataclass
 class ESNResult:
-    """Errors of a fitted ESN: ``validation_error`` (readout fitted on train) and ``test_error``."""
+    """What :meth:`EchoStateNetwork.fit` measured.
+
+    Attributes
+    ----------
+    validation_error : float
+        Readout fitted on the training part, scored on the validation part (on the training part when a supervised
+        task has none); +inf when a free run diverged.
+    test_error : float
+        Readout refitted on train + validation, scored on the test part (NaN without one).
+    test_outputs : list of (T_i, m) arrays
+        Outputs on each test sequence (free runs for generative tasks), in model units.
+    readout : ReadoutConfig
+        The readout settings used (the task's default when none was given).
+    ridge : float
+        The ridge strength of the final readout (chosen for ``ridge="auto"`` or ``"validation"``).
+    """
 
     validation_error: float
     test_error: float
-    test_outputs: list[np.ndarray]
+    test_outputs: list[np.ndarray] = field(default_factory=list)
+    readout: ReadoutConfig = field(default_factory=ReadoutConfig)
+    ridge: float = 0.0
+
+
+@dataclass
+class _Line:
+    """A stretch that runs from a zero state: targets (T, m), inputs (T, k) (k may be 0) and the scored steps."""
+
+    targets: np.ndarray
+    inputs: np.ndarray
+    scored: np.ndarray
+
+    @classmethod
+    def of(cls, parts: Sequence[SequencePair]) -> _Line:
+        targets = np.concatenate([p.targets for p in parts])
+        inputs = np.concatenate([p.inputs if p.inputs is not None else np.zeros((p.steps, 0)) for p in parts])
+        return cls(targets, inputs, np.concatenate([p.scored for p in parts]))
+
+    @property
+    def steps(self) -> int:
+        return self.targets.shape[0]
+
+
+class _Pool:
+    """Scored stretches of one readout, scored together (pooled over sequences and windows)."""
+
+    def __init__(self) -> None:
+        self.targets, self.outputs, self.masks, self.unstable = [], [], [], False
+
+    def add(self, targets: np.ndarray, outputs: np.ndarray, mask: np.ndarray) -> None:
+        self.targets.append(targets)
+        self.outputs.append(outputs)
+        self.masks.append(mask)
+
+    def error(self, task: Task) -> float:
+        if self.unstable:
+            return float("inf")
+        scale, offset = task.column_scale
+        return float(score(task.metric, np.concatenate(self.targets), np.concatenate(self.outputs)[None],
+                           np.concatenate(self.masks), scale, offset)[0])
 
 
 class EchoStateNetwork:
-    """A leaky tanh reservoir with output feedback and a least-squares readout.
+    """A leaky tanh reservoir with output feedback and Evolino's least-squares readout.
+
+    Style of scikit-learn: every parameter is set here; ``fit(task)`` draws the reservoir, fits and scores the
+    readout, and returns the estimator, whose ``result_`` (:class:`ESNResult`) holds the validation and test errors.
 
     Parameters
     ----------
     units : int
         Reservoir size N.
     spectral_radius : float
-        Largest absolute eigenvalue of the recurrent matrix.
-    input_scale, feedback_scale : float
-        Uniform [-scale, scale] weights from the inputs and from the fed-back output.
+        Largest absolute eigenvalue of the recurrent matrix W.
+    input_scale, feedback_scale, bias_scale : float
+        Uniform [-scale, scale] weights from the inputs, from the fed-back output, and of the biases.
     leak : float
-        Leaking rate in (0, 1]; 1 is the plain ESN update.
+        Leaking rate a in (0, 1]; 1 is the plain ESN update.
     density : float
         Fraction of non-zero recurrent weights.
-    readout : ReadoutConfig
-        Pseudo-inverse cutoff / ridge / bias, as for Evolino.
+    readout : ReadoutConfig, optional
+        Pseudo-inverse cutoff / ridge / bias, as for Evolino. None: Evolino's default for the task (the
+        pseudo-inverse with cutoff 1e-14 on noise-free tasks, else ridge chosen by GCV).
     random_state : int
         Seed of the reservoir.
+
+    Attributes
+    ----------
+    w_, w_in_, w_fb_, bias_ : arrays (N, N), (N, n_inputs), (N, n_outputs or 0), (N,)
+        The reservoir drawn by ``fit``.
+    readout_ : (N + 1, n_outputs)
+        Output weights refitted on train + validation; the last row is the bias.
+    result_ : ESNResult
+        The errors measured by ``fit``.
     """
 
     def __init__(self, units: int = 100, spectral_radius: float = 0.9, input_scale: float = 0.5,
-                 feedback_scale: float = 0.5, leak: float = 1.0, density: float = 0.1,
+                 feedback_scale: float = 0.5, leak: float = 1.0, density: float = 0.1, bias_scale: float = 0.2,
                  readout: ReadoutConfig | None = None, random_state: int = 0) -> None:
-        if units < 1 or not 0 < leak <= 1 or not 0 < density <= 1 or spectral_radius < 0:
-            raise ValueError("need units >= 1, 0 < leak <= 1, 0 < density <= 1 and spectral_radius >= 0")
         self.units = units
         self.spectral_radius = spectral_radius
         self.input_scale = input_scale
         self.feedback_scale = feedback_scale
         self.leak = leak
         self.density = density
-        self.readout = readout or ReadoutConfig(ridge=1e-8)
+        self.bias_scale = bias_scale
+        self.readout = readout
         self.random_state = random_state
+        self._validate()
+
+    def _validate(self) -> None:
+        if isinstance(self.units, bool) or not isinstance(self.units, (int, np.integer)) or self.units < 1:
+            raise ValueError(f"units must be a positive integer, got {self.units!r}")
+        if not 0 < self.leak <= 1:
+            raise ValueError(f"leak must be in (0, 1], got {self.leak!r}")
+        if not 0 < self.density <= 1:
+            raise ValueError(f"density must be in (0, 1], got {self.density!r}")
+        for name in ("spectral_radius", "input_scale", "feedback_scale", "bias_scale"):
+            value = getattr(self, name)
+            if not (np.isfinite(value) and value >= 0):
+                raise ValueError(f"{name} must be finite and >= 0, got {value!r}")
+        if self.readout is not None and not isinstance(self.readout, ReadoutConfig):
+            raise ValueError(f"readout must be a ReadoutConfig or None, got {self.readout!r}")
+
+    def get_params(self) -> dict:
+        """The constructor's parameters, as scikit-learn's ``get_params`` (JSON-ready apart from ``readout``)."""
+        return {name: getattr(self, name) for name in ("units", "spectral_radius", "input_scale", "feedback_scale",
+                                                       "leak", "density", "bias_scale", "readout", "random_state")}
 
     def _init_weights(self, n_inputs: int, n_outputs: int, generative: bool) -> None:
         rng = np.random.default_rng(self.random_state)
-        w = rng.uniform(-1, 1, (self.units, self.units)) * (rng.random((self.units, self.units)) < self.density)
+        n = self.units
+        w = rng.uniform(-1, 1, (n, n)) * (rng.random((n, n)) < self.density)
         radius = np.max(np.abs(np.linalg.eigvals(w)))
         self.w_ = w * (self.spectral_radius / radius) if radius > 0 else w
-        self.w_in_ = rng.uniform(-self.input_scale, self.input_scale, (self.units, n_inputs))
-        feedback = n_outputs if generative else 0
-        self.w_fb_ = rng.uniform(-self.feedback_scale, self.feedback_scale, (self.units, feedback))
-        self.bias_ = rng.uniform(-0.2, 0.2, self.units)
+        self.w_in_ = rng.uniform(-self.input_scale, self.input_scale, (n, n_inputs))
+        self.w_fb_ = rng.uniform(-self.feedback_scale, self.feedback_scale, (n, n_outputs if generative else 0))
+        self.bias_ = rng.uniform(-self.bias_scale, self.bias_scale, n)
 
-    def _step(self, x: np.ndarray, u: np.ndarray, y_prev: np.ndarray) -> np.ndarray:
-        pre = self.w_ @ x + self.w_in_ @ u + self.w_fb_ @ y_prev + self.bias_
-        return (1 - self.leak) * x + self.leak * np.tanh(pre)
+    # ------------------------------------------------------------------------------------------- forward passes
 
-    def _teacher_forced(self, pair: SequencePair, generative: bool, x=None, before=None):
-        """Reservoir states (T, N) and the final state of a teacher-forced run."""
-        x = np.zeros(self.units) if x is None else x
-        u = pair.inputs if pair.inputs is not None else np.zeros((pair.steps, 0))
-        fb = previous_targets(pair.targets, before) if generative else np.zeros((pair.steps, 0))
-        states = np.empty((pair.steps, self.units))
-        for t in range(pair.steps):
-            x = self._step(x, u[t], fb[t])
+    def _drive(self, x: np.ndarray, inputs: np.ndarray, fed_back: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Teacher-forced states (T, N) from state ``x`` (N,), inputs (T, k) and fed-back values (T, m or 0)."""
+        drive = inputs @ self.w_in_.T + fed_back @ self.w_fb_.T + self.bias_
+        states = np.empty((drive.shape[0], self.units))
+        keep = 1.0 - self.leak
+        for t in range(drive.shape[0]):
+            x = keep * x + self.leak * np.tanh(self.w_ @ x + drive[t])
             states[t] = x
         return states, x
 
-    def _fit_readout(self, sequences, washout: int, generative: bool):
-        stats = ReadoutStats(1, self.units + 1, sequences[0].targets.shape[1])
-        finals = []
-        for pair in sequences:
-            states, x = self._teacher_forced(pair, generative)
-            stats.add(design_matrix(states[None, washout:], self.readout.bias), pair.targets[washout:])
-            finals.append(x)
-        return stats.solve(self.readout)[0], finals
+    def _teacher(self, line: _Line, start: int, stop: int, x: np.ndarray | None, generative: bool):
+        """States over [start, stop) of ``line``, continuing state ``x`` (zeros when None)."""
+        x = np.zeros(self.units) if x is None else x
+        if generative:
+            before = line.targets[start - 1] if start > 0 else None
+            fed_back = previous_targets(line.targets[start:stop], before)
+        else:
+            fed_back = np.zeros((stop - start, 0))
+        return self._drive(x, line.inputs[start:stop], fed_back)
 
-    def _free_run(self, readout: np.ndarray, x: np.ndarray, y: np.ndarray, window: SequencePair) -> np.ndarray:
-        u = window.inputs if window.inputs is not None else np.zeros((window.steps, 0))
-        outputs = np.empty((window.steps, readout.shape[1]))
+    def _free_run(self, weights: np.ndarray, x: np.ndarray, y: np.ndarray, inputs: np.ndarray, steps: int,
+                  bias: bool) -> np.ndarray:
+        """Closed-loop outputs (steps, m) from state ``x`` (N,), with ``y`` (m,) the last known value and
+        ``inputs`` (steps, k)."""
+        outputs = np.empty((steps, weights.shape[1]))
+        w_state, w_bias = weights[:-1], weights[-1] if bias else 0.0
+        drive = inputs @ self.w_in_.T + self.bias_
+        keep = 1.0 - self.leak
         with np.errstate(over="ignore", invalid="ignore"):
-            for t in range(window.steps):
-                x = self._step(x, u[t], y)
-                y = np.append(x, 1.0) @ readout
+            for t in range(steps):
+                x = keep * x + self.leak * np.tanh(self.w_ @ x + self.w_fb_ @ y + drive[t])
+                y = x @ w_state + w_bias
                 outputs[t] = y
         return outputs
 
-    def _predict(self, readout: np.ndarray, pair: SequencePair, generative: bool) -> np.ndarray:
-        states, _ = self._teacher_forced(pair, generative)
-        return design_matrix(states[None], True)[0] @ readout
+    # ------------------------------------------------------------------------------------------------- readout
 
-    def _errors(self, task: Task, readout, finals, history, windows) -> tuple[float, list[np.ndarray]]:
-        errors, outputs = [], []
-        for i, window in enumerate(windows):
-            if task.generative:
-                y = self._free_run(readout, finals[i], history[i].targets[-1], window)
+    def _fit_statistics(self, lines: Sequence[_Line], stops: Sequence[int], washout: int, bias: bool,
+                        generative: bool) -> tuple[ReadoutStats, list[np.ndarray]]:
+        """Readout statistics over [washout, stop) of every line (scored steps only) and each line's state at stop."""
+        stats = ReadoutStats(1, self.units + 1, lines[0].targets.shape[1])
+        finals = []
+        for line, stop in zip(lines, stops, strict=True):
+            states, x = self._teacher(line, 0, stop, None, generative)
+            rows = line.scored[:stop].copy()
+            rows[:washout] = False
+            if rows.any():
+                stats.add_states(states[None, rows], line.targets[:stop][rows], bias)
+            finals.append(x)
+        return stats, finals
+
+    def _solve(self, stats: ReadoutStats, config: ReadoutConfig) -> tuple[np.ndarray, float]:
+        """Output weights (N + 1, m) and the ridge strength used; the ridge spares the bias row only (without a bias
+        that row's column is zero, and shrinking it keeps its weight at zero instead of dividing by zero)."""
+        weights, choice = stats.choose(config, shrunk=self.units if config.bias else None)
+        return weights[0], config.candidates[int(choice[0])]
+
+    # ---------------------------------------------------------------------------------------------- protocol
+
+    def _outputs(self, states: np.ndarray, weights: np.ndarray, bias: bool) -> np.ndarray:
+        return states @ weights[:-1] + (weights[-1] if bias else 0.0)
+
+    def _validation_lines(self, task: Task) -> tuple[list[_Line], list[int]]:
+        """The lines the readout is fitted on for validation, and where their training part stops."""
+        if task.continued and task.validation:
+            lines = [_Line.of([tr, va]) for tr, va in zip(task.train, task.validation, strict=True)]
+            return lines, [tr.steps for tr in task.train]
+        lines = [_Line.of([tr]) for tr in task.train]
+        return lines, [line.steps for line in lines]
+
+    def _validation_errors(self, task: Task, configs: Sequence[ReadoutConfig]) -> list[tuple[float, float]]:
+        """(validation error, ridge used) of each fixed-ridge or "auto" readout, sharing the teacher-forced pass."""
+        lines, stops = self._validation_lines(task)
+        fitted: dict[bool, tuple[ReadoutStats, list[np.ndarray]]] = {}
+        errors = []
+        for config in configs:
+            if config.bias not in fitted:
+                fitted[config.bias] = self._fit_statistics(lines, stops, task.washout, config.bias, task.generative)
+            stats, finals = fitted[config.bias]
+            weights, ridge = self._solve(stats, config)
+            pool = _Pool()
+            if task.continued and task.validation:
+                for line, stop, x in zip(lines, stops, finals, strict=True):
+                    if task.generative:
+                        self._score_free_runs(task, line, stop, x, weights, config.bias, pool)
+                    else:
+                        states, _ = self._teacher(line, stop, line.steps, x, False)
+                        pool.add(line.targets[stop:], self._outputs(states, weights, config.bias), line.scored[stop:])
             else:
-                y = self._predict(readout, window, False)
-            outputs.append(y)
-            errors.append(score(task.metric, window.targets, y[None])[0])
-        return float(np.mean(errors)) if errors else float("nan"), outputs
+                for line in [_Line.of([p]) for p in task.validation] if task.validation else lines:
+                    states, _ = self._teacher(line, 0, line.steps, None, False)
+                    pool.add(line.targets, self._outputs(states, weights, config.bias), _after(line, task.washout))
+            errors.append((pool.error(task), ridge))
+        return errors
 
-    def fit(self, task: Task) -> ESNResult:
-        """Fit the readout on train (validation error), refit on train + validation, then score the test window."""
-        self._init_weights(task.n_inputs, task.n_outputs, task.generative)
-        readout, finals = self._fit_readout(task.train, task.washout, task.generative)
-        validation_error, _ = self._errors(task, readout, finals, task.train, task.validation)
+    def _score_free_runs(self, task: Task, line: _Line, stop: int, x: np.ndarray, weights: np.ndarray, bias: bool,
+                         pool: _Pool) -> None:
+        """Evolino's generative validation: free runs from teacher-forced states at ``task.validation_starts`` in
+        [stop, T), then the checked free run past the data; a run beyond the data that leaves the bound is unstable."""
+        available = line.steps - stop
+        horizon = task.free_run_length(available)
+        bound = _divergence_bound(task)
+        position = stop
+        for offset in task.validation_starts(available):
+            if stop + offset > position:
+                _, x = self._teacher(line, position, stop + offset, x, True)
+                position = stop + offset
+            inside = min(horizon, line.steps - position)
+            steps = inside if task.n_inputs else horizon  # no inputs are known past the data
+            inputs = line.inputs[position : position + steps] if task.n_inputs else np.zeros((steps, 0))
+            outputs = self._free_run(weights, x, line.targets[position - 1], inputs, steps, bias)
+            pool.add(line.targets[position : position + inside], outputs[:inside],
+                     line.scored[position : position + inside])
+            pool.unstable |= not _bounded(outputs[inside:], bound)
+        check = task.stability_length(available)
+        if check:
+            _, x = self._teacher(line, position, line.steps, x, True)
+            outputs = self._free_run(weights, x, line.targets[-1], np.zeros((check, 0)), check, bias)
+            pool.unstable |= not _bounded(outputs, bound)
+
+    def _test(self, task: Task, config: ReadoutConfig) -> tuple[float, list[np.ndarray], np.ndarray, float]:
+        """Refit on train + validation, then score the test part: (error, outputs, weights, ridge)."""
         seen = task.seen_before_test()
-        self.readout_, finals = self._fit_readout(seen, task.washout, task.generative)
-        test_error, outputs = self._errors(task, self.readout_, finals, seen, task.test)
-        return ESNResult(validation_error, test_error, outputs)
+        if task.continued:
+            tests = task.test or [None] * len(seen)
+            lines = [_Line.of([s] if te is None else [s, te]) for s, te in zip(seen, tests, strict=True)]
+        else:
+            lines = [_Line.of([s]) for s in seen]
+        stops = [s.steps for s in seen]
+        stats, finals = self._fit_statistics(lines, stops, task.washout, config.bias, task.generative)
+        weights, ridge = self._solve(stats, config)
+        if not task.test:
+            return float("nan"), [], weights, ridge
+        pool, outputs = _Pool(), []
+        if task.continued:
+            for line, stop, x in zip(lines, stops, finals, strict=True):
+                if task.generative:
+                    out = self._free_run(weights, x, line.targets[stop - 1], line.inputs[stop:], line.steps - stop,
+                                         config.bias)
+                else:
+                    out = self._outputs(self._teacher(line, stop, line.steps, x, False)[0], weights, config.bias)
+                pool.add(line.targets[stop:], out, line.scored[stop:])
+                outputs.append(out)
+        else:
+            for line in [_Line.of([p]) for p in task.test]:
+                out = self._outputs(self._teacher(line, 0, line.steps, None, False)[0], weights, config.bias)
+                pool.add(line.targets, out, _after(line, task.washout))
+                outputs.append(out)
+        return pool.error(task), outputs, weights, ridge
+
+    def fit(self, task: Task) -> EchoStateNetwork:
+        """Draw the reservoir, fit the readout on the training part and score it on the validation part, refit it
+        on train + validation and score the test part; the errors are in ``result_``.
+
+        Returns
+        -------
+        self
+        """
+        self._validate()
+        with single_threaded_blas():  # BLAS threads on these small matrices only contend (see evolino.blas)
+            return self._fit(task)
+
+    def _fit(self, task: Task) -> EchoStateNetwork:
+        config = self.readout if self.readout is not None else default_readout(task)
+        self._init_weights(task.n_inputs, task.n_outputs, task.generative)
+        if config.ridge == "validation":
+            fixed = [replace(config, ridge=strength) for strength in config.candidates]
+            errors = [error for error, _ in self._validation_errors(task, fixed)]
+            best = int(np.argmin(errors))  # the first (weakest) strength on ties
+            validation_error, final = errors[best], fixed[best]
+        else:
+            validation_error, final = self._validation_errors(task, [config])[0][0], config
+        test_error, outputs, self.readout_, ridge = self._test(task, final)
+        self.result_ = ESNResult(validation_error, test_error, outputs, config, ridge)
+        return self
+
+
+def default_readout(task: Task) -> ReadoutConfig:
+    """Evolino's default readout for ``task`` (:func:`evolino.trainer.resolve_protocol`): the pseudo-inverse with
+    cutoff 1e-14 on noise-free data or without validation data, else a ridge chosen by GCV."""
+    choose = bool(task.validation) and not task.noise_free
+    return ReadoutConfig(rcond=1e-14, ridge="auto" if choose else 0.0)
+
+
+def _after(line: _Line, washout: int) -> np.ndarray:
+    mask = line.scored.copy()
+    mask[:washout] = False
+    return mask
+
+
+def _divergence_bound(task: Task) -> float:
+    largest = max(float(np.nanmax(np.abs(p.targets))) for p in task.train)
+    return DIVERGENCE_BOUND * (largest if largest > 0 else 1.0)
+
+
+def _bounded(outputs: np.ndarray, bound: float) -> bool:
+    with np.errstate(invalid="ignore"):
+        return bool((np.abs(outputs) <= bound).all())
+
+
+class ESNSearch:
+    """Grid search of echo state network settings, chosen on the validation error only.
+
+    Every combination of ``grid`` is fitted with ``reservoirs`` reservoirs (seeds ``random_state * reservoirs``
+    to ``random_state * reservoirs + reservoirs - 1``); all readouts of ``grid["readout"]`` share one teacher-forced
+    pass per reservoir. The setting and reservoir with the lowest validation error (the first on ties) is refitted
+    by :meth:`EchoStateNetwork.fit`, which measures its test error: the test part is scored once, for the chosen
+    setting only. ``input_scale`` is searched only on tasks with inputs and ``feedback_scale`` only on generative
+    tasks (else their first value is used), so ``settings_`` counts only distinct networks.
+
+    Parameters
+    ----------
+    units : int
+        Reservoir size.
+    grid : mapping of parameter name to a sequence of values, optional
+        Parameters of :class:`EchoStateNetwork` (``readout`` holds ReadoutConfigs, None for the task's default);
+        default ``DEFAULT_GRID``.
+    reservoirs : int
+        Random reservoirs per setting.
+    random_state : int
+        Seed of the search (its reservoirs' seeds, see above).
+    fixed : mapping, optional
+        Other :class:`EchoStateNetwork` parameters, the same for every setting (e.g. ``{"density": 1.0}``).
+
+    Attributes
+    ----------
+    best_estimator_ : EchoStateNetwork
+        The chosen network, fitted.
+    best_params_ : dict
+        Its parameters (``readout`` as a ReadoutConfig, ``random_state`` its reservoir seed).
+    result_ : ESNResult
+        ``best_estimator_.result_``: its validation and test errors.
+    validation_errors_ : list of dict
+        Every setting tried with its validation error (no test errors).
+    settings_ : int
+        How many (setting, reservoir, readout) combinations were scored on validation.
+    """
+
+    def __init__(self, units: int = 100, grid: Mapping[str, Sequence] | None = None, reservoirs: int = 4,
+                 random_state: int = 0, fixed: Mapping | None = None) -> None:
+        self.units = units
+        self.grid = grid
+        self.reservoirs = reservoirs
+        self.random_state = random_state
+        self.fixed = fixed
+
+    def _grid(self, task: Task) -> dict[str, tuple]:
+        grid = {key: tuple(values) for key, values in (DEFAULT_GRID if self.grid is None else self.grid).items()}
+        allowed = set(EchoStateNetwork().get_params()) - {"units", "random_state"}
+        unknown = sorted(set(grid) - allowed) + sorted(set(self.fixed or {}) - allowed)
+        if unknown:
+            raise ValueError(f"unknown ESN parameters {', '.join(unknown)}; known: {', '.join(sorted(allowed))}")
+        if any(not values for values in grid.values()):
+            raise ValueError("every grid entry needs at least one value")
+        if any(c is not None and c.ridge == "validation" for c in grid.get("readout", ())):
+            raise ValueError('the search chooses on validation itself: list ridge strengths, not ridge="validation"')
+        if not task.n_inputs and "input_scale" in grid:
+            grid["input_scale"] = grid["input_scale"][:1]
+        if not task.generative and "feedback_scale" in grid:
+            grid["feedback_scale"] = grid["feedback_scale"][:1]
+        return grid
+
+    def fit(self, task: Task) -> ESNSearch:
+        """Score every setting on the validation part, then refit and test the best.
+
+        Returns
+        -------
+        self
+        """
+        if isinstance(self.reservoirs, bool) or not isinstance(self.reservoirs, (int, np.integer)) \
+                or self.reservoirs < 1:
+            raise ValueError(f"reservoirs must be a positive integer, got {self.reservoirs!r}")
+        grid = self._grid(task)
+        readouts = [c if c is not None else default_readout(task) for c in grid.pop("readout", (None,))]
+        fixed = dict(self.fixed or {})
+        rows = []
+        with single_threaded_blas():
+            for values in itertools.product(*grid.values()):
+                rows += self._score(task, dict(zip(grid, values, strict=True)), fixed, readouts)
+        best = min(rows, key=lambda row: row["validation_error"])
+        self.best_params_ = {**fixed, **{k: v for k, v in best.items() if k != "validation_error"}}
+        self.best_estimator_ = EchoStateNetwork(units=self.units, **self.best_params_).fit(task)
+        self.result_ = self.best_estimator_.result_
+        self.validation_errors_ = rows
+        self.settings_ = len(rows)
+        return self
+
+    def _score(self, task: Task, params: dict, fixed: dict, readouts: list[ReadoutConfig]) -> list[dict]:
+        """Validation errors of one setting on each of the search's reservoirs, with every readout."""
+        rows = []
+        for seed in range(self.random_state * self.reservoirs, (self.random_state + 1) * self.reservoirs):
+            esn = EchoStateNetwork(units=self.units, **fixed, **params, random_state=seed)
+            esn._init_weights(task.n_inputs, task.n_outputs, task.generative)
+            for config, (error, _) in zip(readouts, esn._validation_errors(task, readouts), strict=True):
+                rows.append({**params, "readout": config, "random_state": seed, "validation_error": error})
+        return rows
