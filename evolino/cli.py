@@ -566,8 +566,10 @@ def command_generate(args: argparse.Namespace) -> int:
 def command_tasks(args: argparse.Namespace) -> int:
     from evolino.tasks import task_description, task_names
 
-    for name in task_names():
-        print(f"{name:12s} {task_description(name)}")
+    names = task_names()
+    width = max(map(len, names))
+    for name in names:
+        print(f"{name:{width}s} {task_description(name)}")
     return 0
 
 

@@ -1,7 +1,7 @@
 """Tasks: the :class:`Task` type, the registry of named tasks, the built-in benchmark tasks, and tasks from your own
 data files (:func:`data_task`, :func:`read_table`)."""
 
-from evolino.tasks import languages, oscillators  # noqa: F401  (register the built-in tasks)
+from evolino.tasks import languages, long_lag, mackey_glass, oscillators  # noqa: F401  (register the built-in tasks)
 from evolino.tasks.base import SequencePair, Task, make_task, register_task, task_description, task_names
 from evolino.tasks.data import Table, data_task, read_table
 
