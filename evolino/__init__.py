@@ -1,7 +1,8 @@
 """evolino: Evolino neuroevolution of LSTM networks, vectorised over the population.
 
     >>> import evolino
-    >>> result = evolino.Evolino(cells=10, generations=50, seed=0).fit(evolino.make_task("mso2"))
+    >>> estimator = evolino.Evolino(cells=10, generations=50, seed=0).fit(evolino.make_task("mso2"))
+    >>> estimator.result_.test_error, estimator.model_
 """
 
 from evolino.fitness import EvolinoProblem, evaluate_genomes
@@ -12,12 +13,12 @@ from evolino.optimizers import make_optimizer, optimizer_names
 from evolino.readout import ReadoutConfig, fit_readout
 from evolino.scaling import Standardizer
 from evolino.tasks import SequencePair, Table, Task, data_task, make_task, read_table, register_task, task_names
-from evolino.trainer import Evolino, FitResult
+from evolino.trainer import Evolino, FitResult, RunControls
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Evolino", "EvolinoModel", "EvolinoProblem", "FitResult", "LSTMSpec", "ReadoutConfig", "SequencePair",
     "Standardizer", "Table", "Task", "data_task", "evaluate_genomes", "fit_readout", "make_optimizer", "make_task",
-    "optimizer_names", "read_table", "register_task", "score", "task_names",
+    "optimizer_names", "read_table", "register_task", "RunControls", "score", "task_names",
 ]

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import NamedTuple
 
 from evolino.errors import EvolinoError
 
@@ -308,22 +309,31 @@ def _run_folder(path: str):
 
 
 def _estimator(config, out, quiet: bool, task):
-    """The Evolino estimator of a run with its progress display and its history.csv written line by line; its
-    problem is built once here, so that a network/task mismatch fails before any work."""
+    """The Evolino estimator of a run and how to carry the run out (:class:`evolino.trainer.RunControls`: its
+    progress display, history.csv written line by line, checkpoints in ``out``, Ctrl-C); its problem is built once
+    here, so that a network/task mismatch fails before any work."""
     from evolino.config import estimator_params
     from evolino.progress import make_progress
     from evolino.reporting import HistoryWriter
-    from evolino.trainer import Evolino
+    from evolino.trainer import Evolino, RunControls
 
     progress = make_progress(config.stop.generations, quiet=quiet, every=config.output.progress_every)
-    callbacks = [HistoryWriter(Path(out) / "history.csv"), progress]
-    estimator = Evolino(callbacks=callbacks, checkpoint_dir=out, handle_sigint=True, **estimator_params(config))
+    controls = RunControls(callbacks=(HistoryWriter(Path(out) / "history.csv"), progress), checkpoint_dir=out,
+                           checkpoint_every=config.output.checkpoint_every,
+                           keep_checkpoints=config.output.keep_checkpoints, handle_sigint=True)
+    estimator = Evolino(**estimator_params(config))
     try:
         estimator.build_problem(task)
     except BaseException:
         progress.close()
         raise
-    return estimator, progress
+    return _Run(estimator, progress, controls)
+
+
+class _Run(NamedTuple):
+    estimator: object  # evolino.trainer.Evolino (imported lazily: `evolino --help` stays fast)
+    progress: object
+    controls: object  # evolino.trainer.RunControls
 
 
 def _trained_anything(out: Path) -> bool:
@@ -362,15 +372,15 @@ def _write_config(path: Path, config) -> None:
     write_text(path, config_to_toml(config))
 
 
-def _train(config, out: Path, resume: bool, estimator, progress, task) -> int:
+def _train(config, out: Path, resume: bool, run, task) -> int:
     """Fit (fresh or resumed) with progress and checkpoints in ``out``, then write every result file."""
     from evolino.reporting import summary_line, write_report, write_run
 
     with _disk_full_in_one_line(out, lambda: resume or _trained_anything(out)):
         try:
-            result = estimator.fit(task, resume=resume)
+            result = run.estimator.fit(task, resume=resume, **vars(run.controls)).result_
         finally:
-            progress.close()
+            run.progress.close()
         write_run(out, result, extra=_result_extra(config), task=task)
         if config.output.plots:
             write_report(out, task)
@@ -411,7 +421,7 @@ def command_run(args: argparse.Namespace) -> int:
                          "them, or choose another --out")
     if earlier and latest and not args.overwrite:
         print(f"evolino: replacing the earlier run in {out} (give --out DIR to keep runs apart)", file=sys.stderr)
-    estimator, progress = _estimator(config, out, args.quiet, task)
+    run = _estimator(config, out, args.quiet, task)
     created = missing_folders(out)
     try:
         with _disk_full_in_one_line(out, lambda: False):
@@ -419,9 +429,9 @@ def command_run(args: argparse.Namespace) -> int:
             clear_run(out)  # --overwrite: every file of the earlier run goes, so two runs never mix
             config = replace(config, task=write_task_files(out, task, table, config.task))
             _write_config(out / "config.toml", config)
-        return _train(config, out, False, estimator, progress, task)
+        return _train(config, out, False, run, task)
     except BaseException:
-        progress.close()
+        run.progress.close()
         if not _trained_anything(out):
             remove_new_run(out, created)
         raise
@@ -448,7 +458,7 @@ def command_resume(args: argparse.Namespace) -> int:
     config = replace(config, output=replace(config.output, dir=str(out),
                                             plots=config.output.plots and not args.no_plots))
     task = load_run_task(out)
-    estimator, progress = _estimator(config, out, args.quiet, task)
+    run = _estimator(config, out, args.quiet, task)
     if config.task.data is not None:  # the folder's own copy, named relative to the folder again
         config = replace(config, task=replace(config.task, data="data.npz"))
     try:
@@ -458,9 +468,9 @@ def command_resume(args: argparse.Namespace) -> int:
                 remove_temporaries(folder)
             _write_config(out / "config.toml", config)
     except BaseException:
-        progress.close()
+        run.progress.close()
         raise
-    return _train(config, out, True, estimator, progress, task)
+    return _train(config, out, True, run, task)
 
 
 def command_report(args: argparse.Namespace) -> int:

@@ -494,7 +494,8 @@ def write_config(path: str | Path, config: RunConfig) -> Path:
 
 
 def estimator_params(config: RunConfig) -> dict:
-    """Keyword arguments of :class:`evolino.trainer.Evolino` for this configuration."""
+    """Keyword arguments of :class:`evolino.trainer.Evolino` for this configuration (its checkpoint settings are
+    arguments of ``fit``: :class:`evolino.trainer.RunControls`)."""
     backend_options = {name: getattr(config.backend, name) for name in ("address", "workers", "chunks_per_worker")
                        if getattr(config.backend, name) is not None}
     feedback = None if config.network.feedback == "auto" else bool(config.network.feedback)
@@ -521,8 +522,6 @@ def estimator_params(config: RunConfig) -> dict:
         "target_error": config.stop.target_error,
         "max_evaluations": config.stop.max_evaluations,
         "max_seconds": config.stop.max_seconds,
-        "checkpoint_every": config.output.checkpoint_every,
-        "keep_checkpoints": config.output.keep_checkpoints,
     }
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["EvolinoError", "ConfigError", "ClusterError"]
+__all__ = ["EvolinoError", "ConfigError", "ClusterError", "NotFittedError"]
 
 
 class EvolinoError(Exception):
@@ -15,3 +15,7 @@ class ConfigError(EvolinoError, ValueError):
 
 class ClusterError(EvolinoError):
     """A Ray cluster could not be reached, authenticated against, or used."""
+
+
+class NotFittedError(EvolinoError, AttributeError):
+    """A method that needs a fitted estimator (``predict``, ``generate``, ``score``) was called before ``fit``."""

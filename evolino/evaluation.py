@@ -21,11 +21,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from evolino.fitness import ForwardPasses, ScorePool, bounded, divergence_bound, line_of
+from evolino.model import EvolinoModel
 from evolino.network import LSTMSpec
 from evolino.readout import ReadoutConfig
 from evolino.tasks.base import SequencePair, Task
 
-__all__ = ["FinalRidge", "TestOutcome", "final_ridge", "test_error"]
+__all__ = ["FinalRidge", "TestOutcome", "final_ridge", "model_error", "test_error"]
 
 
 @dataclass(frozen=True)
@@ -127,19 +128,58 @@ def test_error(spec: LSTMSpec, genomes: np.ndarray, task: Task, readout: Readout
     if readout.ridge == "validation":
         raise ValueError('test_error needs a fixed ridge or "auto", not "validation"')
     passes = ForwardPasses(spec, genomes, kernel)
-    n, washout = genomes.shape[0], task.washout
     seen = task.seen_before_test()
+    lines, stops = _split_lines(spec, task, seen, task.test)
+    (weights,), finals, choice = passes.fit(lines, stops, task.washout, readout)
+    outcome = TestOutcome(np.full(genomes.shape[0], np.nan), weights, choice)
+    if task.test:
+        _score_after(passes, task, lines, stops, finals, task.test, weights, outcome)
+    return outcome
+
+
+def model_error(model: EvolinoModel, task: Task, split: str = "test") -> float:
+    """The error of a fitted network, readout as it is, on the validation or test part of ``task``.
+
+    Scored as :func:`test_error` scores: pooled over the sequences, in the task's original units, the washout steps
+    of independent sequences left out; on a continued task the network is teacher-forced through everything before
+    the part (train, and validation before the test), then generates it closed-loop (generative tasks) or
+    predicts it teacher-forced. ``task`` is in the units the network was fitted in (a standardized task as such).
+    For the task a network was fitted on, ``model_error(model, task)`` is the fit's test error.
+    """
+    if split not in ("validation", "test"):
+        raise ValueError(f"split must be 'validation' or 'test', got {split!r}")
+    parts = task.test if split == "test" else task.validation
+    if not parts:
+        raise ValueError(f"task {task.name!r} has no {split} part")
+    if model.spec.n_inputs != task.n_inputs or model.spec.n_outputs != task.n_outputs:
+        raise ValueError(f"the network has {model.spec.n_inputs} inputs and {model.spec.n_outputs} outputs, task "
+                         f"{task.name!r} {task.n_inputs} and {task.n_outputs}")
+    before = (task.seen_before_test() if split == "test" else task.train) if task.continued else []
+    passes = ForwardPasses(model.spec, model.genome[None], "numpy")
+    lines, stops = _split_lines(model.spec, task, before, parts)
+    finals = [passes.advance(line, 0, stop, None)[1] for line, stop in zip(lines, stops, strict=True)] \
+        if task.continued else []
+    outcome = TestOutcome(np.full(1, np.nan), model.readout[None], np.zeros(1, dtype=int))
+    _score_after(passes, task, lines, stops, finals, parts, model.readout[None], outcome)
+    return float(outcome.errors[0])
+
+
+def _split_lines(spec: LSTMSpec, task: Task, before: list[SequencePair], after: list[SequencePair]):
+    """The lines a readout is fitted (or a state driven) on, and where the scored part starts in each: a continued
+    task's ``before[i]`` followed by ``after[i]``, else each sequence of ``before`` alone."""
     if task.continued:
-        tests = task.test or [None] * len(seen)
-        lines = [line_of(spec, [s] if te is None else [s, te]) for s, te in zip(seen, tests, strict=True)]
+        tails = after or [None] * len(before)
+        lines = [line_of(spec, [b] if a is None else [b, a]) for b, a in zip(before, tails, strict=True)]
     else:
-        lines = [line_of(spec, [s]) for s in seen]
-    stops = [s.steps for s in seen]
-    (weights,), finals, choice = passes.fit(lines, stops, washout, readout)
-    outcome = TestOutcome(np.full(n, np.nan), weights, choice)
-    if not task.test:
-        return outcome
-    main, one_step = ScorePool(1, n), ScorePool(1, n)
+        lines = [line_of(spec, [b]) for b in before]
+    return lines, [b.steps for b in before]
+
+
+def _score_after(passes: ForwardPasses, task: Task, lines, stops, finals, parts: list[SequencePair],
+                 weights: np.ndarray, outcome: TestOutcome) -> None:
+    """Score ``parts`` with the readout ``weights`` (n, rows, m) into ``outcome``: after ``stops`` of the continued
+    ``lines`` (from their states ``finals``), else each independent sequence from a zero state."""
+    main, one_step = ScorePool(1, weights.shape[0]), ScorePool(1, weights.shape[0])
     if task.continued:
         for line, stop, state in zip(lines, stops, finals, strict=True):
             (teacher,), _ = passes.teacher_outputs(line, stop, line.steps, state, [weights])
@@ -154,14 +194,13 @@ def test_error(spec: LSTMSpec, genomes: np.ndarray, task: Task, readout: Readout
             outcome.outputs.append(outputs)
             outcome.masks.append(mask)
     else:
-        for pair in task.test:
-            line = line_of(spec, [pair])
-            (outputs,), _ = passes.teacher_outputs(line, 0, line.steps, None, [weights], washout)
-            mask = line.scored_after(washout)
+        for pair in parts:
+            line = line_of(passes.spec, [pair])
+            (outputs,), _ = passes.teacher_outputs(line, 0, line.steps, None, [weights], task.washout)
+            mask = line.scored_after(task.washout)
             main.add(line.targets, mask, [outputs])
             outcome.outputs.append(outputs)
             outcome.masks.append(mask)
     outcome.errors = main.scores(task)[0]
     if outcome.one_step:
         outcome.one_step_errors = one_step.scores(task)[0]
-    return outcome

@@ -1,7 +1,8 @@
 """The Evolino estimator: evolve an LSTM's hidden weights, compute its readout by least squares.
 
-Style of scikit-learn: every parameter is set in ``__init__``; ``fit(task)`` runs evolution and returns a
-:class:`FitResult` (also kept as ``self.result_``; the trained network is ``self.model_``).
+Style of scikit-learn: every parameter is set in ``__init__``; ``fit(task)`` runs evolution and returns the
+estimator, with the :class:`FitResult` at ``result_`` and the trained network at ``model_``. How a run is carried
+out (callbacks, checkpoints, Ctrl-C) is given to ``fit`` (:class:`RunControls`), apart from the parameters.
 """
 
 from __future__ import annotations
@@ -21,16 +22,18 @@ from evolino.backends import make_evaluator
 from evolino.baselines.trivial import choose_ar_order, trivial_baselines
 from evolino.blas import single_threaded_blas
 from evolino.checkpoint import CheckpointError, checkpoint_files, load_latest, note, task_digest, write_checkpoint
-from evolino.evaluation import final_ridge, test_error
+from evolino.errors import NotFittedError
+from evolino.evaluation import final_ridge, model_error, test_error
 from evolino.fitness import EvolinoProblem, validation_scores
 from evolino.metrics import metric_name, report_scores
 from evolino.model import EvolinoModel
 from evolino.network import LSTMSpec
 from evolino.optimizers import make_optimizer, optimizer_options
+from evolino.params import ParamsMixin
 from evolino.readout import DEFAULT_RIDGE_GRID, ReadoutConfig
 from evolino.tasks.base import Task
 
-__all__ = ["Evolino", "FitResult", "HISTORY_COLUMNS", "Protocol", "resolve_protocol", "WEIGHT_WARNING"]
+__all__ = ["Evolino", "FitResult", "HISTORY_COLUMNS", "Protocol", "RunControls", "resolve_protocol", "WEIGHT_WARNING"]
 
 # A readout whose weights could move an output by more than this many times the largest training target (with every
 # cell output at +-1) is balanced on cancellations; free runs of such networks tend to blow up on new data.
@@ -177,7 +180,44 @@ def resolve_protocol(task: Task, ridge: float | str | None, readout_lags: int | 
     return Protocol(ridge, int(lags), grid, holdout)
 
 
-class Evolino:
+@dataclass(frozen=True)
+class RunControls:
+    """How a run is carried out, never what it computes (the arguments of :meth:`Evolino.fit` besides the task).
+
+    Attributes
+    ----------
+    callbacks : tuple of callables
+        Each called as ``callback(row: dict)`` after every generation. A callback with a ``resumed(history)``
+        method is first given the rows a resumed run starts from (e.g. :class:`evolino.reporting.HistoryWriter`).
+    checkpoint_dir : str or path, optional
+        Run folder for checkpoints (``DIR/checkpoints/``); none are written without it.
+    checkpoint_every : int
+        Write a checkpoint every this many generations; with ``checkpoint_dir`` one is also written at the end
+        (whatever stopped the run). 0 = only at the end.
+    keep_checkpoints : int
+        How many checkpoints to keep (the newest); older ones are removed once a new one is on disk.
+    handle_sigint : bool
+        On Ctrl-C (SIGINT) finish the current generation, then stop with ``stop_reason == "interrupted"``; a second
+        Ctrl-C raises KeyboardInterrupt at once. Only in the main thread.
+    """
+
+    callbacks: tuple = ()
+    checkpoint_dir: str | os.PathLike | None = None
+    checkpoint_every: int = 0
+    keep_checkpoints: int = 2
+    handle_sigint: bool = False
+
+    def __post_init__(self) -> None:
+        every, keep = self.checkpoint_every, self.keep_checkpoints
+        if not isinstance(every, (int, np.integer)) or isinstance(every, bool) or every < 0:
+            raise ValueError(f"checkpoint_every must be a non-negative integer, got {every!r}")
+        if not isinstance(keep, (int, np.integer)) or isinstance(keep, bool) or keep < 1:
+            raise ValueError(f"keep_checkpoints must be a positive integer, got {keep!r}")
+        if not all(callable(c) for c in self.callbacks):
+            raise ValueError("every callback must be callable as callback(row)")
+
+
+class Evolino(ParamsMixin):
     """Evolino: evolution of LSTM hidden weights with optimal linear readouts (Schmidhuber et al. 2007).
 
     Parameters
@@ -223,28 +263,20 @@ class Evolino:
         Stop after this many fitness evaluations.
     max_seconds : float, optional
         Stop after this much wall-clock time (checked after each generation).
-    callbacks : sequence of callables
-        Each called as ``callback(row: dict)`` after every generation. A callback with a ``resumed(history)``
-        method is first given the rows a resumed run starts from (e.g. :class:`evolino.reporting.HistoryWriter`).
-    checkpoint_dir : str or path, optional
-        Run folder for checkpoints (``DIR/checkpoints/``); none are written without it.
-    checkpoint_every : int
-        Write a checkpoint every this many generations; with ``checkpoint_dir`` one is also written at the end
-        (whatever stopped the run). 0 = only at the end.
-    keep_checkpoints : int
-        How many checkpoints to keep (the newest); older ones are removed once a new one is on disk.
-    handle_sigint : bool
-        On Ctrl-C (SIGINT) finish the current generation, then stop with ``stop_reason == "interrupted"``; a second
-        Ctrl-C raises KeyboardInterrupt at once. Only in the main thread.
 
     Attributes
     ----------
     model_ : EvolinoModel
         The trained network after ``fit``.
     result_ : FitResult
-        What ``fit`` returned.
+        What ``fit`` measured: errors, cost, history, trivial baselines, warnings.
     optimizer_ : Optimizer
         The optimizer after the run, e.g. ``optimizer_.trials_to_success`` for ``guess`` or ESP's ``bursts``.
+
+    The estimator follows scikit-learn's conventions (:class:`evolino.params.ParamsMixin`): the parameters above
+    are set here and checked in ``fit``, ``fit`` returns the estimator, ``get_params``/``set_params`` make
+    ``sklearn.base.clone`` work, and the fitted estimator has ``predict``, ``generate`` and ``score``. What
+    controls a run but not its result (callbacks, checkpoints, Ctrl-C handling) are arguments of ``fit``.
 
     The defaults (feedback scale 1e-4, initial weights N(0, 0.1^2), pseudo-inverse cutoff 1e-14) are those of
     ``python -m evolino run``; `experiments/mso.py ablation` shows how they were chosen.
@@ -279,11 +311,6 @@ class Evolino:
         target_error: float | None = None,
         max_evaluations: int | None = None,
         max_seconds: float | None = None,
-        callbacks: Sequence[Callable[[dict], None]] = (),
-        checkpoint_dir: str | os.PathLike | None = None,
-        checkpoint_every: int = 0,
-        keep_checkpoints: int = 2,
-        handle_sigint: bool = False,
     ) -> None:
         self.cells = cells
         self.optimizer = optimizer
@@ -307,11 +334,6 @@ class Evolino:
         self.target_error = target_error
         self.max_evaluations = max_evaluations
         self.max_seconds = max_seconds
-        self.callbacks = callbacks
-        self.checkpoint_dir = checkpoint_dir
-        self.checkpoint_every = checkpoint_every
-        self.keep_checkpoints = keep_checkpoints
-        self.handle_sigint = handle_sigint
 
     def _validate(self) -> None:
         for name in ("cells", "population", "generations"):
@@ -322,12 +344,6 @@ class Evolino:
             raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
         if not (np.isfinite(self.init_scale) and self.init_scale > 0):
             raise ValueError(f"init_scale must be finite and > 0, got {self.init_scale!r}")
-        every = self.checkpoint_every
-        if not isinstance(every, (int, np.integer)) or isinstance(every, bool) or every < 0:
-            raise ValueError(f"checkpoint_every must be a non-negative integer, got {every!r}")
-        keep = self.keep_checkpoints
-        if not isinstance(keep, (int, np.integer)) or isinstance(keep, bool) or keep < 1:
-            raise ValueError(f"keep_checkpoints must be a positive integer, got {keep!r}")
 
     def build_problem(self, task: Task) -> EvolinoProblem:
         """The pure fitness problem for ``task`` with this estimator's network and readout settings (its task is
@@ -359,16 +375,16 @@ class Evolino:
     def _search_params(self) -> dict:
         return {name: getattr(self, name) for name in self._SEARCH_PARAMS}
 
-    def _load_checkpoint(self, spec: LSTMSpec, digest: str):
-        """(optimizer, history, elapsed seconds) of the newest good checkpoint, checked against this search and
-        task; None when the run stopped before its first checkpoint (it then starts again, and says so)."""
-        if self.checkpoint_dir is None:
+    def _load_checkpoint(self, folder: str | os.PathLike | None, spec: LSTMSpec, digest: str):
+        """(optimizer, history, elapsed seconds) of the newest good checkpoint in ``folder``, checked against this
+        search and task; None when the run stopped before its first checkpoint (it then starts again, and says so)."""
+        if folder is None:
             raise ValueError("resume=True needs checkpoint_dir")
-        if not checkpoint_files(self.checkpoint_dir):
-            note(f"no checkpoint in {self.checkpoint_dir} (the run stopped before its first one): starting it again "
+        if not checkpoint_files(folder):
+            note(f"no checkpoint in {folder} (the run stopped before its first one): starting it again "
                  "from generation 0")
             return None
-        state, path = load_latest(self.checkpoint_dir)
+        state, path = load_latest(folder)
         saved = state.get("search_params", {})
         differ = [f"{k}={saved.get(k)!r} (now {v!r})" for k, v in self._search_params().items() if saved.get(k) != v]
         if differ:
@@ -386,7 +402,7 @@ class Evolino:
                  "goes on, but not exactly as the uninterrupted one would have")
         return opt, list(state["history"]), float(state["elapsed_seconds"])
 
-    def _save_checkpoint(self, opt, history: list[dict], elapsed: float, digest: str) -> None:
+    def _save_checkpoint(self, run: RunControls, opt, history: list[dict], elapsed: float, digest: str) -> None:
         state = {
             "optimizer": opt,  # pickled with its library internals and Generator (CMA-ES: compact, see cmaes.py)
             "history": history,
@@ -399,10 +415,12 @@ class Evolino:
             "search_params": self._search_params(),
             "task_sha256": digest,
         }
-        write_checkpoint(self.checkpoint_dir, state, opt.generation, keep=int(self.keep_checkpoints))
+        write_checkpoint(run.checkpoint_dir, state, opt.generation, keep=int(run.keep_checkpoints))
 
-    def fit(self, task: Task, resume: bool = False) -> FitResult:
-        """Evolve a network for ``task``; returns the :class:`FitResult` (also ``self.result_``).
+    def fit(self, task: Task, *, resume: bool = False, callbacks: Sequence[Callable[[dict], None]] = (),
+            checkpoint_dir: str | os.PathLike | None = None, checkpoint_every: int = 0, keep_checkpoints: int = 2,
+            handle_sigint: bool = False) -> Evolino:
+        """Evolve a network for ``task``; the result is at ``result_``, the network at ``model_``.
 
         Parameters
         ----------
@@ -414,21 +432,28 @@ class Evolino:
             finished run can be extended with a larger ``generations``. The checkpoint must be of the same search
             (the parameters that define it) and the same task (SHA-256 of its data); when the folder has no
             checkpoint at all (the run stopped before its first one) the run starts afresh, saying so on stderr.
+        callbacks, checkpoint_dir, checkpoint_every, keep_checkpoints, handle_sigint
+            How the run is carried out, never what it computes: see :class:`RunControls`.
+
+        Returns
+        -------
+        self
         """
         self._validate()
+        run = RunControls(tuple(callbacks), checkpoint_dir, checkpoint_every, keep_checkpoints, handle_sigint)
         problem = self.build_problem(task)
         self.resumed_from_ = None
-        digest = task_digest(task) if self.checkpoint_dir is not None else ""
-        loaded = self._load_checkpoint(problem.spec, digest) if resume else None
+        digest = task_digest(task) if run.checkpoint_dir is not None else ""
+        loaded = self._load_checkpoint(run.checkpoint_dir, problem.spec, digest) if resume else None
         opt, history, elapsed = loaded or (self._new_optimizer(problem.spec), [], 0.0)
-        for callback in self.callbacks if loaded else ():
+        for callback in run.callbacks if loaded else ():
             if hasattr(callback, "resumed"):
                 callback.resumed(list(history))
         start = time.perf_counter() - elapsed
         saved_generation = opt.generation if loaded else -1
-        every = int(self.checkpoint_every)
+        every = int(run.checkpoint_every)
         with make_evaluator(self.backend, problem, **(self.backend_options or {})) as evaluator, \
-                _graceful_interrupt(self.handle_sigint) as interrupted, single_threaded_blas():
+                _graceful_interrupt(run.handle_sigint) as interrupted, single_threaded_blas():
             while True:
                 stop_reason = self._should_stop(opt, time.perf_counter() - start)
                 if not stop_reason and interrupted():
@@ -440,16 +465,39 @@ class Evolino:
                 opt.tell(genomes, errors)
                 row = _history_row(opt.generation, opt, errors, time.perf_counter() - start)
                 history.append(row)
-                for callback in self.callbacks:
+                for callback in run.callbacks:
                     callback(row)
-                if self.checkpoint_dir is not None and every and opt.generation % every == 0:
-                    self._save_checkpoint(opt, history, time.perf_counter() - start, digest)
+                if run.checkpoint_dir is not None and every and opt.generation % every == 0:
+                    self._save_checkpoint(run, opt, history, time.perf_counter() - start, digest)
                     saved_generation = opt.generation
-        if self.checkpoint_dir is not None and opt.generation != saved_generation:
-            self._save_checkpoint(opt, history, time.perf_counter() - start, digest)
+        if run.checkpoint_dir is not None and opt.generation != saved_generation:
+            self._save_checkpoint(run, opt, history, time.perf_counter() - start, digest)
         self.optimizer_ = opt
         with single_threaded_blas():
-            return self._finish(task, problem, opt, history, start, stop_reason)
+            self._finish(task, problem, opt, history, start, stop_reason)
+        return self
+
+    # ------------------------------------------------------------------------------------ the fitted estimator
+
+    def _fitted_model(self) -> EvolinoModel:
+        if not hasattr(self, "model_"):
+            raise NotFittedError(f"this {type(self).__name__} is not fitted yet: call fit(task) first")
+        return self.model_
+
+    def predict(self, inputs: np.ndarray | None = None, targets: np.ndarray | None = None) -> np.ndarray:
+        """Teacher-forced outputs (T, n_outputs) of the fitted network: :meth:`EvolinoModel.predict`."""
+        return self._fitted_model().predict(inputs, targets)
+
+    def generate(self, history: np.ndarray, steps: int, history_inputs: np.ndarray | None = None,
+                 future_inputs: np.ndarray | None = None) -> np.ndarray:
+        """Closed-loop outputs (steps, n_outputs) after ``history``: :meth:`EvolinoModel.generate`."""
+        return self._fitted_model().generate(history, steps, history_inputs, future_inputs)
+
+    def score(self, task: Task, split: str = "test") -> float:
+        """The error of the fitted network on a split of ``task`` (the task's metric: lower is better, unlike
+        scikit-learn's ``score``), computed as ``result_.test_error`` is: :func:`evolino.evaluation.model_error`.
+        With the task the estimator was fitted on, ``score(task)`` equals ``result_.test_error``."""
+        return model_error(self._fitted_model(), task, split)
 
     def _should_stop(self, opt, elapsed: float) -> str:
         """The first stopping rule that fires, or ""."""
@@ -463,7 +511,7 @@ class Evolino:
             return "generations"
         return ""
 
-    def _finish(self, task, problem, opt, history, start, stop_reason) -> FitResult:
+    def _finish(self, task, problem, opt, history, start, stop_reason) -> None:
         spec, best = problem.spec, opt.best_genome[None]
         readout = problem.readout
         if self.protocol_.holdout and readout.ridge == "auto":  # the validation part, unseen so far, chooses
@@ -493,7 +541,6 @@ class Evolino:
             baseline_outputs=baselines.outputs,
         )
         self.result_.warnings = _warnings(task, spec, model, self.result_, final)
-        return self.result_
 
 
 def _test_scores(task: Task, outcome) -> dict:

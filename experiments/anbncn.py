@@ -39,7 +39,7 @@ def _scores(predict, train_max: int, max_n: int) -> dict:
 def run_evolino(cells: int, seed: int, generations: int, max_n: int) -> dict:
     task = evolino.make_task("anbncn")
     started = time.perf_counter()
-    result = evolino.Evolino(cells=cells, generations=generations, seed=seed, **EVOLINO_SETTINGS).fit(task)
+    result = evolino.Evolino(cells=cells, generations=generations, seed=seed, **EVOLINO_SETTINGS).fit(task).result_
     seconds = time.perf_counter() - started
     return {"method": "evolino", "cells": cells, "seed": seed, **EVOLINO_SETTINGS, "generations": result.generations,
             "train_mse": float(result.validation_error), "test_mse": float(result.test_error),
@@ -49,7 +49,7 @@ def run_evolino(cells: int, seed: int, generations: int, max_n: int) -> dict:
 def run_bptt(cells: int, seed: int, max_n: int) -> dict:
     task = evolino.make_task("anbncn")
     started = time.perf_counter()
-    result = BPTTLSTM(cells=cells, random_state=seed, **BPTT_SETTINGS).fit(task)
+    result = BPTTLSTM(cells=cells, random_state=seed, **BPTT_SETTINGS).fit(task).result_
     seconds = time.perf_counter() - started
     return {"method": "bptt", "cells": cells, "seed": seed, **BPTT_SETTINGS,
             "train_mse": float(result.train_loss[-1]), "test_mse": float(result.test_error),

@@ -37,7 +37,7 @@ def bptt_run(task_name: str, cells: int, seed: int, iterations: int) -> dict:
     task, best = evolino.make_task(task_name), None
     for feedback_scale in BPTT_FEEDBACK_SCALES:
         r = BPTTLSTM(cells=cells, iterations=iterations, learning_rate=1e-2, feedback_scale=feedback_scale,
-                     random_state=seed).fit(task)
+                     random_state=seed).fit(task).result_
         if best is None or r.validation_error < best["validation_error"]:
             best = {"feedback_scale": feedback_scale, "validation_error": finite_or_none(r.validation_error),
                     "test_error": finite_or_none(r.test_error)}

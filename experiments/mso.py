@@ -13,7 +13,7 @@ The ablation chooses the setting with the lowest median *validation* error over 
 recorded in the JSON but take no part in the choice.
 
 Writes experiments/results/mso_<mode>.json (with provenance, see evolino/provenance.py) and prints a markdown table.
-Every number comes from ``evolino.Evolino(...).fit(make_task(...))`` with the settings printed beside it.
+Every number comes from ``evolino.Evolino(...).fit(make_task(...)).result_`` with the settings printed beside it.
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ def run(task: str, cells: int, seed: int, generations: int, optimizer: str = "cm
     params = {**DEFAULTS, **overrides}
     started = time.perf_counter()
     result = evolino.Evolino(cells=cells, optimizer=optimizer, generations=generations, seed=seed,
-                             **params).fit(evolino.make_task(task))
+                             **params).fit(evolino.make_task(task)).result_
     return {"task": task, "cells": cells, "seed": seed, "optimizer": optimizer, "generations": generations,
             **params, **measured(result), "seconds": round(time.perf_counter() - started, 2)}
 

@@ -42,7 +42,7 @@ def _error(x: float | None) -> float:
 def run(cells: int, optimizer: str, seed: int, generations: int, max_seconds: float) -> dict:
     started = time.perf_counter()
     result = evolino.Evolino(cells=cells, optimizer=optimizer, generations=generations, seed=seed,
-                             max_seconds=max_seconds, **SETTINGS).fit(evolino.make_task("sines5"))
+                             max_seconds=max_seconds, **SETTINGS).fit(evolino.make_task("sines5")).result_
     return {"task": "sines5", "cells": cells, "optimizer": optimizer, "seed": seed, **SETTINGS,
             "generations": result.generations, "evaluations": result.evaluations,
             "validation_error": _finite_or_none(result.validation_error),

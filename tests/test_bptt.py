@@ -45,8 +45,8 @@ def test_gradient_matches_finite_differences(variant, masked):
 
 def test_training_lowers_the_loss_and_is_reproducible():
     task = make_task("mso1", train_end=80, validation_end=100, test_end=140, washout=20)
-    a = BPTTLSTM(cells=3, iterations=40, learning_rate=0.02, random_state=1).fit(task)
-    b = BPTTLSTM(cells=3, iterations=40, learning_rate=0.02, random_state=1).fit(task)
+    a = BPTTLSTM(cells=3, iterations=40, learning_rate=0.02, random_state=1).fit(task).result_
+    b = BPTTLSTM(cells=3, iterations=40, learning_rate=0.02, random_state=1).fit(task).result_
     assert a.train_loss[-1] < 0.5 * a.train_loss[0]
     assert a.train_loss == b.train_loss and a.test_error == b.test_error
     assert np.isfinite(a.validation_error)

@@ -157,6 +157,7 @@ def test_search_rejects_unknown_parameters_and_validation_ridge():
 
 @pytest.mark.parametrize("bad", [dict(units=0), dict(leak=0.0), dict(density=1.5), dict(spectral_radius=-1.0),
                                  dict(feedback_scale=np.nan), dict(readout="pinv")])
-def test_invalid_parameters_are_rejected(bad):
+def test_invalid_parameters_are_rejected_by_fit(bad):
+    esn = EchoStateNetwork(**bad)  # scikit-learn's convention: __init__ only stores, fit checks
     with pytest.raises(ValueError):
-        EchoStateNetwork(**bad)
+        esn.fit(make_task("mso1"))

@@ -172,6 +172,6 @@ def test_esp_learns_mso1_end_to_end():
 
     est = Evolino(cells=3, optimizer="esp", population=20, generations=25, seed=0, feedback_scale=1e-4,
                   rcond=1e-14)
-    result = est.fit(make_task("mso1"))
+    result = est.fit(make_task("mso1")).result_
     assert result.history[-1]["best_ever"] < 0.01 * result.history[0]["best"]
     assert result.test_error < 1e-3

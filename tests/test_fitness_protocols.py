@@ -52,7 +52,7 @@ def test_a_run_on_labelled_sequences_reports_accuracy_and_the_trivial_classifier
     rng = np.random.default_rng(1)
     pairs = _labelled(rng, 120)
     task = Task("last", train=pairs[:80], validation=pairs[80:100], test=pairs[100:], metric="mse")
-    result = evolino.Evolino(cells=3, population=8, generations=3, seed=0).fit(task)
+    result = evolino.Evolino(cells=3, population=8, generations=3, seed=0).fit(task).result_
     assert set(result.test_scores) == {"error_rate", "accuracy", "mse"}
     assert result.test_scores["accuracy"] == pytest.approx(1 - result.test_scores["error_rate"])
     assert result.test_scores["mse"] == pytest.approx(result.test_error)

@@ -58,7 +58,7 @@ def test_with_the_trainer_population_one_counts_trials_exactly():
     # a criterion that about one random 2-cell network in ten meets, so the run is short
     est = Evolino(cells=2, optimizer="guess", population=1, generations=200, seed=0, target_error=1e-3,
                   feedback_scale=1e-3, rcond=1e-10, optimizer_options={"success_error": 1e-3, "half_width": 1.0})
-    result = est.fit(make_task("mso1"))
+    result = est.fit(make_task("mso1")).result_
     assert result.stop_reason == "target_error"
     assert result.fitness <= 1e-3
     assert len(result.history) > 1 and all(row["best"] > 1e-3 for row in result.history[:-1])

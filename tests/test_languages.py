@@ -63,6 +63,6 @@ def test_evolution_improves_far_beyond_its_first_generation():
     """The least-squares readout alone makes random networks fair (best of 40: about a third of the best constant's
     MSE); 120 generations of evolution take that 7-100x lower (seeds 0-3), so half is a safe bar."""
     task = make_task("anbncn", train_max=5, test_max=8)
-    first = Evolino(cells=4, init_scale=0.5, generations=1, seed=0).fit(task)
-    evolved = Evolino(cells=4, init_scale=0.5, generations=120, seed=0).fit(task)
+    first = Evolino(cells=4, init_scale=0.5, generations=1, seed=0).fit(task).result_
+    evolved = Evolino(cells=4, init_scale=0.5, generations=120, seed=0).fit(task).result_
     assert evolved.fitness < 0.5 * first.fitness

@@ -243,8 +243,8 @@ def test_a_hung_actor_is_killed_and_its_chunk_rerun_with_the_serial_errors(local
 def _fit(backend: str, callbacks=(), **options):
     import evolino
 
-    return evolino.Evolino(cells=2, population=8, generations=3, seed=0, backend=backend, callbacks=callbacks,
-                           backend_options=options or None).fit(evolino.make_task("mso1"))
+    return evolino.Evolino(cells=2, population=8, generations=3, seed=0, backend=backend,
+                           backend_options=options or None).fit(evolino.make_task("mso1"), callbacks=callbacks).result_
 
 
 def _assert_same_run(result, reference) -> None:

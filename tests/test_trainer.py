@@ -13,7 +13,7 @@ from evolino.tasks.oscillators import oscillator_task
 def _small_run(**kwargs):
     params = dict(cells=6, population=12, generations=8, seed=3, feedback_scale=1e-4, rcond=1e-14, init_scale=0.1)
     params.update(kwargs)
-    return evolino.Evolino(**params).fit(evolino.make_task("mso2"))
+    return evolino.Evolino(**params).fit(evolino.make_task("mso2")).result_
 
 
 def test_same_seed_same_run_different_seed_different_run():
@@ -32,7 +32,7 @@ def test_fit_touches_no_global_random_state():
 def test_learns_mso1_and_history_is_consistent():
     task = evolino.make_task("mso1")
     result = evolino.Evolino(cells=4, population=16, generations=15, seed=0, feedback_scale=1e-4, rcond=1e-14,
-                             init_scale=0.1).fit(task)
+                             init_scale=0.1).fit(task).result_
     assert result.test_error < 1e-3
     best_ever = [row["best_ever"] for row in result.history]
     assert best_ever == sorted(best_ever, reverse=True)  # never gets worse
@@ -58,7 +58,7 @@ def test_fit_on_a_user_task_made_from_numpy_arrays():
     task = evolino.Task("mine", train=signal[:300], validation=signal[300:400], test=signal[400:], washout=50,
                         generative=True)
     result = evolino.Evolino(cells=8, population=16, generations=10, seed=1, feedback_scale=1e-4,
-                             rcond=1e-14, init_scale=0.1).fit(task)
+                             rcond=1e-14, init_scale=0.1).fit(task).result_
     assert np.isfinite(result.test_error) and result.test_error < 0.5
     generated = result.model.generate(signal[:400], steps=100)
     np.testing.assert_allclose(generated[:, 0], result.test_outputs[0][:, 0], rtol=1e-10, atol=1e-12)
@@ -69,7 +69,8 @@ def test_supervised_user_task_with_inputs():
     u = rng.uniform(-1, 1, size=(400, 1))
     y = np.concatenate([[0.0, 0.0], u[:-2, 0]])  # recall the input from two steps ago
     task = evolino.Task("delay2", train=(y[:300], u[:300]), test=(y[300:], u[300:]), washout=10)
-    result = evolino.Evolino(cells=6, population=16, generations=30, seed=0, init_scale=0.3, rcond=1e-10).fit(task)
+    result = evolino.Evolino(cells=6, population=16, generations=30, seed=0, init_scale=0.3,
+                             rcond=1e-10).fit(task).result_
     assert result.model.spec.n_inputs == 1 and not result.model.spec.feedback
     assert result.history[-1]["best_ever"] < result.history[0]["best"]  # evolution improved on the first guesses
     assert result.test_error < 0.5
@@ -124,7 +125,7 @@ def test_evolution_on_noisy_data_is_scored_on_the_holdout_and_the_validation_par
     y = np.sin(0.3 * np.arange(240)) + 0.3 * rng.normal(size=240)
     task = evolino.data_task({"y": y})
     estimator = evolino.Evolino(cells=3, population=8, generations=4, seed=0)
-    result = estimator.fit(task)
+    result = estimator.fit(task).result_
     problem = estimator.build_problem(task)
     assert [p.steps for p in problem.task.train] == [134] and problem.task.test == ()  # 168 training steps, 4/5
     assert result.fitness == result.history[-1]["best_ever"] == problem.evaluate(result.model.genome[None])[0]

@@ -4,7 +4,7 @@ back-propagation through time with Adam.
 Hidden weights and the linear output layer are both trained by gradient on the teacher-forced one-step prediction
 error (mean squared error after the washout); feedback inputs are the teacher-forced targets, so no gradient flows
 into them. The trained network is an :class:`~evolino.model.EvolinoModel`, scored on the task's test windows by the
-same code as Evolino's (``test_error``), so the two are directly comparable.
+same code as Evolino's fitted network (:func:`evolino.evaluation.model_error`), so the two are directly comparable.
 """
 
 from __future__ import annotations
@@ -13,9 +13,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from evolino.fitness import previous_targets, score
+from evolino.errors import NotFittedError
+from evolino.evaluation import model_error
+from evolino.fitness import previous_targets
 from evolino.model import EvolinoModel
 from evolino.network import LSTMSpec, sigmoid
+from evolino.params import ParamsMixin
 from evolino.tasks.base import SequencePair, Task
 
 __all__ = ["BPTTLSTM", "BPTTResult", "loss_and_gradient"]
@@ -142,8 +145,11 @@ class BPTTResult:
     test_error: float = float("nan")
 
 
-class BPTTLSTM:
+class BPTTLSTM(ParamsMixin):
     """LSTM of Evolino's parameterisation trained by BPTT and Adam (full-batch, teacher forcing).
+
+    An estimator like :class:`evolino.Evolino`: ``fit(task)`` returns it, with ``result_`` (:class:`BPTTResult`)
+    and ``model_``; ``get_params``/``set_params``, ``predict``, ``generate`` and ``score``.
 
     Parameters
     ----------
@@ -161,8 +167,6 @@ class BPTTLSTM:
     def __init__(self, cells: int = 10, peepholes: bool = True, forget_gate: bool = True,
                  feedback_scale: float = 1.0, iterations: int = 300, learning_rate: float = 1e-2,
                  clip: float = 1.0, init_scale: float = 0.1, random_state: int = 0) -> None:
-        if iterations < 1 or learning_rate <= 0 or clip <= 0:
-            raise ValueError("need iterations >= 1, learning_rate > 0 and clip > 0")
         self.cells = cells
         self.peepholes = peepholes
         self.forget_gate = forget_gate
@@ -173,12 +177,31 @@ class BPTTLSTM:
         self.init_scale = init_scale
         self.random_state = random_state
 
-    def fit(self, task: Task) -> BPTTResult:
+    def fit(self, task: Task) -> BPTTLSTM:
+        """Train on ``task.train``; the errors on the validation and test parts are in ``result_``, the network is
+        ``model_``.
+
+        Returns
+        -------
+        self
+        """
+        if self.iterations < 1 or self.learning_rate <= 0 or self.clip <= 0:
+            raise ValueError("need iterations >= 1, learning_rate > 0 and clip > 0")
         spec = LSTMSpec(n_inputs=task.n_inputs, cells=self.cells, n_outputs=task.n_outputs,
                         peepholes=self.peepholes, forget_gate=self.forget_gate, feedback=task.generative,
                         feedback_scale=self.feedback_scale)
         rng = np.random.default_rng(self.random_state)
         params = [rng.normal(0, self.init_scale, spec.dimension), np.zeros((spec.cells + 1, spec.n_outputs))]
+        losses = self._adam(spec, params, task)
+        self.model_ = EvolinoModel(spec, params[0], params[1], task.scaler, task.input_names, task.target_names,
+                                   task.washout)
+        validation = model_error(self.model_, task, "validation") if task.validation else float("nan")
+        test = model_error(self.model_, task, "test") if task.test else float("nan")
+        self.result_ = BPTTResult(self.model_, losses, validation, test)
+        return self
+
+    def _adam(self, spec: LSTMSpec, params: list[np.ndarray], task: Task) -> list[float]:
+        """Full-batch Adam on ``params`` = [genome, readout], in place; the training loss of every step."""
         moments = [[np.zeros_like(p), np.zeros_like(p)] for p in params]
         beta1, beta2, eps = 0.9, 0.999, 1e-8
         losses = []
@@ -199,26 +222,25 @@ class BPTTLSTM:
                 m[...] = beta1 * m + (1 - beta1) * gr
                 v[...] = beta2 * v + (1 - beta2) * gr**2
                 p -= self.learning_rate * (m / (1 - beta1**step)) / (np.sqrt(v / (1 - beta2**step)) + eps)
-        model = EvolinoModel(spec, params[0], params[1])
-        return BPTTResult(model, losses, *self._errors(model, task))
+        return losses
 
-    @staticmethod
-    def _errors(model: EvolinoModel, task: Task) -> tuple[float, float]:
-        """Validation and test errors: closed loop for generative tasks, teacher-forced prediction otherwise."""
+    # ------------------------------------------------------------------------------------ the fitted estimator
 
-        def error(history: SequencePair | None, window: SequencePair) -> float:
-            if task.generative:
-                y = model.generate(history.targets, window.steps, history.inputs, window.inputs)
-            else:
-                y = model.predict(inputs=window.inputs, targets=window.targets if model.spec.feedback else None)
-            return float(score(task.metric, window.targets, y[None])[0])
+    def _fitted_model(self) -> EvolinoModel:
+        if not hasattr(self, "model_"):
+            raise NotFittedError(f"this {type(self).__name__} is not fitted yet: call fit(task) first")
+        return self.model_
 
-        if task.generative:
-            seen = task.seen_before_test()
-            validation = [error(tr, va) for tr, va in zip(task.train, task.validation, strict=True)]
-            test = [error(s, te) for s, te in zip(seen, task.test, strict=True)]
-        else:
-            validation = [error(None, va) for va in task.validation]
-            test = [error(None, te) for te in task.test]
-        return (float(np.mean(validation)) if validation else float("nan"),
-                float(np.mean(test)) if test else float("nan"))
+    def predict(self, inputs: np.ndarray | None = None, targets: np.ndarray | None = None) -> np.ndarray:
+        """Teacher-forced outputs (T, n_outputs): :meth:`evolino.model.EvolinoModel.predict`."""
+        return self._fitted_model().predict(inputs, targets)
+
+    def generate(self, history: np.ndarray, steps: int, history_inputs: np.ndarray | None = None,
+                 future_inputs: np.ndarray | None = None) -> np.ndarray:
+        """Closed-loop outputs (steps, n_outputs) after ``history``: :meth:`evolino.model.EvolinoModel.generate`."""
+        return self._fitted_model().generate(history, steps, history_inputs, future_inputs)
+
+    def score(self, task: Task, split: str = "test") -> float:
+        """The error on a split of ``task`` (lower is better), scored as Evolino's:
+        :func:`evolino.evaluation.model_error`."""
+        return model_error(self._fitted_model(), task, split)

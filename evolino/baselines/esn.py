@@ -36,6 +36,7 @@ import numpy as np
 from evolino.blas import single_threaded_blas
 from evolino.fitness import previous_targets
 from evolino.metrics import score
+from evolino.params import ParamsMixin
 from evolino.readout import ReadoutConfig, ReadoutStats
 from evolino.tasks.base import DIVERGENCE_BOUND, SequencePair, Task
 
@@ -117,11 +118,12 @@ class _Pool:
                            np.concatenate(self.masks), scale, offset)[0])
 
 
-class EchoStateNetwork:
+class EchoStateNetwork(ParamsMixin):
     """A leaky tanh reservoir with output feedback and Evolino's least-squares readout.
 
-    Style of scikit-learn: every parameter is set here; ``fit(task)`` draws the reservoir, fits and scores the
-    readout, and returns the estimator, whose ``result_`` (:class:`ESNResult`) holds the validation and test errors.
+    Style of scikit-learn: every parameter is set here (and checked in ``fit``), ``get_params``/``set_params``
+    (:class:`evolino.params.ParamsMixin`); ``fit(task)`` draws the reservoir, fits and scores the readout, and
+    returns the estimator, whose ``result_`` (:class:`ESNResult`) holds the validation and test errors.
 
     Parameters
     ----------
@@ -163,7 +165,6 @@ class EchoStateNetwork:
         self.bias_scale = bias_scale
         self.readout = readout
         self.random_state = random_state
-        self._validate()
 
     def _validate(self) -> None:
         if isinstance(self.units, bool) or not isinstance(self.units, (int, np.integer)) or self.units < 1:
@@ -178,11 +179,6 @@ class EchoStateNetwork:
                 raise ValueError(f"{name} must be finite and >= 0, got {value!r}")
         if self.readout is not None and not isinstance(self.readout, ReadoutConfig):
             raise ValueError(f"readout must be a ReadoutConfig or None, got {self.readout!r}")
-
-    def get_params(self) -> dict:
-        """The constructor's parameters, as scikit-learn's ``get_params`` (JSON-ready apart from ``readout``)."""
-        return {name: getattr(self, name) for name in ("units", "spectral_radius", "input_scale", "feedback_scale",
-                                                       "leak", "density", "bias_scale", "readout", "random_state")}
 
     def _init_weights(self, n_inputs: int, n_outputs: int, generative: bool) -> None:
         rng = np.random.default_rng(self.random_state)
@@ -396,7 +392,7 @@ def _bounded(outputs: np.ndarray, bound: float) -> bool:
         return bool((np.abs(outputs) <= bound).all())
 
 
-class ESNSearch:
+class ESNSearch(ParamsMixin):
     """Grid search of echo state network settings, chosen on the validation error only.
 
     Every combination of ``grid`` is fitted with ``reservoirs`` reservoirs (seeds ``random_state * reservoirs``

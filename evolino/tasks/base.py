@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from evolino.atomic import atomic_file
+from evolino import atomic
 from evolino.metrics import Metric, check_metric, metric_name
 from evolino.scaling import Standardizer
 
@@ -402,7 +402,7 @@ class Task:
                 if pair.inputs is not None:
                     arrays[f"{split}_{i}_inputs"] = pair.inputs
         path = Path(path)
-        with atomic_file(path, "wb") as handle:
+        with atomic.atomic_file(path, "wb") as handle:
             np.savez(handle, **arrays)
         return path
 

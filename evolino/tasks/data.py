@@ -39,7 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
-from evolino.atomic import atomic_file
+from evolino import atomic
 from evolino.tasks.base import SequencePair, Task
 
 __all__ = ["Table", "read_table", "data_task", "KINDS", "DEFAULT_SPLIT", "save_table"]
@@ -229,7 +229,7 @@ def save_table(table: Table, path: str | os.PathLike, columns: Sequence[int] | N
     positions = range(len(table.names)) if columns is None else columns
     arrays = {f"column_{k}": table.columns[j] for k, j in enumerate(positions)}
     path = Path(path)
-    with atomic_file(path, "wb") as handle:  # atomically: a full disk or a kill leaves no half file
+    with atomic.atomic_file(path, "wb") as handle:  # atomically: a full disk or a kill leaves no half file
         np.savez(handle, columns=np.array([table.names[j] for j in positions]), **arrays)
     return path
 

@@ -9,7 +9,7 @@ one-hot over (S, a, b, c) (S, a, b for a^n b^n), and predicts the set of symbols
     after the k-th c: c or T likewise.
 
 Once the first b is seen, every remaining prediction is determined, so the network must count. A string is
-*accepted* when every prediction, thresholded at 0.5, is exactly right (shared/REFERENCE.md §2).
+*accepted* when every prediction, thresholded at 0.5, is exactly right (Gers & Schmidhuber 2001).
 
 Tasks ``anbncn`` and ``anbn``: supervised, teacher-forced, one sequence per string from a zero state; train on
 n = 1..train_max (10), test on n = train_max+1..test_max (50). Fitness and test error are MSE;

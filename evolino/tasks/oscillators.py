@@ -1,7 +1,7 @@
 """Multiple superimposed oscillations (MSO1..MSO8) and the Evolino papers' 5-sine task.
 
-y(n) = sum_k sin(f_k n), n = 0, 1, 2, ...  Protocol (shared/REFERENCE.md §2): teacher forcing on steps 0-399 with a
-washout of 100, then free-run and NRMSE over steps 400-699.
+y(n) = sum_k sin(f_k n), n = 0, 1, 2, ...  Protocol (Schmidhuber et al., Neural Computation 2007): teacher forcing
+on steps 0-399 with a washout of 100, then free-run and NRMSE over steps 400-699.
 
 Split used here: train = steps 0-299, validation = 300-399, test = 400-699. During evolution the readout is fitted on
 steps 100-299 and the fitness is the closed-loop NRMSE on 300-399; the final network is teacher-forced on 0-399,
