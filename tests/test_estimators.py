@@ -51,7 +51,8 @@ def test_run_controls_are_arguments_of_fit_not_parameters(tmp_path):
     rows = []
     estimator = evolino.Evolino(**SMALL).fit(evolino.make_task("mso1"), callbacks=[rows.append],
                                              checkpoint_dir=tmp_path, checkpoint_every=1, keep_checkpoints=1)
-    assert [r["generation"] for r in rows] == [1, 2, 3] and len(list((tmp_path / "checkpoints").iterdir())) == 1
+    assert estimator.result_.generations == 3 and [r["generation"] for r in rows] == [1, 2, 3]
+    assert len(list((tmp_path / "checkpoints").iterdir())) == 1
     with pytest.raises(ValueError, match="keep_checkpoints"):
         RunControls(keep_checkpoints=0)
 
