@@ -13,14 +13,19 @@ from evolino.provenance import provenance
 
 def command_line(args: argparse.Namespace, positional: tuple[str, ...] = (), skip: tuple[str, ...] = ("out",)) -> str:
     """The command that repeats this run: the script, the ``positional`` arguments, then every other option as
-    parsed (lists space-separated)."""
+    parsed (lists space-separated, a true flag alone; options left unset (None) or false flags are left out, so the
+    command parses again)."""
 
     def text(value) -> str:
         return " ".join(map(str, value)) if isinstance(value, list) else str(value)
 
+    def option(key: str, value) -> str:
+        flag = f"--{key.replace('_', '-')}"
+        return flag if value is True else f"{flag} {text(value)}".rstrip()
+
     parts = [f"python experiments/{Path(sys.argv[0]).name}", *(text(getattr(args, key)) for key in positional)]
-    parts += [f"--{key.replace('_', '-')} {text(value)}".rstrip() for key, value in vars(args).items()
-              if key not in skip and key not in positional]
+    parts += [option(key, value) for key, value in vars(args).items()
+              if key not in skip and key not in positional and value is not None and value is not False]
     return " ".join(parts)
 
 

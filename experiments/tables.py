@@ -1,6 +1,6 @@
 """The README's results and the tables of docs/reproducing.md, generated from experiments/results/*.json.
 
-    python experiments/tables.py           # rewrite the generated blocks of README.md and docs/reproducing.md
+    python experiments/tables.py           # rewrite the generated blocks (README.md, docs/, experiments/README.md)
     python experiments/tables.py --check   # exit 1 if a block differs from what the JSON gives
 
 A generated block sits between ``<!-- generated:NAME -->`` and ``<!-- end generated:NAME -->``; everything outside
@@ -301,11 +301,124 @@ def architecture_cutoff() -> str:
                else "") + "; the test window took no part in the choice.")
 
 
+# ------------------------------------------------------------------------------------------ docs/long-lag.md
+
+METHOD_LABELS = {"evolino": "Evolino", "bptt": "LSTM by BPTT", "esn": "ESN, same size"}
+
+
+def _percent(x: float) -> str:
+    return f"{100 * x:.1f}%"
+
+
+def _solved_span(rows: list[dict]) -> str:
+    values = sorted(r["solved"] for r in rows)
+    middle = _percent(float(np.median(values)))
+    return middle if values[0] == values[-1] else f"{middle} ({_percent(values[0])} .. {_percent(values[-1])})"
+
+
+def long_lag_results() -> str:
+    data = load("long_lag")
+    lines = ["| task | method | runs | fresh test sequences solved: median (range) | sequences seen | time per run "
+             "| published |", "|---|---|---|---|---|---|---|"]
+    for task in dict.fromkeys(r["task"] for r in data["rows"]):
+        published = data["published"][task]
+        for method, label in METHOD_LABELS.items():
+            rows = _rows(data, task=task, method=method)
+            if not rows:
+                continue
+            seen = [r["sequences_seen"] for r in rows if "sequences_seen" in r]
+            cost = f"{np.median(seen):,.0f}" if seen else f"{rows[0]['settings_scored']:,} settings scored"
+            quoted = f"{published['text']} ({published['source']})" if method == "evolino" else ""
+            lines.append(f"| {task} | {label} | {len(rows)} | {_solved_span(rows)} | {cost} | {seconds(rows)} | "
+                         f"{quoted} |")
+    return "\n".join(lines)
+
+
+def long_lag_lags() -> str:
+    data = load("long_lag_lags")
+    lines = ["| task | T | runs | fresh test sequences solved: median (range) | evaluations | time per run |",
+             "|---|---|---|---|---|---|"]
+    for task, summary in data["summary"].items():
+        for steps in sorted(int(t) for t in summary["median_solved"]):
+            rows = _rows(data, task=task, steps=steps)
+            lines.append(f"| {task} | {steps} | {len(rows)} | {_solved_span(rows)} | "
+                         f"{int(np.median([r['evaluations'] for r in rows])):,} | {seconds(rows)} |")
+    verdicts = []
+    for task, summary in data["summary"].items():
+        budget = summary["budget"]
+        largest = summary["largest_lag"]
+        reach = f"up to T = {largest}" if largest else "at none of the lags tried"
+        verdicts.append(f"{task}: the median run answers at least {_percent(summary['needed'])} of the fresh test "
+                        f"sequences {reach} ({budget['generations']} generations of {budget['population']})")
+    return "\n".join(lines) + "\n\n" + prose("; ".join(verdicts) + ".")
+
+
+def mackey_glass_results() -> str:
+    data = load("mackey_glass")
+    labels = {"evolino": "Evolino"}
+    lines = ["| method | runs | NRMSE84: median | best | time per run |", "|---|---|---|---|---|"]
+    for method, summary in data["summary"].items():
+        rows = _rows(data, method=method)
+        label = labels.get(method, f"ESN, {rows[0].get('units')} units")
+        if method == "evolino":
+            label += f", {rows[0]['settings']['cells']} cells"
+        lines.append(f"| {label} | {summary['runs']} | {fmt(summary['median_nrmse84'])} | "
+                     f"{fmt(summary['best_nrmse84'])} | {seconds(rows)} |")
+    for published in data["published"].values():
+        lines.append(f"| {published['source']} (published, recalled) | - | {fmt(published['nrmse84'])} | - | - |")
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------------- experiments/README.md
+
+def _median_of(rows: list[dict], key: str) -> float:
+    return median(r[key] for r in rows)
+
+
+def _overview_rows() -> list[str]:
+    """One line per experiment: what it measures, its headline numbers, the published figure beside them."""
+    mso, sines5, esn, ablation = load("mso_table"), load("sines5"), load("esn_baseline"), load("mso_ablation")
+    anbncn, real, gradients = load("anbncn"), load("real_series"), load("vanishing_gradients")
+    lines = []
+    for task in ("mso2", "mso3", "mso4"):
+        rows = _rows(mso, task=task)
+        lines.append(f"| `mso.py table` | {TASK_LABELS[task]}, {rows[0]['cells']} cells, test NRMSE (median of "
+                     f"{len(rows)}) | {fmt(_median_of(rows, 'test_error'))} | ~{rows[0]['paper']:g} (Evolino paper) |")
+    sep = _rows(sines5, cells=20, optimizer="sep-cma")
+    lines.append(f"| `sines5.py` | 5 sines, 20 cells, sep-CMA-ES, test NRMSE (median of {len(sep)}) | "
+                 f"{fmt(_median_of(sep, 'test_error'))} | ~0.17 (Evolino paper) |")
+    chosen = ablation["summary"]["chosen"]
+    lines.append(f"| `mso.py ablation` | readout cutoff x feedback scale on MSO2, chosen on validation | cutoff "
+                 f"{chosen['rcond']:g}, feedback {chosen['feedback_scale']:g} | - |")
+    for key, summary in esn["summary"].items():
+        task, units = key.split("/")
+        lines.append(f"| `esn_baseline.py` | ESN, {TASK_LABELS[task]}, {units} units, test NRMSE (median of "
+                     f"{len(summary['test_errors'])}) | {fmt(summary['median_test_error'])} | - |")
+    s8 = anbncn["summary"]["evolino/8"]
+    lines.append(f"| `anbncn.py` | a^n b^n c^n, 8 cells, largest n generalised to (median of {s8['runs']}) | "
+                 f"{s8['median_limit']:g} | ~{anbncn['meta'].get('published_limit', 29)} (Evolino paper) |")
+    passed = [name for name, v in real["summary"].items() if v.get("one_step_ok") and v.get("free_run_ok")
+              and v.get("no_seed_above_limit")]
+    lines.append(f"| `real_series.py` | real series (statsmodels), default settings: free run and one-step forecast "
+                 f"no worse than AR(p) and the trivial models | {len(passed)} of {len(real['summary'])} series | - |")
+    norms = gradients["median_norms"]
+    tanh, carousel = norms["tanh RNN, spectral radius 0.9"], next(v for k, v in norms.items() if "carousel" in k)
+    lines.append(f"| `vanishing_gradients.py` | back-propagated error over 50 steps: tanh RNN (radius 0.9) vs an LSTM "
+                 f"cell's carousel | {fmt(tanh['50'])} vs {fmt(carousel['50'])} | - |")
+    return lines
+
+
+def experiments_overview() -> str:
+    header = ["| experiment | what | measured here | published |", "|---|---|---|---|"]
+    return "\n".join(header + _overview_rows())
+
+
 BLOCKS: dict[str, dict[str, Callable[[], str]]] = {
     "docs/architecture.md": {"readout-cutoff": architecture_cutoff},
     "README.md": {"results": readme_results},
     "docs/reproducing.md": {"mso-table": reproducing_mso, "ablation": reproducing_ablation,
                             "esn": reproducing_esn, "baselines": reproducing_baselines, "anbncn": reproducing_anbncn},
+    "experiments/README.md": {"overview": experiments_overview},
 }
 
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from evolino.baselines.bptt import BPTTLSTM, loss_and_gradient
+from evolino.baselines.bptt import BPTTLSTM, batch_loss_and_gradient, loss_and_gradient
 from evolino.network import LSTMSpec
 from evolino.tasks import SequencePair, make_task
 
@@ -41,6 +41,25 @@ def test_gradient_matches_finite_differences(variant, masked):
     np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-9)
     numeric_readout = _central_differences(lambda w: loss_and_gradient(spec, genome, w, pair, 2)[0], readout)
     np.testing.assert_allclose(grad_readout, numeric_readout, rtol=1e-6, atol=1e-10)
+
+
+@pytest.mark.parametrize("variant", VARIANTS[1:3])
+def test_a_batch_of_unequal_sequences_gives_the_mean_of_their_losses_and_gradients(variant):
+    """Padding at the end must change nothing: the batch equals the mean of the sequences run one by one."""
+    spec = LSTMSpec(**variant)
+    rng = np.random.default_rng(1)
+    pairs = []
+    for steps in (7, 12, 9):
+        mask = None if spec.feedback else rng.random(steps) < 0.6  # fed-back targets have no gaps
+        pairs.append(SequencePair(rng.normal(size=(steps, spec.n_outputs)),
+                                  rng.normal(size=(steps, spec.n_inputs)) if spec.n_inputs else None, mask))
+    genome = rng.normal(0, 0.6, spec.dimension)
+    readout = rng.normal(0, 0.6, (spec.cells + 1, spec.n_outputs))
+    singles = [loss_and_gradient(spec, genome, readout, pair, washout=2) for pair in pairs]
+    loss, grad, grad_readout = batch_loss_and_gradient(spec, genome, readout, pairs, washout=2)
+    assert loss == pytest.approx(np.mean([s[0] for s in singles]), rel=1e-12)
+    np.testing.assert_allclose(grad, np.mean([s[1] for s in singles], axis=0), rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(grad_readout, np.mean([s[2] for s in singles], axis=0), rtol=1e-10, atol=1e-14)
 
 
 def test_training_lowers_the_loss_and_is_reproducible():

@@ -85,3 +85,15 @@ def test_supervised_scores_pool_the_steps_after_each_washout():
     assert model_error(estimator.model_, task, "test") == estimator.result_.test_error
     bptt = BPTTLSTM(cells=2, iterations=5).fit(task)
     assert bptt.result_.test_error == bptt.score(task) and np.isfinite(bptt.result_.validation_error)
+
+
+def test_the_esn_generates_its_reported_test_outputs_and_predicts_teacher_forced():
+    task = evolino.make_task("mso2")
+    esn = EchoStateNetwork(units=20, leak=0.5, feedback_scale=1e-3, readout=evolino.ReadoutConfig(rcond=1e-14))
+    with pytest.raises(NotFittedError):
+        esn.generate(np.zeros((10, 1)), 5)
+    esn.fit(task)
+    seen = np.concatenate([p.targets for p in task.seen_before_test()])
+    np.testing.assert_array_equal(esn.generate(seen, task.test[0].steps), esn.result_.test_outputs[0])
+    one_step = esn.predict(targets=seen)
+    assert one_step.shape == (400, 1) and np.sqrt(np.mean((one_step - seen)[100:] ** 2)) < 1e-3 * seen.std()

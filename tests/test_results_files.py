@@ -105,3 +105,28 @@ def test_a_number_edited_by_hand_is_caught(tmp_path):
     block = readme.read_text().split("<!-- generated:results -->")[1]
     readme.write_text(readme.read_text().replace(block, block.replace("e-", "e-1", 1)))
     assert tables.stale_files(tmp_path) == ["README.md"]
+
+
+def test_the_recorded_command_parses_again():
+    """Unset options and false flags are left out, true flags stand alone: the command in a results file reruns."""
+    import argparse
+    import sys
+
+    spec = importlib.util.spec_from_file_location("experiment_provenance", ROOT / "experiments" / "provenance.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str(ROOT / "experiments"))
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(ROOT / "experiments"))
+    parser = argparse.ArgumentParser()
+    parser.add_argument("mode")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    parser.add_argument("--generations", type=int, default=None)
+    parser.add_argument("--fast", action="store_true")
+    parser.add_argument("--slow", action="store_true")
+    parser.add_argument("--out", default="x.json")
+    args = parser.parse_args(["lags", "--fast"])
+    command = module.command_line(args, positional=("mode",))
+    assert command.endswith("lags --seeds 0 1 --fast")
+    assert parser.parse_args(command.split()[2:]) == argparse.Namespace(**{**vars(args), "out": "x.json"})

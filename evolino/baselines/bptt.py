@@ -21,7 +21,7 @@ from evolino.network import LSTMSpec, sigmoid
 from evolino.params import ParamsMixin
 from evolino.tasks.base import SequencePair, Task
 
-__all__ = ["BPTTLSTM", "BPTTResult", "loss_and_gradient"]
+__all__ = ["BPTTLSTM", "BPTTResult", "batch_loss_and_gradient", "loss_and_gradient"]
 
 
 def _units(spec: LSTMSpec) -> list[str]:
@@ -58,42 +58,56 @@ def loss_and_gradient(spec: LSTMSpec, genome: np.ndarray, readout: np.ndarray, p
     grad_genome : (d,)
     grad_readout : (cells + 1, m)
     """
-    C, T = spec.cells, pair.steps
+    return batch_loss_and_gradient(spec, genome, readout, [pair], washout)
+
+
+def batch_loss_and_gradient(spec: LSTMSpec, genome: np.ndarray, readout: np.ndarray, pairs: list[SequencePair],
+                            washout: int) -> tuple[float, np.ndarray, np.ndarray]:
+    """The mean over ``pairs`` of :func:`loss_and_gradient`, all sequences run at once.
+
+    Sequences of different lengths are padded at the end (zero inputs, no targets): the network is causal, so steps
+    after a sequence's end change neither its outputs nor its gradient. Each sequence weighs the same, whatever its
+    number of scored steps.
+    """
+    B, T, C = len(pairs), max(p.steps for p in pairs), spec.cells
     weights = _split(spec, genome)
-    ext = []
-    if spec.n_inputs:
-        ext.append(pair.inputs)
-    if spec.feedback:
-        ext.append(spec.feedback_scale * previous_targets(pair.targets))
-    ext = np.concatenate(ext, axis=1) if ext else np.zeros((T, 0))
+    ext = np.zeros((B, T, spec.n_inputs + spec.n_feedback))
+    targets = np.full((B, T, readout.shape[1]), np.nan)
+    rows = np.zeros((B, T), dtype=bool)
+    for b, pair in enumerate(pairs):
+        parts = ([pair.inputs] if spec.n_inputs else []) + \
+            ([spec.feedback_scale * previous_targets(pair.targets)] if spec.feedback else [])
+        if parts:
+            ext[b, : pair.steps] = np.concatenate(parts, axis=1)
+        targets[b, : pair.steps] = pair.targets
+        rows[b, washout : pair.steps] = pair.scored[washout:]
     tape = _forward(spec, weights, ext)
-    hs = np.array([o * np.tanh(c_new) for (_, _, _, _, o, _, c_new) in tape])
-    design = np.hstack([hs, np.ones((T, 1))])
-    rows = pair.scored.copy()
-    rows[:washout] = False
-    scored = design[rows]
-    error = scored @ readout - pair.targets[rows]
-    count = error.size
-    loss = 0.5 * float(np.sum(error**2)) / count
-    grad_readout = scored.T @ error / count
-    dh_out = np.zeros((T, C))
-    dh_out[rows] = error @ readout[:C].T / count
-    grad = _backward(spec, weights, tape, dh_out, ext.shape[1], genome.shape)
+    hs = np.stack([o * np.tanh(c_new) for (_, _, _, _, o, _, c_new) in tape], axis=1)  # (B, T, C)
+    design = np.concatenate([hs, np.ones((B, T, 1))], axis=2)[rows]
+    # each sequence's squared errors are averaged over its own scored entries, then the sequences over the batch
+    share = (1.0 / (np.maximum(rows.sum(axis=1), 1) * readout.shape[1] * B))[np.nonzero(rows)[0]][:, None]
+    error = design @ readout - targets[rows]
+    loss = 0.5 * float(np.sum(share * error**2))
+    grad_readout = design.T @ (share * error)
+    dh_out = np.zeros((B, T, C))
+    dh_out[rows] = (share * error) @ readout[:C].T
+    grad = _backward(spec, weights, tape, dh_out, ext.shape[2], genome.shape)
     return loss, grad, grad_readout
 
 
 def _forward(spec: LSTMSpec, w: dict[str, np.ndarray], ext: np.ndarray) -> list[tuple]:
-    """Run one genome over external sources ext (T, n_ext); the tape holds each step's (x, z, i, f, o, c_prev, c)."""
-    C = spec.cells
-    h, c = np.zeros(C), np.zeros(C)
+    """Run one genome over a batch of external sources ext (B, T, n_ext); the tape holds each step's
+    (x, z, i, f, o, c_prev, c), each (B, .)."""
+    B, C = ext.shape[0], spec.cells
+    h, c = np.zeros((B, C)), np.zeros((B, C))
     tape = []
-    for t in range(ext.shape[0]):
-        x = np.concatenate([ext[t], h])
-        z = np.tanh(w["Wz"] @ x + w["bz"])
-        i = sigmoid(w["Wi"] @ x + w["bi"] + w["pi"] * c)
-        f = sigmoid(w["Wf"] @ x + w["bf"] + w["pf"] * c) if spec.forget_gate else np.ones(C)
+    for t in range(ext.shape[1]):
+        x = np.concatenate([ext[:, t], h], axis=1)
+        z = np.tanh(x @ w["Wz"].T + w["bz"])
+        i = sigmoid(x @ w["Wi"].T + w["bi"] + w["pi"] * c)
+        f = sigmoid(x @ w["Wf"].T + w["bf"] + w["pf"] * c) if spec.forget_gate else np.ones((B, C))
         c_new = f * c + i * z
-        o = sigmoid(w["Wo"] @ x + w["bo"] + w["po"] * c_new)
+        o = sigmoid(x @ w["Wo"].T + w["bo"] + w["po"] * c_new)
         tape.append((x, z, i, f, o, c, c_new))
         h, c = o * np.tanh(c_new), c_new
     return tape
@@ -101,16 +115,15 @@ def _forward(spec: LSTMSpec, w: dict[str, np.ndarray], ext: np.ndarray) -> list[
 
 def _backward(spec: LSTMSpec, w: dict[str, np.ndarray], tape: list[tuple], dh_out: np.ndarray, n_ext: int,
               shape: tuple[int, ...]) -> np.ndarray:
-    """Back-propagate the loss's gradient with respect to every h(t), dh_out (T, C), through the tape -> (d,)."""
-    C = spec.cells
+    """Back-propagate the loss's gradient with respect to every h(t), dh_out (B, T, C), through the tape -> (d,)."""
+    B, C = dh_out.shape[0], spec.cells
     grad = np.zeros(shape)
     g = _split(spec, grad)  # views into grad
-    dh_next, dc_next = np.zeros(C), np.zeros(C)
-    da_i_next = da_f_next = np.zeros(C)
-    f_next = np.zeros(C)
+    dh_next, dc_next = np.zeros((B, C)), np.zeros((B, C))
+    da_i_next = da_f_next = f_next = np.zeros((B, C))
     for t in range(len(tape) - 1, -1, -1):
         x, z, i, f, o, c_prev, c_t = tape[t]
-        dh = dh_out[t] + dh_next
+        dh = dh_out[:, t] + dh_next
         tanh_c = np.tanh(c_t)
         da_o = dh * tanh_c * o * (1 - o)
         dc = dh * o * (1 - tanh_c**2) + da_o * w["po"] + dc_next * f_next + da_i_next * w["pi"]
@@ -118,19 +131,19 @@ def _backward(spec: LSTMSpec, w: dict[str, np.ndarray], tape: list[tuple], dh_ou
             dc += da_f_next * w["pf"]
         da_i = dc * z * i * (1 - i)
         da_z = dc * i * (1 - z**2)
-        da_f = dc * c_prev * f * (1 - f) if spec.forget_gate else np.zeros(C)
+        da_f = dc * c_prev * f * (1 - f) if spec.forget_gate else np.zeros((B, C))
         deltas = {"z": da_z, "i": da_i, "f": da_f, "o": da_o}
         dx = np.zeros_like(x)
         for unit in _units(spec):
-            g["W" + unit][...] += np.outer(deltas[unit], x)
-            g["b" + unit][...] += deltas[unit]
-            dx += w["W" + unit].T @ deltas[unit]
+            g["W" + unit][...] += deltas[unit].T @ x
+            g["b" + unit][...] += deltas[unit].sum(axis=0)
+            dx += deltas[unit] @ w["W" + unit]
         if spec.peepholes:
-            g["pi"][...] += da_i * c_prev
-            g["po"][...] += da_o * c_t
+            g["pi"][...] += (da_i * c_prev).sum(axis=0)
+            g["po"][...] += (da_o * c_t).sum(axis=0)
             if spec.forget_gate:
-                g["pf"][...] += da_f * c_prev
-        dh_next = dx[n_ext:]
+                g["pf"][...] += (da_f * c_prev).sum(axis=0)
+        dh_next = dx[:, n_ext:]
         dc_next, f_next, da_i_next, da_f_next = dc, f, da_i, da_f
     return grad
 
@@ -206,13 +219,10 @@ class BPTTLSTM(ParamsMixin):
         beta1, beta2, eps = 0.9, 0.999, 1e-8
         losses = []
         for step in range(1, self.iterations + 1):
-            total, grads = 0.0, [np.zeros_like(p) for p in params]
-            for pair in task.train:
-                loss, g_genome, g_readout = loss_and_gradient(spec, params[0], params[1], pair, task.washout)
-                total += loss / len(task.train)
-                grads[0] += g_genome / len(task.train)
-                grads[1] += g_readout / len(task.train)
-            losses.append(total)
+            loss, g_genome, g_readout = batch_loss_and_gradient(spec, params[0], params[1], list(task.train),
+                                                                task.washout)
+            grads = [g_genome, g_readout]
+            losses.append(loss)
             norm = np.sqrt(sum(float(np.sum(gr**2)) for gr in grads))
             if not np.isfinite(norm):
                 break

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from evolino.blas import single_threaded_blas
+from evolino.errors import NotFittedError
 from evolino.fitness import previous_targets
 from evolino.metrics import score
 from evolino.params import ParamsMixin
@@ -367,6 +368,54 @@ class EchoStateNetwork(ParamsMixin):
         test_error, outputs, self.readout_, ridge = self._test(task, final)
         self.result_ = ESNResult(validation_error, test_error, outputs, config, ridge)
         return self
+
+    # ------------------------------------------------------------------------------------ the fitted estimator
+
+    def _fitted(self) -> ReadoutConfig:
+        if not hasattr(self, "readout_"):
+            raise NotFittedError(f"this {type(self).__name__} is not fitted yet: call fit(task) first")
+        return self.result_.readout
+
+    def predict(self, inputs: np.ndarray | None = None, targets: np.ndarray | None = None) -> np.ndarray:
+        """Teacher-forced outputs (T, n_outputs) for one sequence from a zero state, in the task's units.
+
+        ``inputs`` (T, n_inputs) for a task with inputs; ``targets`` (T, n_outputs) for a generative task (the
+        previous target is fed back at each step)."""
+        config = self._fitted()
+        generative = self.w_fb_.shape[1] > 0
+        reference = targets if generative else inputs
+        if reference is None:
+            raise ValueError("predict needs targets (a generative task's network) or inputs")
+        steps = np.asarray(reference).shape[0]
+        line = _Line(_columns(targets, steps, self.readout_.shape[1]) if generative else
+                     np.zeros((steps, self.readout_.shape[1])),
+                     _columns(inputs, steps, self.w_in_.shape[1]), np.ones(steps, dtype=bool))
+        states, _ = self._teacher(line, 0, steps, None, generative)
+        return self._outputs(states, self.readout_, config.bias)
+
+    def generate(self, history: np.ndarray, steps: int) -> np.ndarray:
+        """Teacher-force on ``history`` (T, n_outputs), then generate ``steps`` outputs closed-loop: (steps,
+        n_outputs), in the task's units (a generative task without inputs)."""
+        config = self._fitted()
+        if self.w_fb_.shape[1] == 0 or self.w_in_.shape[1] > 0:
+            raise ValueError("generate needs a network fitted on a generative task without inputs")
+        history = _columns(history, None, self.readout_.shape[1])
+        known = history.shape[0]
+        line = _Line(history, np.zeros((known, 0)), np.ones(known, dtype=bool))
+        _, x = self._teacher(line, 0, known, None, True)
+        return self._free_run(self.readout_, x, history[-1], np.zeros((steps, 0)), steps, config.bias)
+
+
+def _columns(array: np.ndarray | None, steps: int | None, columns: int) -> np.ndarray:
+    """``array`` as (T, columns) floats; (steps, 0) when there are no columns."""
+    if columns == 0:
+        return np.zeros((steps or 0, 0))
+    if array is None:
+        raise ValueError(f"this network needs an array with {columns} column(s)")
+    array = np.asarray(array, dtype=np.float64).reshape(len(array), -1)
+    if array.shape[1] != columns or (steps is not None and array.shape[0] != steps):
+        raise ValueError(f"expected shape ({steps if steps is not None else 'T'}, {columns}), got {array.shape}")
+    return array
 
 
 def default_readout(task: Task) -> ReadoutConfig:
