@@ -47,21 +47,21 @@ FIGURE = Path(__file__).resolve().parent.parent / "docs" / "images" / "long_lag_
 
 # Task options, Evolino's settings, and the published figure with its source (recalled, not verified).
 SETTINGS = {
-    "adding": {"task": {}, "evolino": dict(cells=8, init_scale=1.0, generations=300),
+    "adding": {"task": {}, "evolino": dict(cells=8, init_scale=1.0, generations=200),
                "published": ("LSTM: solved after ~74,000 training sequences (T = 100)",
                              "Hochreiter & Schmidhuber 1997")},
-    "temporal-order": {"task": {"relevant": 3}, "evolino": dict(cells=8, init_scale=1.0, generations=300),
+    "temporal-order": {"task": {"relevant": 3}, "evolino": dict(cells=8, init_scale=1.0, generations=200),
                        "published": ("LSTM: ~570,000 training sequences (3 symbols, 8 classes)",
                                      "Hochreiter & Schmidhuber 1997")},
-    "two-sequence": {"task": {}, "evolino": dict(cells=4, init_scale=1.0, generations=100),
+    "two-sequence": {"task": {}, "evolino": dict(cells=4, init_scale=1.0, generations=50),
                      "published": ("LSTM: ~27,000 training sequences (T = 100, N = 3); random guessing faster",
                                    "Hochreiter & Schmidhuber 1997; Schmidhuber & Hochreiter 1996")},
-    "latch": {"task": {}, "evolino": dict(cells=4, init_scale=1.0, generations=100),
+    "latch": {"task": {}, "evolino": dict(cells=4, init_scale=1.0, generations=50),
               "published": ("random weight guessing: 22 trials (latch with noise)", "Schmidhuber & Hochreiter 1996")},
-    "parity": {"task": {}, "evolino": dict(cells=4, init_scale=1.0, generations=200),
+    "parity": {"task": {}, "evolino": dict(cells=4, init_scale=1.0, generations=50),
                "published": ("random weight guessing: ~2,900 trials (one hidden unit, 500-600 steps)",
                              "Schmidhuber & Hochreiter 1996")},
-    "embedded-reber": {"task": {}, "evolino": dict(cells=8, init_scale=1.0, generations=300),
+    "embedded-reber": {"task": {}, "evolino": dict(cells=12, init_scale=1.0, generations=200),
                        "published": ("LSTM: 100% of runs, ~8,000-15,000 training strings",
                                      "Hochreiter & Schmidhuber 1997")},
 }
