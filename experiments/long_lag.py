@@ -23,8 +23,9 @@ Methods, each chosen on the validation sequences only:
 * ESN: a leaky tanh reservoir of as many units as Evolino has cells with Evolino's readout, its settings (leak,
   spectral radius, input scale, density, readout) searched on validation (evolino.baselines.ESNSearch).
 
-The lag study runs Evolino alone, three seeds per lag, with a stated budget: the largest T at which the median run
-still answers at least 99% (adding) or 95% (temporal order) of the fresh test sequences right.
+The lag study runs Evolino alone with a stated budget (one seed per lag by default: a run at T = 1000 takes minutes
+on 2 cores), trained on 100 sequences and tested on 1,000 fresh ones: the largest T at which the median run still
+answers at least 99% (adding) or 95% (temporal order) of the fresh test sequences right.
 
 Writes experiments/results/long_lag.json or long_lag_lags.json (with provenance) and prints markdown tables.
 """
@@ -72,7 +73,7 @@ ESN_GRID = {"leak": (1.0, 0.3), "spectral_radius": (0.5, 0.9, 1.0), "input_scale
             "readout": (evolino.ReadoutConfig(rcond=1e-14), evolino.ReadoutConfig(ridge="auto"))}
 LAGS = (100, 200, 500, 1000)
 LAG_TASKS = {"adding": 0.99, "temporal-order": 0.95}  # the share of test sequences that counts as success
-LAG_TRAINING = dict(train=200, validation=100, test=1000)
+LAG_TRAINING = dict(train=100, validation=50, test=1000)
 
 
 def _finite_or_none(x: float) -> float | None:
@@ -208,15 +209,15 @@ def main() -> None:
     parser.add_argument("mode", nargs="?", choices=["tasks", "lags"], default="tasks")
     parser.add_argument("--tasks", nargs="+", default=list(SETTINGS), choices=list(SETTINGS))
     parser.add_argument("--methods", nargs="+", default=["evolino", "bptt", "esn"], choices=["evolino", "bptt", "esn"])
-    parser.add_argument("--seeds", type=int, nargs="+", default=None, help="Evolino's seeds (default 0-4, lags 0-2)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=None, help="Evolino's seeds (default 0-4, lags 0)")
     parser.add_argument("--baseline-seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--lags", type=int, nargs="+", default=list(LAGS))
-    parser.add_argument("--generations", type=int, default=150, help="the lag study's budget")
+    parser.add_argument("--generations", type=int, default=100, help="the lag study's budget")
     parser.add_argument("--out", type=Path, default=None, help="default experiments/results/long_lag[_lags].json")
     parser.add_argument("--figure", type=Path, default=FIGURE, help="the lag study's plot")
     args = parser.parse_args()
     if args.seeds is None:
-        args.seeds = [0, 1, 2] if args.mode == "lags" else [0, 1, 2, 3, 4]
+        args.seeds = [0] if args.mode == "lags" else [0, 1, 2, 3, 4]
     payload = tasks_table(args) if args.mode == "tasks" else lag_study(args)
     out = args.out or RESULTS / ("long_lag.json" if args.mode == "tasks" else "long_lag_lags.json")
     write_results(out, payload, command_line(args, positional=("mode",), skip=("out", "figure")))
