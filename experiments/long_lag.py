@@ -68,7 +68,7 @@ SETTINGS = {
 }
 POPULATION = 40
 BPTT_LEARNING_RATES = (1e-2, 1e-3)
-BPTT_ITERATIONS = 200
+BPTT_ITERATIONS = 1000  # full-batch Adam steps per learning rate: about Evolino's wall time on these tasks
 ESN_GRID = {"leak": (1.0, 0.3), "spectral_radius": (0.5, 0.9, 1.0), "input_scale": (0.1, 1.0), "density": (1.0,),
             "readout": (evolino.ReadoutConfig(rcond=1e-14), evolino.ReadoutConfig(ridge="auto"))}
 LAGS = (100, 200, 500, 1000)
