@@ -615,9 +615,23 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # the reader of our output went away (`evolino tasks | head -1`): nothing to say
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so that the exit flush does not fail too
         return 0
+    except OSError as exc:
+        from evolino.atomic import disk_full
+
+        if not disk_full(exc):  # a full disk outside a run (report, predict, generate): the files are written
+            return _internal_error(exc)  # atomically, so nothing is half written; say so in one line
+        where = f" (writing {exc.filename})" if exc.filename else ""
+        print(f"evolino: error: {exc.strerror}{where}; nothing was half written: free some space and run the command "
+              "again", file=sys.stderr)
+        return EXIT_USAGE
     except Exception as exc:  # noqa: BLE001  (one line, never a bare traceback)
-        if os.environ.get("EVOLINO_DEBUG"):
-            raise
-        print(f"evolino: internal error: {type(exc).__name__}: {exc} (set EVOLINO_DEBUG=1 for the traceback)",
-              file=sys.stderr)
-        return 1
+        return _internal_error(exc)
+
+
+def _internal_error(exc: BaseException) -> int:
+    """One line for a bug (the traceback with EVOLINO_DEBUG=1); exit status 1."""
+    if os.environ.get("EVOLINO_DEBUG"):
+        raise exc
+    print(f"evolino: internal error: {type(exc).__name__}: {exc} (set EVOLINO_DEBUG=1 for the traceback)",
+          file=sys.stderr)
+    return 1

@@ -292,3 +292,20 @@ def test_keep_checkpoints_chooses_how_many_stay(tiny_config, tmp_path):
     assert [p.name for p in checkpoint_files(out)] == ["gen-000007.ckpt", "gen-000006.ckpt", "gen-000005.ckpt"]
     with pytest.raises(ValueError, match="keep"):
         write_checkpoint(tmp_path, {}, 1, keep=0)
+
+
+def test_a_full_disk_while_writing_a_report_is_one_line_exit_2(tiny_config, tmp_path, capsys, monkeypatch):
+    import errno
+
+    out = tmp_path / "run"
+    assert main(["run", "--config", str(tiny_config), "--out", str(out), "--quiet"]) == 0
+    capsys.readouterr()
+
+    def full(path, text):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+
+    monkeypatch.setattr("evolino.reporting.write_text", full)
+    assert main(["report", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "No space left on device" in err[0] and "report.md" in err[0]
+    assert "nothing was half written" in err[0] and not _leftovers(out)
