@@ -151,8 +151,9 @@ def readme_results() -> str:
         "\n".join(table),
         "Evolino: `python experiments/mso.py table` (CMA-ES, population 40, 300 generations) and `python "
         "experiments/sines5.py` (sep-CMA-ES, 500 generations). ESN: `python experiments/esn_baseline.py`, each search "
-        f"scoring {esn_rows[0]['settings']:,} settings (leak rate, spectral radius, feedback scale, density, and "
-        "Evolino's own readout options) on the validation window only, then testing its choice once; a search takes "
+        f"making {esn_rows[0]['settings']:,} validation scores (settings of leak rate, spectral radius, feedback "
+        "scale, density and Evolino's own readout options, each on several random reservoirs) on the validation "
+        "window only, then testing its choice once; a search takes "
         f"{seconds(esn_rows)}. PyBrain's figures: {PYBRAIN_PROTOCOL}. Details: "
         "[docs/reproducing.md](docs/reproducing.md).",
         _verdict(equal, large),
@@ -399,6 +400,11 @@ def _overview_rows() -> list[str]:
         task, units = key.split("/")
         lines.append(f"| `esn_baseline.py` | ESN, {TASK_LABELS[task]}, {units} units, test NRMSE (median of "
                      f"{len(summary['test_errors'])}) | {fmt(summary['median_test_error'])} | - |")
+    baselines = load("baselines")
+    for task in dict.fromkeys(r["task"] for r in baselines["rows"]):
+        rows = _rows(baselines, task=task, method="bptt")
+        lines.append(f"| `baselines.py` | the same LSTM trained by BPTT, {TASK_LABELS[task]}, test NRMSE (median of "
+                     f"{len(rows)}) | {fmt(_median_of(rows, 'test_error'))} | - |")
     s8 = anbncn["summary"]["evolino/8"]
     lines.append(f"| `anbncn.py` | a^n b^n c^n, 8 cells, largest n generalised to (median of {s8['runs']}) | "
                  f"{s8['median_limit']:g} | ~{anbncn['meta'].get('published_limit', 29)} (Evolino paper) |")
