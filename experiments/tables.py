@@ -207,6 +207,12 @@ def reproducing_mso() -> str:
     return "\n".join(lines)
 
 
+def reproducing_esn_verdict() -> str:
+    """What the ESN comparison says, in words chosen by the numbers (the README's paragraph)."""
+    _, equal, large = _readme_table(load("mso_table"), load("sines5"), load("esn_baseline"))
+    return prose(_verdict(equal, large))
+
+
 def reproducing_ablation() -> str:
     summary = load("mso_ablation")["summary"]
     settings = summary["settings"]
@@ -428,7 +434,8 @@ BLOCKS: dict[str, dict[str, Callable[[], str]]] = {
     "docs/architecture.md": {"readout-cutoff": architecture_cutoff},
     "README.md": {"results": readme_results},
     "docs/reproducing.md": {"mso-table": reproducing_mso, "ablation": reproducing_ablation,
-                            "esn": reproducing_esn, "baselines": reproducing_baselines, "anbncn": reproducing_anbncn},
+                            "esn": reproducing_esn, "esn-verdict": reproducing_esn_verdict,
+                            "baselines": reproducing_baselines, "anbncn": reproducing_anbncn},
     "experiments/README.md": {"overview": experiments_overview},
 }
 
