@@ -81,10 +81,10 @@ def plot_test_window(targets: np.ndarray, outputs: np.ndarray, path: str | os.Pa
         ax.set_ylabel(names[j] if j < len(names) else f"output {j}")
         ax.legend(loc="upper right", fontsize="x-small", ncol=2)
     with np.errstate(all="ignore"):
-        error = np.nanmax(np.abs(outputs - targets), axis=1)
+        error = _largest_error(outputs, targets)
         axes[m, 0].semilogy(steps, np.where(error > 0, error, np.nan), color="tab:orange", lw=1, label="evolino")
         for name, values in baselines.items():
-            other = np.nanmax(np.abs(values - targets), axis=1)
+            other = _largest_error(values, targets)
             style = {k: v for k, v in _BASELINE_STYLES.get(name, {"label": name}).items() if k != "lw"}
             axes[m, 0].semilogy(steps, np.where(other > 0, other, np.nan), lw=0.8, **style)
     axes[m, 0].set_ylabel("|error|")
@@ -94,3 +94,12 @@ def plot_test_window(targets: np.ndarray, outputs: np.ndarray, path: str | os.Pa
     fig.savefig(path)
     plt.close(fig)
     return Path(path)
+
+
+def _largest_error(values: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """(T,) largest |value - target| of each step over the outputs; NaN at steps without a target (no warning)."""
+    distance = np.abs(values - targets)
+    largest = np.full(distance.shape[0], np.nan)
+    known = ~np.isnan(distance).all(axis=1)
+    largest[known] = np.nanmax(distance[known], axis=1)
+    return largest

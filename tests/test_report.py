@@ -70,3 +70,17 @@ def test_plot_functions_cope_with_infinite_errors_and_several_outputs(tmp_path):
     width, height = _png_size(plot_test_window(targets, targets + 1e-3, tmp_path / "window.png"))
     single_height = _png_size(plot_test_window(targets[:, :1], targets[:, :1], tmp_path / "one.png"))[1]
     assert height > single_height  # one panel per output
+
+
+def test_a_test_window_with_targets_at_some_steps_only_plots_without_warnings(tmp_path):
+    """Tasks with a target at the last step only (the long-lag problems) leave whole rows without a target."""
+    import warnings
+
+    targets = np.full((20, 2), np.nan)
+    targets[-1] = [0.5, 1.0]
+    outputs = np.zeros((20, 2))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        path = plot_test_window(targets, outputs, tmp_path / "window.png", "last step only",
+                                baselines={"mean": np.full((20, 2), 0.7)})
+    assert path.is_file() and path.stat().st_size > 0
