@@ -268,20 +268,23 @@ def reproducing_baselines() -> str:
     return "\n".join(lines)
 
 
-def language_table(name: str) -> str:
-    """The generalisation limits of one language experiment (``anbncn`` or ``anbn``)."""
+def language_table(name: str, beyond: str = "published") -> str:
+    """The generalisation limits of one language experiment (``anbncn`` or ``anbn``); the runs counted are those
+    beyond the published limit, or (``beyond="test"``) beyond the test lengths."""
     data = load(name)
-    published = data["meta"].get("published_limit", 29)
-    lines = [f"| method, cells | training strings all accepted | M, all seeds | median M | runs with M > {published} "
-             "(published) | time per run |", "|---|---|---|---|---|---|"]
+    limit = data["meta"]["test_max"] if beyond == "test" else data["meta"].get("published_limit", 29)
+    what = "the test lengths" if beyond == "test" else "published"
+    lines = [f"| method, cells | training strings all accepted | M, all seeds | median M | runs with M > {limit} "
+             f"({what}) | time per run |", "|---|---|---|---|---|---|"]
     for key, s in data["summary"].items():
         method, cells = key.split("/")
         rows = sorted(_rows(data, method=method, cells=int(cells)), key=lambda r: r["seed"])
         limits = ", ".join(f"**{r['limit']}**" if r["limit"] >= s["limit_capped_at"] else str(r["limit"])
                            for r in rows)
         label = "Evolino" if method == "evolino" else "BPTT"
+        count = s["runs_beyond_test"] if beyond == "test" else s["runs_beyond_published"]
         lines.append(f"| {label}, {cells} cells | {s['train_solved']} / {s['runs']} | {limits} | "
-                     f"{s['median_limit']:g} | {s['runs_beyond_published']} | {seconds(rows)} |")
+                     f"{s['median_limit']:g} | {count} | {seconds(rows)} |")
     return "\n".join(lines)
 
 
@@ -414,6 +417,21 @@ def _overview_rows() -> list[str]:
     s8 = anbncn["summary"]["evolino/8"]
     lines.append(f"| `anbncn.py` | a^n b^n c^n, 8 cells, largest n generalised to (median of {s8['runs']}) | "
                  f"{s8['median_limit']:g} | ~{anbncn['meta'].get('published_limit', 29)} (Evolino paper) |")
+    sn = load("anbn")["summary"]["evolino/8"]
+    lines.append(f"| `anbncn.py --language anbn` | a^n b^n, 8 cells, largest n generalised to (median of {sn['runs']}, "
+                 f"tried up to {sn['limit_capped_at']}) | {sn['median_limit']:g} | ~1000 in some runs (gradient LSTM, "
+                 "Gers & Schmidhuber 2001) |")
+    mg = load("mackey_glass")
+    for method, summary in mg["summary"].items():
+        label = "Evolino, 30 cells" if method == "evolino" else f"ESN, {method.split('_')[1]} units"
+        published = "1.9e-3 (Evolino paper); 2.8e-4 (ESN, 400 units, Jaeger 2001)" if method == "evolino" else "-"
+        lines.append(f"| `mackey_glass.py` | Mackey-Glass, {label}, NRMSE84 (median of {summary['runs']}) | "
+                     f"{fmt(summary['median_nrmse84'])} | {published} |")
+    for task, summary in load("long_lag_lags")["summary"].items():
+        largest = summary["largest_lag"]
+        lines.append(f"| `long_lag.py lags` | {task}: largest T with {_percent(summary['needed'])} of fresh test "
+                     f"sequences solved ({summary['budget']['generations']} generations, one seed) | "
+                     f"{largest if largest else 'none of 100-1000'} | - |")
     passed = [name for name, v in real["summary"].items() if v.get("one_step_ok") and v.get("free_run_ok")
               and v.get("no_seed_above_limit")]
     lines.append(f"| `real_series.py` | real series (statsmodels), default settings: free run and one-step forecast "
@@ -437,6 +455,8 @@ BLOCKS: dict[str, dict[str, Callable[[], str]]] = {
                             "esn": reproducing_esn, "esn-verdict": reproducing_esn_verdict,
                             "baselines": reproducing_baselines, "anbncn": reproducing_anbncn},
     "experiments/README.md": {"overview": experiments_overview},
+    "docs/long-lag.md": {"long-lag-lags": long_lag_lags, "anbn": lambda: language_table("anbn", beyond="test"),
+                         "mackey-glass": mackey_glass_results},
 }
 
 
