@@ -69,3 +69,18 @@ def test_training_lowers_the_loss_and_is_reproducible():
     assert a.train_loss[-1] < 0.5 * a.train_loss[0]
     assert a.train_loss == b.train_loss and a.test_error == b.test_error
     assert np.isfinite(a.validation_error)
+
+
+def test_minibatches_are_reproducible_and_a_batch_as_large_as_the_data_is_the_full_batch():
+    from evolino.tasks import Task
+
+    several = Task("several", train=[SequencePair(np.sin(0.3 * np.arange(40) + k)[:, None]) for k in range(6)],
+                   validation=[SequencePair(np.sin(0.3 * np.arange(40) + 7)[:, None])], washout=5)
+    full = BPTTLSTM(cells=2, iterations=6, random_state=3).fit(several).result_
+    a = BPTTLSTM(cells=2, iterations=6, batch_size=4, random_state=3).fit(several).result_
+    b = BPTTLSTM(cells=2, iterations=6, batch_size=4, random_state=3).fit(several).result_
+    assert a.train_loss == b.train_loss and a.train_loss != full.train_loss
+    whole = BPTTLSTM(cells=2, iterations=6, batch_size=100, random_state=3).fit(several).result_
+    assert whole.train_loss == full.train_loss
+    with pytest.raises(ValueError, match="batch_size"):
+        BPTTLSTM(batch_size=0).fit(several)

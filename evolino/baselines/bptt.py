@@ -159,7 +159,7 @@ class BPTTResult:
 
 
 class BPTTLSTM(ParamsMixin):
-    """LSTM of Evolino's parameterisation trained by BPTT and Adam (full-batch, teacher forcing).
+    """LSTM of Evolino's parameterisation trained by BPTT and Adam (full batch or minibatches, teacher forcing).
 
     An estimator like :class:`evolino.Evolino`: ``fit(task)`` returns it, with ``result_`` (:class:`BPTTResult`)
     and ``model_``; ``get_params``/``set_params``, ``predict``, ``generate`` and ``score``.
@@ -168,18 +168,22 @@ class BPTTLSTM(ParamsMixin):
     ----------
     cells, peepholes, forget_gate, feedback_scale : network settings, as for :class:`evolino.Evolino`
     iterations : int
-        Adam steps (each over all training sequences).
+        Adam steps.
     learning_rate : float
     clip : float
         Gradient norm clip (exploding gradients are part of what this baseline shows).
     init_scale : float
         Initial weights N(0, init_scale^2).
+    batch_size : int, optional
+        Sequences per step (minibatches, reshuffled every epoch); None: every training sequence at every step.
     random_state : int
+        Seed of the initial weights and of the minibatches.
     """
 
     def __init__(self, cells: int = 10, peepholes: bool = True, forget_gate: bool = True,
                  feedback_scale: float = 1.0, iterations: int = 300, learning_rate: float = 1e-2,
-                 clip: float = 1.0, init_scale: float = 0.1, random_state: int = 0) -> None:
+                 clip: float = 1.0, init_scale: float = 0.1, batch_size: int | None = None,
+                 random_state: int = 0) -> None:
         self.cells = cells
         self.peepholes = peepholes
         self.forget_gate = forget_gate
@@ -188,6 +192,7 @@ class BPTTLSTM(ParamsMixin):
         self.learning_rate = learning_rate
         self.clip = clip
         self.init_scale = init_scale
+        self.batch_size = batch_size
         self.random_state = random_state
 
     def fit(self, task: Task) -> BPTTLSTM:
@@ -200,12 +205,16 @@ class BPTTLSTM(ParamsMixin):
         """
         if self.iterations < 1 or self.learning_rate <= 0 or self.clip <= 0:
             raise ValueError("need iterations >= 1, learning_rate > 0 and clip > 0")
+        if self.batch_size is not None and not (isinstance(self.batch_size, (int, np.integer)) and self.batch_size > 0):
+            raise ValueError(f"batch_size must be a positive integer or None, got {self.batch_size!r}")
         spec = LSTMSpec(n_inputs=task.n_inputs, cells=self.cells, n_outputs=task.n_outputs,
                         peepholes=self.peepholes, forget_gate=self.forget_gate, feedback=task.generative,
                         feedback_scale=self.feedback_scale)
-        rng = np.random.default_rng(self.random_state)
-        params = [rng.normal(0, self.init_scale, spec.dimension), np.zeros((spec.cells + 1, spec.n_outputs))]
-        losses = self._adam(spec, params, task)
+        # the weights' stream is the seed's own (as before minibatches existed); the batches' an independent child
+        init_rng = np.random.default_rng(self.random_state)
+        batch_rng = np.random.default_rng(np.random.SeedSequence(self.random_state).spawn(1)[0])
+        params = [init_rng.normal(0, self.init_scale, spec.dimension), np.zeros((spec.cells + 1, spec.n_outputs))]
+        losses = self._adam(spec, params, task, batch_rng)
         self.model_ = EvolinoModel(spec, params[0], params[1], task.scaler, task.input_names, task.target_names,
                                    task.washout)
         validation = model_error(self.model_, task, "validation") if task.validation else float("nan")
@@ -213,14 +222,23 @@ class BPTTLSTM(ParamsMixin):
         self.result_ = BPTTResult(self.model_, losses, validation, test)
         return self
 
-    def _adam(self, spec: LSTMSpec, params: list[np.ndarray], task: Task) -> list[float]:
-        """Full-batch Adam on ``params`` = [genome, readout], in place; the training loss of every step."""
+    def _adam(self, spec: LSTMSpec, params: list[np.ndarray], task: Task, rng: np.random.Generator) -> list[float]:
+        """Adam on ``params`` = [genome, readout], in place, over the whole training set or minibatches of
+        ``batch_size`` sequences (drawn without replacement within an epoch); the loss of every step's batch."""
         moments = [[np.zeros_like(p), np.zeros_like(p)] for p in params]
         beta1, beta2, eps = 0.9, 0.999, 1e-8
         losses = []
+        train = list(task.train)
+        size = len(train) if self.batch_size is None else min(int(self.batch_size), len(train))
+        order: list[int] = []
         for step in range(1, self.iterations + 1):
-            loss, g_genome, g_readout = batch_loss_and_gradient(spec, params[0], params[1], list(task.train),
-                                                                task.washout)
+            if size == len(train):
+                batch = train
+            else:
+                if len(order) < size:
+                    order += rng.permutation(len(train)).tolist()
+                batch, order = [train[k] for k in order[:size]], order[size:]
+            loss, g_genome, g_readout = batch_loss_and_gradient(spec, params[0], params[1], batch, task.washout)
             grads = [g_genome, g_readout]
             losses.append(loss)
             norm = np.sqrt(sum(float(np.sum(gr**2)) for gr in grads))
