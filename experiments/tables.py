@@ -331,19 +331,26 @@ def _solved_span(rows: list[dict]) -> str:
     return middle if values[0] == values[-1] else f"{middle} ({_percent(values[0])} .. {_percent(values[-1])})"
 
 
+# The long-lag table's sources: the main run, and runs of one method with another budget (label of its rows).
+LONG_LAG_FILES = (("long_lag", None), ("long_lag_adding500", "Evolino, 500 generations"),
+                  ("long_lag_bptt_minibatch", "LSTM by BPTT, minibatches of 32"))
+
+
 def long_lag_results() -> str:
-    data = load("long_lag")
+    labelled = []
+    for name, label in LONG_LAG_FILES:
+        data = load(name)
+        labelled += [(row, label or METHOD_LABELS[row["method"]], data["published"]) for row in data["rows"]]
     lines = ["| task | method | runs | fresh test sequences solved: median (range) | sequences seen | time per run "
              "| published |", "|---|---|---|---|---|---|---|"]
-    for task in dict.fromkeys(r["task"] for r in data["rows"]):
-        published = data["published"][task]
-        for method, label in METHOD_LABELS.items():
-            rows = _rows(data, task=task, method=method)
-            if not rows:
-                continue
+    for task in dict.fromkeys(row["task"] for row, _, _ in labelled):
+        labels = dict.fromkeys(label for row, label, _ in labelled if row["task"] == task)
+        for label in labels:
+            rows = [row for row, mine, _ in labelled if row["task"] == task and mine == label]
+            published = next(p[task] for row, mine, p in labelled if row["task"] == task and task in p)
             seen = [r["sequences_seen"] for r in rows if "sequences_seen" in r]
             cost = f"{np.median(seen):,.0f}" if seen else f"{rows[0]['settings_scored']:,} settings scored"
-            quoted = f"{published['text']} ({published['source']})" if method == "evolino" else ""
+            quoted = f"{published['text']} ({published['source']})" if label == "Evolino" else ""
             lines.append(f"| {task} | {label} | {len(rows)} | {_solved_span(rows)} | {cost} | {seconds(rows)} | "
                          f"{quoted} |")
     return "\n".join(lines)
@@ -427,6 +434,14 @@ def _overview_rows() -> list[str]:
         published = "1.9e-3 (Evolino paper); 2.8e-4 (ESN, 400 units, Jaeger 2001)" if method == "evolino" else "-"
         lines.append(f"| `mackey_glass.py` | Mackey-Glass, {label}, NRMSE84 (median of {summary['runs']}) | "
                      f"{fmt(summary['median_nrmse84'])} | {published} |")
+    long_lag = load("long_lag")
+    for task in dict.fromkeys(r["task"] for r in long_lag["rows"]):
+        solved = {m: _percent(float(np.median([r["solved"] for r in _rows(long_lag, task=task, method=m)])))
+                  for m in METHOD_LABELS if _rows(long_lag, task=task, method=m)}
+        published = long_lag["published"][task]
+        lines.append(f"| `long_lag.py` | {task}: fresh test sequences solved, median, "
+                     f"{' / '.join(METHOD_LABELS[m] for m in solved)} | {' / '.join(solved.values())} | "
+                     f"{published['text']} ({published['source']}) |")
     for task, summary in load("long_lag_lags")["summary"].items():
         largest = summary["largest_lag"]
         lines.append(f"| `long_lag.py lags` | {task}: largest T with {_percent(summary['needed'])} of fresh test "
@@ -455,7 +470,8 @@ BLOCKS: dict[str, dict[str, Callable[[], str]]] = {
                             "esn": reproducing_esn, "esn-verdict": reproducing_esn_verdict,
                             "baselines": reproducing_baselines, "anbncn": reproducing_anbncn},
     "experiments/README.md": {"overview": experiments_overview},
-    "docs/long-lag.md": {"long-lag-lags": long_lag_lags, "anbn": lambda: language_table("anbn", beyond="test"),
+    "docs/long-lag.md": {"long-lag": long_lag_results, "long-lag-lags": long_lag_lags,
+                         "anbn": lambda: language_table("anbn", beyond="test"),
                          "mackey-glass": mackey_glass_results},
 }
 
