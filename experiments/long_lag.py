@@ -88,7 +88,8 @@ def _sequences(task) -> int:
 def run_evolino(name: str, seed: int, task_options: dict, settings: dict) -> dict:
     task = evolino.make_task(name, **task_options)
     started = time.perf_counter()
-    estimator = evolino.Evolino(population=POPULATION, seed=seed, **settings).fit(task)
+    settings = {"population": POPULATION, **settings}
+    estimator = evolino.Evolino(seed=seed, **settings).fit(task)
     result = estimator.result_
     return {"method": "evolino", "solved": solved_fraction(task, result.test_outputs),
             "test_error": _finite_or_none(result.test_error),
@@ -136,8 +137,10 @@ def tasks_table(args: argparse.Namespace) -> dict:
     rows = []
     for name in args.tasks:
         setting = SETTINGS[name]
-        if args.generations:
-            setting = {**setting, "evolino": {**setting["evolino"], "generations": args.generations}}
+        chosen = {key: getattr(args, key) for key in ("generations", "population", "init_scale")
+                  if getattr(args, key) is not None}
+        if chosen:
+            setting = {**setting, "evolino": {**setting["evolino"], **chosen}}
         cells = setting["evolino"]["cells"]
         for method in args.methods:
             for seed in args.seeds if method == "evolino" else args.baseline_seeds:
@@ -166,7 +169,9 @@ def lag_study(args: argparse.Namespace) -> dict:
     print("| task | T | seed | solved (test) | evaluations | time |\n|---|---|---|---|---|---|")
     rows = []
     for name, needed in LAG_TASKS.items():
-        settings = dict(SETTINGS[name]["evolino"], generations=args.generations)
+        settings = dict(SETTINGS[name]["evolino"], generations=args.generations,
+                        **{key: getattr(args, key) for key in ("population", "init_scale")
+                           if getattr(args, key) is not None})
         for steps in args.lags:
             options = dict(SETTINGS[name]["task"], steps=steps, **LAG_TRAINING)
             for seed in args.seeds:
@@ -181,7 +186,7 @@ def lag_study(args: argparse.Namespace) -> dict:
                    for steps in args.lags}
         reached = [steps for steps, m in medians.items() if m >= needed]
         summary[name] = {"needed": needed, "median_solved": medians, "largest_lag": max(reached, default=None),
-                         "budget": {"generations": args.generations, "population": POPULATION}}
+                         "budget": {"generations": args.generations, "population": args.population or POPULATION}}
     return {"summary": summary, "rows": rows}
 
 
@@ -202,7 +207,8 @@ def plot_lags(payload: dict, path: Path) -> None:
     ax.set_xscale("log")
     ax.set_xlabel("lag T (sequence length)")
     ax.set_ylabel("fresh test sequences solved")
-    ax.set_title(f"Evolino, {payload['rows'][0]['settings']['generations']} generations of {POPULATION}")
+    settings = payload["rows"][0]["settings"]
+    ax.set_title(f"Evolino, {settings['generations']} generations of {settings['population']}")
     ax.legend()
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -218,6 +224,9 @@ def main() -> None:
     parser.add_argument("--methods", nargs="+", default=["evolino", "bptt", "esn"], choices=["evolino", "bptt", "esn"])
     parser.add_argument("--seeds", type=int, nargs="+", default=None, help="Evolino's seeds (default 0-4, lags 0)")
     parser.add_argument("--baseline-seeds", type=int, nargs="+", default=[0, 1])
+    parser.add_argument("--population", type=int, default=None, help=f"Evolino's population (default {POPULATION})")
+    parser.add_argument("--init-scale", type=float, default=None, help="Evolino's initial weight scale (default: "
+                        "each task's own)")
     parser.add_argument("--bptt-iterations", type=int, default=BPTT_ITERATIONS, help="Adam steps per learning rate")
     parser.add_argument("--bptt-batch", type=int, default=None, help="BPTT minibatch size (default: full batch)")
     parser.add_argument("--lags", type=int, nargs="+", default=list(LAGS))
