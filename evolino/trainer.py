@@ -22,9 +22,9 @@ from evolino.backends import make_evaluator
 from evolino.baselines.trivial import choose_ar_order, trivial_baselines
 from evolino.blas import single_threaded_blas
 from evolino.checkpoint import CheckpointError, checkpoint_files, load_latest, note, task_digest, write_checkpoint
-from evolino.errors import NotFittedError
-from evolino.evaluation import final_ridge, model_error, test_error
+from evolino.evaluation import final_ridge, test_error
 from evolino.fitness import EvolinoProblem, validation_scores
+from evolino.fitted import FittedNetworkMixin
 from evolino.metrics import metric_name, report_scores
 from evolino.model import EvolinoModel
 from evolino.network import LSTMSpec
@@ -217,7 +217,7 @@ class RunControls:
             raise ValueError("every callback must be callable as callback(row)")
 
 
-class Evolino(ParamsMixin):
+class Evolino(FittedNetworkMixin, ParamsMixin):
     """Evolino: evolution of LSTM hidden weights with optimal linear readouts (Schmidhuber et al. 2007).
 
     Parameters
@@ -476,28 +476,6 @@ class Evolino(ParamsMixin):
         with single_threaded_blas():
             self._finish(task, problem, opt, history, start, stop_reason)
         return self
-
-    # ------------------------------------------------------------------------------------ the fitted estimator
-
-    def _fitted_model(self) -> EvolinoModel:
-        if not hasattr(self, "model_"):
-            raise NotFittedError(f"this {type(self).__name__} is not fitted yet: call fit(task) first")
-        return self.model_
-
-    def predict(self, inputs: np.ndarray | None = None, targets: np.ndarray | None = None) -> np.ndarray:
-        """Teacher-forced outputs (T, n_outputs) of the fitted network: :meth:`EvolinoModel.predict`."""
-        return self._fitted_model().predict(inputs, targets)
-
-    def generate(self, history: np.ndarray, steps: int, history_inputs: np.ndarray | None = None,
-                 future_inputs: np.ndarray | None = None) -> np.ndarray:
-        """Closed-loop outputs (steps, n_outputs) after ``history``: :meth:`EvolinoModel.generate`."""
-        return self._fitted_model().generate(history, steps, history_inputs, future_inputs)
-
-    def score(self, task: Task, split: str = "test") -> float:
-        """The error of the fitted network on a split of ``task`` (the task's metric: lower is better, unlike
-        scikit-learn's ``score``), computed as ``result_.test_error`` is: :func:`evolino.evaluation.model_error`.
-        With the task the estimator was fitted on, ``score(task)`` equals ``result_.test_error``."""
-        return model_error(self._fitted_model(), task, split)
 
     def _should_stop(self, opt, elapsed: float) -> str:
         """The first stopping rule that fires, or ""."""

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from evolino.errors import NotFittedError
 from evolino.evaluation import model_error
 from evolino.fitness import previous_targets
+from evolino.fitted import FittedNetworkMixin
 from evolino.model import EvolinoModel
 from evolino.network import LSTMSpec, sigmoid
 from evolino.params import ParamsMixin
@@ -158,7 +158,7 @@ class BPTTResult:
     test_error: float = float("nan")
 
 
-class BPTTLSTM(ParamsMixin):
+class BPTTLSTM(FittedNetworkMixin, ParamsMixin):
     """LSTM of Evolino's parameterisation trained by BPTT and Adam (full batch or minibatches, teacher forcing).
 
     An estimator like :class:`evolino.Evolino`: ``fit(task)`` returns it, with ``result_`` (:class:`BPTTResult`)
@@ -251,24 +251,3 @@ class BPTTLSTM(ParamsMixin):
                 v[...] = beta2 * v + (1 - beta2) * gr**2
                 p -= self.learning_rate * (m / (1 - beta1**step)) / (np.sqrt(v / (1 - beta2**step)) + eps)
         return losses
-
-    # ------------------------------------------------------------------------------------ the fitted estimator
-
-    def _fitted_model(self) -> EvolinoModel:
-        if not hasattr(self, "model_"):
-            raise NotFittedError(f"this {type(self).__name__} is not fitted yet: call fit(task) first")
-        return self.model_
-
-    def predict(self, inputs: np.ndarray | None = None, targets: np.ndarray | None = None) -> np.ndarray:
-        """Teacher-forced outputs (T, n_outputs): :meth:`evolino.model.EvolinoModel.predict`."""
-        return self._fitted_model().predict(inputs, targets)
-
-    def generate(self, history: np.ndarray, steps: int, history_inputs: np.ndarray | None = None,
-                 future_inputs: np.ndarray | None = None) -> np.ndarray:
-        """Closed-loop outputs (steps, n_outputs) after ``history``: :meth:`evolino.model.EvolinoModel.generate`."""
-        return self._fitted_model().generate(history, steps, history_inputs, future_inputs)
-
-    def score(self, task: Task, split: str = "test") -> float:
-        """The error on a split of ``task`` (lower is better), scored as Evolino's:
-        :func:`evolino.evaluation.model_error`."""
-        return model_error(self._fitted_model(), task, split)
