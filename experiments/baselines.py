@@ -21,9 +21,9 @@ from pathlib import Path
 import numpy as np
 from esn_baseline import EQUAL_SIZE, LARGE
 from esn_baseline import search as esn_search
-from mso import PUBLISHED, finite_or_none
+from mso import PUBLISHED
 from mso import run as evolino_run
-from provenance import command_line, write_results
+from provenance import command_line, error_or_inf, finite_or_none, write_results
 
 import evolino
 from evolino.baselines import BPTTLSTM
@@ -76,18 +76,15 @@ def main() -> None:
             for method in methods:
                 row = one(method, task, cells, seed, args)
                 rows.append(row)
-                print(f"| {task} | {method} | {seed} | {_error(row['validation_error']):.2e} | "
-                      f"{_error(row['test_error']):.2e} | {row['seconds']:.0f} |", flush=True)
+                print(f"| {task} | {method} | {seed} | {error_or_inf(row['validation_error']):.2e} | "
+                      f"{error_or_inf(row['test_error']):.2e} | {row['seconds']:.0f} |", flush=True)
     summary = {}
     for row in rows:
-        summary.setdefault(f"{row['task']}/{row['method']}", []).append(_error(row["test_error"]))
+        summary.setdefault(f"{row['task']}/{row['method']}", []).append(error_or_inf(row["test_error"]))
     summary = {k: {"median_test_error": finite_or_none(float(np.median(v))), "runs": len(v)}
                for k, v in summary.items()}
     write_results(args.out, {"summary": summary, "rows": rows}, command_line(args))
 
-
-def _error(x: float | None) -> float:
-    return np.inf if x is None else x
 
 
 if __name__ == "__main__":

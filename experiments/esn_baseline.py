@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from provenance import command_line, write_results
+from provenance import command_line, error_or_inf, finite_or_none, write_results
 
 from evolino.baselines import ESNSearch
 from evolino.baselines.esn import DEFAULT_GRID
@@ -50,17 +50,11 @@ def search(task_name: str, units: int, seed: int, reservoirs: int) -> dict:
     found = ESNSearch(units=units, reservoirs=reservoirs, random_state=seed).fit(make_task(task_name))
     chosen = {k: readout_json(v) if isinstance(v, ReadoutConfig) else v for k, v in found.best_params_.items()}
     return {"task": task_name, "units": units, "seed": seed, "reservoirs": reservoirs, "settings": found.settings_,
-            "chosen": chosen, "validation_error": _finite_or_none(found.result_.validation_error),
-            "test_error": _finite_or_none(found.result_.test_error),
+            "chosen": chosen, "validation_error": finite_or_none(found.result_.validation_error),
+            "test_error": finite_or_none(found.result_.test_error),
             "seconds": round(time.perf_counter() - started, 1)}
 
 
-def _finite_or_none(x: float) -> float | None:
-    return float(x) if np.isfinite(x) else None
-
-
-def _error(x: float | None) -> float:
-    return np.inf if x is None else x
 
 
 def summarize(rows: list[dict]) -> dict:
@@ -68,7 +62,7 @@ def summarize(rows: list[dict]) -> dict:
     for row in rows:
         summary.setdefault(f"{row['task']}/{row['units']}", []).append(row)
     return {key: {"test_errors": [r["test_error"] for r in mine],
-                  "median_test_error": _finite_or_none(float(np.median([_error(r["test_error"]) for r in mine]))),
+                  "median_test_error": finite_or_none(float(np.median([error_or_inf(r["test_error"]) for r in mine]))),
                   "settings_per_search": mine[0]["settings"], "seconds_per_search": max(r["seconds"] for r in mine)}
             for key, mine in summary.items()}
 
@@ -91,8 +85,9 @@ def main() -> None:
                 c = row["chosen"]
                 setting = (f"leak {c['leak']}, radius {c['spectral_radius']}, feedback {c['feedback_scale']:g}, "
                            f"density {c['density']}, rcond {c['readout']['rcond']:g}, ridge {c['readout']['ridge']}")
-                print(f"| {name} | {units} | {seed} | {setting} | {_error(row['validation_error']):.2e} | "
-                      f"{_error(row['test_error']):.2e} | {row['settings']} | {row['seconds']:.0f} s |", flush=True)
+                print(f"| {name} | {units} | {seed} | {setting} | {error_or_inf(row['validation_error']):.2e} | "
+                      f"{error_or_inf(row['test_error']):.2e} | {row['settings']} | {row['seconds']:.0f} s |",
+                      flush=True)
     write_results(args.out, {"grid": grid_json(DEFAULT_GRID), "summary": summarize(rows), "rows": rows},
                   command_line(args))
 

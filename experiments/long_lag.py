@@ -38,7 +38,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from provenance import command_line, write_results
+from provenance import command_line, error_or_inf, finite_or_none, write_results
 
 import evolino
 from evolino.baselines import BPTTLSTM, ESNSearch
@@ -77,9 +77,6 @@ LAG_TASKS = {"adding": 0.99, "temporal-order": 0.95}  # the share of test sequen
 LAG_TRAINING = dict(train=100, validation=50, test=1000)
 
 
-def _finite_or_none(x: float) -> float | None:
-    return float(x) if np.isfinite(x) else None
-
 
 def _sequences(task) -> int:
     return len(task.train) + len(task.validation)
@@ -92,8 +89,8 @@ def run_evolino(name: str, seed: int, task_options: dict, settings: dict) -> dic
     estimator = evolino.Evolino(seed=seed, **settings).fit(task)
     result = estimator.result_
     return {"method": "evolino", "solved": solved_fraction(task, result.test_outputs),
-            "test_error": _finite_or_none(result.test_error),
-            "validation_error": _finite_or_none(result.validation_error), "evaluations": result.evaluations,
+            "test_error": finite_or_none(result.test_error),
+            "validation_error": finite_or_none(result.validation_error), "evaluations": result.evaluations,
             "sequences_seen": result.evaluations * _sequences(task), "settings": settings,
             "seconds": round(time.perf_counter() - started, 1)}
 
@@ -110,8 +107,8 @@ def run_bptt(name: str, seed: int, task_options: dict, cells: int, iterations: i
     fitted, rate = best
     outputs = [fitted.predict(inputs=p.inputs) for p in task.test]
     return {"method": "bptt", "solved": solved_fraction(task, outputs),
-            "test_error": _finite_or_none(fitted.result_.test_error),
-            "validation_error": _finite_or_none(fitted.result_.validation_error),
+            "test_error": finite_or_none(fitted.result_.test_error),
+            "validation_error": finite_or_none(fitted.result_.validation_error),
             "sequences_seen": iterations * min(batch_size or len(task.train), len(task.train))
             * len(BPTT_LEARNING_RATES),
             "settings": {"cells": cells, "iterations": iterations, "learning_rate": rate, "batch_size": batch_size},
@@ -126,8 +123,8 @@ def run_esn(name: str, seed: int, task_options: dict, units: int) -> dict:
     chosen = {k: v for k, v in search.best_params_.items() if k != "readout"}
     readout = search.best_params_["readout"]
     return {"method": "esn", "solved": solved_fraction(task, result.test_outputs),
-            "test_error": _finite_or_none(result.test_error),
-            "validation_error": _finite_or_none(result.validation_error), "settings_scored": search.settings_,
+            "test_error": finite_or_none(result.test_error),
+            "validation_error": finite_or_none(result.validation_error), "settings_scored": search.settings_,
             "settings": {**chosen, "units": units, "readout": {"rcond": readout.rcond, "ridge": readout.ridge}},
             "seconds": round(time.perf_counter() - started, 1)}
 
@@ -152,7 +149,7 @@ def tasks_table(args: argparse.Namespace) -> dict:
                     row = run_esn(name, seed, setting["task"], cells)
                 row = {"task": name, "seed": seed, "task_options": setting["task"], **row}
                 rows.append(row)
-                print(f"| {name} | {method} | {seed} | {row['solved']:.3f} | {row['test_error'] or float('inf'):.2e} "
+                print(f"| {name} | {method} | {seed} | {row['solved']:.3f} | {error_or_inf(row['test_error']):.2e} "
                       f"| {row.get('sequences_seen', '-')} | {row['seconds']:.0f} s |", flush=True)
     summary = {}
     for row in rows:

@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from provenance import command_line, write_results
+from provenance import command_line, error_or_inf, finite_or_none, write_results
 
 import evolino
 from evolino.baselines import ESNSearch
@@ -43,9 +43,6 @@ ESN_GRID = {"leak": (1.0, 0.5, 0.3), "spectral_radius": (0.8, 1.0, 1.25), "feedb
                         evolino.ReadoutConfig(ridge=1e-6), evolino.ReadoutConfig(ridge="auto"))}
 
 
-def _finite_or_none(x: float) -> float | None:
-    return float(x) if np.isfinite(x) else None
-
 
 def run_evolino(seed: int, generations: int, lags: int, train: int) -> dict:
     task = evolino.make_task("mackey-glass", train=train).standardized()
@@ -53,9 +50,9 @@ def run_evolino(seed: int, generations: int, lags: int, train: int) -> dict:
     estimator = evolino.Evolino(generations=generations, seed=seed, readout_lags=lags, **SETTINGS).fit(task)
     seconds = time.perf_counter() - started
     result = estimator.result_
-    return {"method": "evolino", "seed": seed, "nrmse84": _finite_or_none(task_nrmse84(task, estimator.generate)),
-            "validation_error": _finite_or_none(result.validation_error),
-            "test_error": _finite_or_none(result.test_error), "evaluations": result.evaluations,
+    return {"method": "evolino", "seed": seed, "nrmse84": finite_or_none(task_nrmse84(task, estimator.generate)),
+            "validation_error": finite_or_none(result.validation_error),
+            "test_error": finite_or_none(result.test_error), "evaluations": result.evaluations,
             "settings": {**SETTINGS, "generations": generations, "readout_lags": lags}, "seconds": round(seconds, 1)}
 
 
@@ -67,9 +64,9 @@ def run_esn(seed: int, units: int, train: int) -> dict:
     chosen = {k: v for k, v in search.best_params_.items() if k != "readout"}
     readout = search.best_params_["readout"]
     return {"method": f"esn_{units}", "seed": seed, "units": units,
-            "nrmse84": _finite_or_none(task_nrmse84(task, search.best_estimator_.generate)),
-            "validation_error": _finite_or_none(search.result_.validation_error),
-            "test_error": _finite_or_none(search.result_.test_error), "settings_scored": search.settings_,
+            "nrmse84": finite_or_none(task_nrmse84(task, search.best_estimator_.generate)),
+            "validation_error": finite_or_none(search.result_.validation_error),
+            "test_error": finite_or_none(search.result_.test_error), "settings_scored": search.settings_,
             "settings": {**chosen, "readout": {"rcond": readout.rcond, "ridge": readout.ridge}},
             "seconds": round(seconds, 1)}
 
@@ -92,13 +89,13 @@ def main() -> None:
         row = (run_evolino(seed, args.generations, args.lags, args.train) if method == "evolino"
                else run_esn(seed, units, args.train))
         rows.append(row)
-        print(f"| {row['method']} | {seed} | {row['nrmse84'] or float('inf'):.2e} | "
-              f"{row['validation_error'] or float('inf'):.2e} | {row['seconds']:.0f} s |", flush=True)
+        print(f"| {row['method']} | {seed} | {error_or_inf(row['nrmse84']):.2e} | "
+              f"{error_or_inf(row['validation_error']):.2e} | {row['seconds']:.0f} s |", flush=True)
     summary = {}
     for row in rows:
-        summary.setdefault(row["method"], []).append(np.inf if row["nrmse84"] is None else row["nrmse84"])
-    summary = {method: {"runs": len(v), "median_nrmse84": _finite_or_none(float(np.median(v))),
-                        "best_nrmse84": _finite_or_none(float(np.min(v)))} for method, v in summary.items()}
+        summary.setdefault(row["method"], []).append(error_or_inf(row["nrmse84"]))
+    summary = {method: {"runs": len(v), "median_nrmse84": finite_or_none(float(np.median(v))),
+                        "best_nrmse84": finite_or_none(float(np.min(v)))} for method, v in summary.items()}
     write_results(args.out, {"summary": summary, "published": {k: {"nrmse84": v, "source": s}
                                                                for k, (v, s) in PUBLISHED.items()}, "rows": rows},
                   command_line(args))

@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from provenance import command_line, write_results
+from provenance import command_line, error_or_inf, finite_or_none, write_results
 
 import evolino
 
@@ -43,17 +43,10 @@ def measured(result) -> dict:
             "trivial_baselines": result.baselines}
 
 
-def finite_or_none(x: float) -> float | None:
-    """JSON has no infinity: a diverged run's error is written as null."""
-    return float(x) if np.isfinite(x) else None
-
-
-def _error(x: float | None) -> float:
-    return np.inf if x is None else x
 
 
 def _median(values) -> float:
-    return float(np.median([_error(v) for v in values]))
+    return float(np.median([error_or_inf(v) for v in values]))
 
 
 def run(task: str, cells: int, seed: int, generations: int, optimizer: str = "cma", **overrides) -> dict:
@@ -75,8 +68,8 @@ def table(seeds: list[int], generations: int, optimizer: str) -> list[dict]:
             row.update(paper=paper, pybrain=pybrain)
             rows.append(row)
             ar = row["trivial_baselines"].get("ar", {}).get("test_error", float("nan"))
-            print(f"| {task} | {cells} | {seed} | {_error(row['validation_error']):.2e} | "
-                  f"{_error(row['test_error']):.2e} | "
+            print(f"| {task} | {cells} | {seed} | {error_or_inf(row['validation_error']):.2e} | "
+                  f"{error_or_inf(row['test_error']):.2e} | "
                   f"{ar:.1e} | {row['seconds']:.0f} s | {paper} | {pybrain} |", flush=True)
     return rows
 
@@ -94,7 +87,7 @@ def ablation(seeds: list[int], generations: int, optimizer: str) -> tuple[list[d
             median = _median(r["validation_error"] for r in mine)
             settings.append({"rcond": rcond, "feedback_scale": feedback_scale, "median_validation_error": median})
             print(f"| {rcond:g} | {feedback_scale:g} | "
-                  + " / ".join(f"{_error(r['validation_error']):.1e}" for r in mine)
+                  + " / ".join(f"{error_or_inf(r['validation_error']):.1e}" for r in mine)
                   + f" | {median:.1e} | {sum(r['seconds'] for r in mine):.0f} s |", flush=True)
     chosen = min(settings, key=lambda s: s["median_validation_error"])
     tests = [r["test_error"] for r in rows
@@ -104,7 +97,7 @@ def ablation(seeds: list[int], generations: int, optimizer: str) -> tuple[list[d
                                                          "feedback_scale": DEFAULTS["feedback_scale"]}}
     print(f"\nchosen on validation: rcond {chosen['rcond']:g}, feedback scale {chosen['feedback_scale']:g} "
           f"(median validation NRMSE {chosen['median_validation_error']:.1e}); its test NRMSE: "
-          + " / ".join(f"{_error(t):.1e}" for t in tests))
+          + " / ".join(f"{error_or_inf(t):.1e}" for t in tests))
     return rows, summary
 
 

@@ -1,5 +1,6 @@
 """What every results file of experiments/ records: the commit, the versions, the machine, the command and the date
-that made it (:func:`evolino.provenance.provenance`, under the file's "meta" key)."""
+that made it (:func:`evolino.provenance.provenance`, under the file's "meta" key); and how errors go into JSON, which
+has no infinity (:func:`finite_or_none`, back with :func:`error_or_inf`)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import argparse
 import json
 import sys
 from pathlib import Path
+
+import numpy as np
 
 from evolino.provenance import provenance
 
@@ -36,3 +39,13 @@ def write_results(path: Path, payload: dict, command: str | None = None, **meta)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"meta": record, **payload}, indent=2) + "\n")
     print(f"wrote {path}")
+
+
+def finite_or_none(x: float) -> float | None:
+    """JSON has no infinity: a diverged run's error is written as null."""
+    return float(x) if np.isfinite(x) else None
+
+
+def error_or_inf(x: float | None) -> float:
+    """An error read back from JSON: null (a diverged run) is +inf again."""
+    return np.inf if x is None else x

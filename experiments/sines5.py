@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from provenance import command_line, write_results
+from provenance import command_line, error_or_inf, finite_or_none, write_results
 
 import evolino
 
@@ -30,13 +30,6 @@ SETTINGS = dict(population=40, feedback_scale=1e-4, rcond=1e-14, init_scale=0.1)
 TARGET_40_CELLS = 5e-3
 
 
-def _finite_or_none(x: float) -> float | None:
-    """JSON has no infinity: a diverged run's error is written as null."""
-    return float(x) if np.isfinite(x) else None
-
-
-def _error(x: float | None) -> float:
-    return np.inf if x is None else x
 
 
 def run(cells: int, optimizer: str, seed: int, generations: int, max_seconds: float) -> dict:
@@ -45,8 +38,8 @@ def run(cells: int, optimizer: str, seed: int, generations: int, max_seconds: fl
                              max_seconds=max_seconds, **SETTINGS).fit(evolino.make_task("sines5")).result_
     return {"task": "sines5", "cells": cells, "optimizer": optimizer, "seed": seed, **SETTINGS,
             "generations": result.generations, "evaluations": result.evaluations,
-            "validation_error": _finite_or_none(result.validation_error),
-            "test_error": _finite_or_none(result.test_error),
+            "validation_error": finite_or_none(result.validation_error),
+            "test_error": finite_or_none(result.test_error),
             "seconds": round(time.perf_counter() - started, 1), "stop_reason": result.stop_reason,
             **{f"published_{k}": v for k, v in PUBLISHED.get(cells, {}).items()}}
 
@@ -69,25 +62,27 @@ def main() -> None:
             for seed in args.seeds:
                 row = run(cells, optimizer, seed, args.generations, args.max_seconds)
                 rows.append(row)
-                print(f"| {cells} | {optimizer} | {seed} | {row['generations']} | {_error(row['test_error']):.2e} | "
-                      f"{_error(row['validation_error']):.2e} | {row['seconds']:.0f} s | "
+                print(f"| {cells} | {optimizer} | {seed} | {row['generations']} | "
+                      f"{error_or_inf(row['test_error']):.2e} | "
+                      f"{error_or_inf(row['validation_error']):.2e} | {row['seconds']:.0f} s | "
                       f"{row.get('published_paper')} | {row.get('published_pybrain')} |", flush=True)
     summary = {}
     for cells in args.cells:
         for optimizer in args.optimizers:
             mine = [r for r in rows if r["cells"] == cells and r["optimizer"] == optimizer]
             summary[f"{cells}/{optimizer}"] = {
-                "best_test": _finite_or_none(min(_error(r["test_error"]) for r in mine)),
-                "median_test": _finite_or_none(float(np.median([_error(r["test_error"]) for r in mine]))),
+                "best_test": finite_or_none(min(error_or_inf(r["test_error"]) for r in mine)),
+                "median_test": finite_or_none(float(np.median([error_or_inf(r["test_error"]) for r in mine]))),
                 "max_seconds": max(r["seconds"] for r in mine),
-                "runs_meeting_5e-3_under_600s": sum(_error(r["test_error"]) <= TARGET_40_CELLS and r["seconds"] < 600
-                                                    for r in mine),
+                "runs_meeting_5e-3_under_600s": sum(error_or_inf(r["test_error"]) <= TARGET_40_CELLS
+                                                    and r["seconds"] < 600 for r in mine),
                 "runs": len(mine),
             }
     print("\n| cells/optimizer | best test | median test | slowest run | runs <= 5e-3 in < 600 s |")
     print("|---|---|---|---|---|")
     for key, s in summary.items():
-        print(f"| {key} | {_error(s['best_test']):.2e} | {_error(s['median_test']):.2e} | {s['max_seconds']:.0f} s | "
+        print(f"| {key} | {error_or_inf(s['best_test']):.2e} | {error_or_inf(s['median_test']):.2e} | "
+              f"{s['max_seconds']:.0f} s | "
               f"{s['runs_meeting_5e-3_under_600s']}/{s['runs']} |")
     write_results(args.out, {"summary": summary, "rows": rows}, command_line(args))
 
