@@ -35,11 +35,10 @@ import numpy as np
 
 from evolino.blas import single_threaded_blas
 from evolino.errors import NotFittedError
-from evolino.fitness import previous_targets
-from evolino.metrics import score
+from evolino.fitness import ScorePool, bounded, divergence_bound, previous_targets
 from evolino.params import ParamsMixin
 from evolino.readout import ReadoutConfig, ReadoutStats
-from evolino.tasks.base import DIVERGENCE_BOUND, SequencePair, Task
+from evolino.tasks.base import SequencePair, Task
 
 __all__ = ["EchoStateNetwork", "ESNResult", "ESNSearch", "DEFAULT_GRID", "DEFAULT_READOUTS", "default_readout"]
 
@@ -98,25 +97,6 @@ class _Line:
     @property
     def steps(self) -> int:
         return self.targets.shape[0]
-
-
-class _Pool:
-    """Scored stretches of one readout, scored together (pooled over sequences and windows)."""
-
-    def __init__(self) -> None:
-        self.targets, self.outputs, self.masks, self.unstable = [], [], [], False
-
-    def add(self, targets: np.ndarray, outputs: np.ndarray, mask: np.ndarray) -> None:
-        self.targets.append(targets)
-        self.outputs.append(outputs)
-        self.masks.append(mask)
-
-    def error(self, task: Task) -> float:
-        if self.unstable:
-            return float("inf")
-        scale, offset = task.column_scale
-        return float(score(task.metric, np.concatenate(self.targets), np.concatenate(self.outputs)[None],
-                           np.concatenate(self.masks), scale, offset)[0])
 
 
 class EchoStateNetwork(ParamsMixin):
@@ -273,28 +253,30 @@ class EchoStateNetwork(ParamsMixin):
                 fitted[config.bias] = self._fit_statistics(lines, stops, task.washout, config.bias, task.generative)
             stats, finals = fitted[config.bias]
             weights, ridge = self._solve(stats, config)
-            pool = _Pool()
+            pool = ScorePool(1, 1)
             if task.continued and task.validation:
                 for line, stop, x in zip(lines, stops, finals, strict=True):
                     if task.generative:
                         self._score_free_runs(task, line, stop, x, weights, config.bias, pool)
                     else:
                         states, _ = self._teacher(line, stop, line.steps, x, False)
-                        pool.add(line.targets[stop:], self._outputs(states, weights, config.bias), line.scored[stop:])
+                        out = self._outputs(states, weights, config.bias)
+                        pool.add(line.targets[stop:], line.scored[stop:], [out[None]])
             else:
                 for line in [_Line.of([p]) for p in task.validation] if task.validation else lines:
                     states, _ = self._teacher(line, 0, line.steps, None, False)
-                    pool.add(line.targets, self._outputs(states, weights, config.bias), _after(line, task.washout))
-            errors.append((pool.error(task), ridge))
+                    out = self._outputs(states, weights, config.bias)
+                    pool.add(line.targets, _after(line, task.washout), [out[None]])
+            errors.append((float(pool.scores(task)[0, 0]), ridge))
         return errors
 
     def _score_free_runs(self, task: Task, line: _Line, stop: int, x: np.ndarray, weights: np.ndarray, bias: bool,
-                         pool: _Pool) -> None:
+                         pool: ScorePool) -> None:
         """Evolino's generative validation: free runs from teacher-forced states at ``task.validation_starts`` in
         [stop, T), then the checked free run past the data; a run beyond the data that leaves the bound is unstable."""
         available = line.steps - stop
         horizon = task.free_run_length(available)
-        bound = _divergence_bound(task)
+        bound = divergence_bound(task)
         position = stop
         for offset in task.validation_starts(available):
             if stop + offset > position:
@@ -304,14 +286,14 @@ class EchoStateNetwork(ParamsMixin):
             steps = inside if task.n_inputs else horizon  # no inputs are known past the data
             inputs = line.inputs[position : position + steps] if task.n_inputs else np.zeros((steps, 0))
             outputs = self._free_run(weights, x, line.targets[position - 1], inputs, steps, bias)
-            pool.add(line.targets[position : position + inside], outputs[:inside],
-                     line.scored[position : position + inside])
-            pool.unstable |= not _bounded(outputs[inside:], bound)
+            pool.add(line.targets[position : position + inside], line.scored[position : position + inside],
+                     [outputs[None, :inside]])
+            pool.unstable |= ~bounded(outputs[None, inside:], bound)
         check = task.stability_length(available)
         if check:
             _, x = self._teacher(line, position, line.steps, x, True)
             outputs = self._free_run(weights, x, line.targets[-1], np.zeros((check, 0)), check, bias)
-            pool.unstable |= not _bounded(outputs, bound)
+            pool.unstable |= ~bounded(outputs[None], bound)
 
     def _test(self, task: Task, config: ReadoutConfig) -> tuple[float, list[np.ndarray], np.ndarray, float]:
         """Refit on train + validation, then score the test part: (error, outputs, weights, ridge)."""
@@ -326,7 +308,7 @@ class EchoStateNetwork(ParamsMixin):
         weights, ridge = self._solve(stats, config)
         if not task.test:
             return float("nan"), [], weights, ridge
-        pool, outputs = _Pool(), []
+        pool, outputs = ScorePool(1, 1), []
         if task.continued:
             for line, stop, x in zip(lines, stops, finals, strict=True):
                 if task.generative:
@@ -334,14 +316,14 @@ class EchoStateNetwork(ParamsMixin):
                                          config.bias)
                 else:
                     out = self._outputs(self._teacher(line, stop, line.steps, x, False)[0], weights, config.bias)
-                pool.add(line.targets[stop:], out, line.scored[stop:])
+                pool.add(line.targets[stop:], line.scored[stop:], [out[None]])
                 outputs.append(out)
         else:
             for line in [_Line.of([p]) for p in task.test]:
                 out = self._outputs(self._teacher(line, 0, line.steps, None, False)[0], weights, config.bias)
-                pool.add(line.targets, out, _after(line, task.washout))
+                pool.add(line.targets, _after(line, task.washout), [out[None]])
                 outputs.append(out)
-        return pool.error(task), outputs, weights, ridge
+        return float(pool.scores(task)[0, 0]), outputs, weights, ridge
 
     def fit(self, task: Task) -> EchoStateNetwork:
         """Draw the reservoir, fit the readout on the training part and score it on the validation part, refit it
@@ -429,16 +411,6 @@ def _after(line: _Line, washout: int) -> np.ndarray:
     mask = line.scored.copy()
     mask[:washout] = False
     return mask
-
-
-def _divergence_bound(task: Task) -> float:
-    largest = max(float(np.nanmax(np.abs(p.targets))) for p in task.train)
-    return DIVERGENCE_BOUND * (largest if largest > 0 else 1.0)
-
-
-def _bounded(outputs: np.ndarray, bound: float) -> bool:
-    with np.errstate(invalid="ignore"):
-        return bool((np.abs(outputs) <= bound).all())
 
 
 class ESNSearch(ParamsMixin):
