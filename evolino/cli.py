@@ -226,6 +226,24 @@ def build_parser() -> argparse.ArgumentParser:
                           "validation part (regenerating the test window)")
     generate.add_argument("--out", default=None, help="output CSV, default DIR/generated.csv")
 
+    sweep = sub.add_parser("sweep", help="many runs at once as Ray Tune trials: seeds, grids, random or Optuna "
+                           "search; writes every trial's run folder and a summary ranked by validation error "
+                           "into --out",
+                           description="SWEEP is a run configuration plus a [sweep] table (see docs/sweeps.md). Each "
+                                       "trial is an ordinary run on one CPU; trials run side by side on this machine "
+                                       "or on the Ray cluster at --address. --resume DIR continues an interrupted "
+                                       "sweep, running only the trials that had not finished.")
+    sweep.add_argument("sweep_file", nargs="?", default=None, metavar="SWEEP", help="the sweep file (TOML)")
+    sweep.add_argument("--out", default=None, help="sweep folder (required unless --resume)")
+    sweep.add_argument("--resume", default=None, metavar="DIR", help="continue the sweep in DIR")
+    sweep.add_argument("--address", default=None, help="Ray cluster address (auto, HOST:PORT, ray://...); default: a "
+                       "local Ray on this machine's cores")
+    sweep.add_argument("--max-concurrent", type=_positive_int, default=None,
+                       help="trials at once (default: as many as the cluster has CPUs)")
+    sweep.add_argument("--connect-timeout", type=_finite_float, default=20.0,
+                       help="seconds to wait for the Ray cluster, default 20")
+    sweep.add_argument("--verbose", action="store_true", help="show Ray Tune's own progress table")
+
     sub.add_parser("tasks", help="list the named tasks")
     sub.add_parser("optimizers", help="list the optimizers and their options")
     return parser
@@ -308,19 +326,19 @@ def _run_folder(path: str):
         raise UsageError(f"cannot write to output folder {path!r}: {exc.strerror or exc}") from None
 
 
-def _estimator(config, out, quiet: bool, task):
+def _estimator(config, out, quiet: bool, task, callbacks: tuple = (), handle_sigint: bool = True):
     """The Evolino estimator of a run and how to carry the run out (:class:`evolino.trainer.RunControls`: its
-    progress display, history.csv written line by line, checkpoints in ``out``, Ctrl-C); its problem is built once
-    here, so that a network/task mismatch fails before any work."""
+    progress display, history.csv written line by line, ``callbacks`` of the caller, checkpoints in ``out``, Ctrl-C);
+    its problem is built once here, so that a network/task mismatch fails before any work."""
     from evolino.config import estimator_params
     from evolino.progress import make_progress
     from evolino.reporting import HistoryWriter
     from evolino.trainer import Evolino, RunControls
 
     progress = make_progress(config.stop.generations, quiet=quiet, every=config.output.progress_every)
-    controls = RunControls(callbacks=(HistoryWriter(Path(out) / "history.csv"), progress), checkpoint_dir=out,
-                           checkpoint_every=config.output.checkpoint_every,
-                           keep_checkpoints=config.output.keep_checkpoints, handle_sigint=True)
+    controls = RunControls(callbacks=(HistoryWriter(Path(out) / "history.csv"), progress, *callbacks),
+                           checkpoint_dir=out, checkpoint_every=config.output.checkpoint_every,
+                           keep_checkpoints=config.output.keep_checkpoints, handle_sigint=handle_sigint)
     estimator = Evolino(**estimator_params(config))
     try:
         estimator.build_problem(task)
@@ -406,22 +424,29 @@ def command_run(args: argparse.Namespace) -> int:
     """A fresh run into a folder of its own: a folder holding another run's files is refused (or, with --overwrite,
     and always for the default folder runs/latest, cleared first), and a run that fails before its training wrote
     anything (an unreachable cluster) takes back what it wrote, folders it created included."""
+    return execute_run(resolve_run_config(args), overwrite=args.overwrite, quiet=args.quiet)
+
+
+def execute_run(config, *, overwrite: bool = False, quiet: bool = False, callbacks: tuple = (),
+                handle_sigint: bool = True) -> int:
+    """Carry out the run ``config`` (a validated :class:`evolino.config.RunConfig`) into ``config.output.dir``, as
+    ``python -m evolino run`` does; ``callbacks`` also get every generation's history row (a sweep reports them to
+    Ray Tune). Returns the exit status (0, or 130 when interrupted)."""
     from dataclasses import replace
 
     from evolino.config import OutputSettings
     from evolino.run_folder import build_task, clear_run, missing_folders, remove_new_run, run_files, write_task_files
 
-    config = resolve_run_config(args)
     task, table = build_task(config.task)  # bad data fails here, before the run folder exists
     out = Path(config.output.dir)
     earlier = run_files(out)
     latest = out == Path(OutputSettings().dir)  # the default folder holds the latest run: it is replaced
-    if earlier and not (args.overwrite or latest):
+    if earlier and not (overwrite or latest):
         raise UsageError(f"{out} holds the files of another run ({_listing(earlier)}); add --overwrite to replace "
                          "them, or choose another --out")
-    if earlier and latest and not args.overwrite:
+    if earlier and latest and not overwrite:
         print(f"evolino: replacing the earlier run in {out} (give --out DIR to keep runs apart)", file=sys.stderr)
-    run = _estimator(config, out, args.quiet, task)
+    run = _estimator(config, out, quiet, task, callbacks, handle_sigint)
     created = missing_folders(out)
     try:
         with _disk_full_in_one_line(out, lambda: False):
@@ -592,8 +617,46 @@ def command_optimizers(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"run": command_run, "resume": command_resume, "report": command_report, "predict": command_predict,
-            "generate": command_generate, "tasks": command_tasks, "optimizers": command_optimizers}
+def command_sweep(args: argparse.Namespace) -> int:
+    from evolino.reporting import check_writable
+
+    if (args.resume is None) == (args.out is None):
+        raise UsageError("give --out DIR for a new sweep, or --resume DIR to continue one")
+    if args.resume is None and args.sweep_file is None:
+        raise UsageError("no sweep file: python -m evolino sweep SWEEP.toml --out DIR")
+    from evolino.sweep.space import load_sweep
+
+    if args.sweep_file is not None:
+        load_sweep(args.sweep_file)  # a bad sweep file is one line before anything is created or started
+    out = args.resume or args.out
+    if args.resume is not None and not Path(out, "sweep.toml").is_file():
+        raise UsageError(f"{out} is not a sweep folder (no sweep.toml)")
+    try:
+        import ray.tune  # noqa: F401
+    except ImportError:
+        raise UsageError('sweeps run on Ray Tune, which is not installed: pip install "evolino[tune]"') from None
+    from evolino.sweep.runner import run_sweep
+
+    try:
+        check_writable(out)
+    except OSError as exc:
+        raise UsageError(f"cannot write to sweep folder {out!r}: {exc.strerror or exc}") from None
+    summary = run_sweep(args.sweep_file, out, resume=args.resume is not None, address=args.address,
+                        max_concurrent=args.max_concurrent, connect_timeout=args.connect_timeout,
+                        verbose=args.verbose)
+    done = [row for row in summary["trials"] if row["status"] == "finished"]
+    best = summary["best"]
+    line = f"sweep: {len(done)} of {len(summary['trials'])} trials finished"
+    if best is not None:
+        line += (f"; best {best['trial']} (validation {best['validation_error']:.4g}, test "
+                 f"{best['test_error'] if best['test_error'] is None else format(best['test_error'], '.4g')})")
+    print(line + f"; summary in {out}/summary.md")
+    return 0
+
+
+COMMANDS = {"run": command_run, "resume": command_resume, "sweep": command_sweep, "report": command_report,
+            "predict": command_predict, "generate": command_generate, "tasks": command_tasks,
+            "optimizers": command_optimizers}
 
 
 def main(argv: list[str] | None = None) -> int:

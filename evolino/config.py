@@ -452,7 +452,8 @@ def validate_config(config: RunConfig, registered: bool = True) -> RunConfig:
 # --------------------------------------------------------------------------------------------------------- writing
 
 
-def _toml_value(value) -> str:
+def toml_value(value) -> str:
+    """A Python value (bool, int, float, str, list, dict) as TOML text."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
@@ -462,23 +463,24 @@ def _toml_value(value) -> str:
     if isinstance(value, str):
         return json.dumps(value)  # JSON string escapes are valid TOML basic strings
     if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
     if isinstance(value, dict):
-        return "{ " + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + " }" if value else "{}"
+        return "{ " + ", ".join(f"{k} = {toml_value(v)}" for k, v in value.items()) + " }" if value else "{}"
     raise ConfigError(f"cannot write {value!r} to TOML")
 
 
-def config_to_toml(config: RunConfig) -> str:
+def config_to_toml(config: RunConfig, header: str = "# evolino run configuration (fully resolved); repeat with: "
+                   "python -m evolino run --config FILE") -> str:
     """The fully resolved configuration as TOML text (``None`` keys are left out: TOML has no null)."""
     data = asdict(config)
-    lines = ["# evolino run configuration (fully resolved); repeat with: python -m evolino run --config FILE", ""]
+    lines = [header, ""]
     for name in _TOP_LEVEL:
-        lines.append(f"{name} = {_toml_value(data[name])}")
+        lines.append(f"{name} = {toml_value(data[name])}")
     for section in SECTIONS:
         lines += ["", f"[{section}]"]
         for name, value in data[section].items():
             if value is not None:
-                lines.append(f"{name} = {_toml_value(value)}")
+                lines.append(f"{name} = {toml_value(value)}")
     return "\n".join(lines) + "\n"
 
 

@@ -147,6 +147,20 @@ def _evolino_args(out, *extra) -> list[str]:
             "--generations", "3", "--seed", "0", "--quiet", "--out", str(out), *extra]
 
 
+# The same run as _evolino_args (seeds 0 and 1) as a sweep: its trials run on the cluster's nodes.
+SWEEP = """[task]
+name = "mso1"
+[network]
+cells = 3
+[optimizer]
+population = 8
+[stop]
+generations = 3
+[sweep]
+seeds = [0, 1]
+"""
+
+
 def _evolino_run(out, env, *extra):
     return subprocess.run(_evolino_args(out, *extra), env=env, capture_output=True, text=True, timeout=120)
 
@@ -181,6 +195,10 @@ def test_compose_ray_start_commands_on_loopback_run_evolino(tmp_path):
         clustered = _evolino_run(tmp_path / "ray", env, "--backend", "ray", "--address", address)
         client = _evolino_run(tmp_path / "client", env, "--backend", "ray", "--address",
                               f"ray://127.0.0.1:{commands['client_port']}")
+        (tmp_path / "sweep.toml").write_text(SWEEP)
+        sweep = subprocess.run([sys.executable, "-m", "evolino", "sweep", str(tmp_path / "sweep.toml"), "--out",
+                                str(tmp_path / "sweep"), "--address", address], env=env, capture_output=True,
+                               text=True, timeout=300)
         no_token = _evolino_run(tmp_path / "denied", {**env, "RAY_AUTH_MODE": "disabled", "RAY_AUTH_TOKEN": ""},
                                 "--backend", "ray", "--address", address)
         job = subprocess.run(["ray", "job", "submit", "--address", f"http://127.0.0.1:{commands['dashboard_port']}",
@@ -202,6 +220,11 @@ def test_compose_ray_start_commands_on_loopback_run_evolino(tmp_path):
     assert all(result["backend"] == "ray" for result in results[1:])
     serial_rows, ray_rows = (_history(tmp_path / name / "history.csv") for name in ("serial", "ray"))
     assert serial_rows == ray_rows and len(serial_rows) == 3  # every error statistic of every generation
+    assert sweep.returncode == 0, sweep.stderr[-2000:]
+    swept = json.loads((tmp_path / "sweep" / "trials" / "trial_0000" / "result.json").read_text())
+    assert {key: swept[key] for key in ("fitness", "validation_error", "test_error")} == {
+        key: results[0][key] for key in ("fitness", "validation_error", "test_error")}  # the serial run's seed 0
+    assert "2 of 2 trials finished" in sweep.stdout
     assert no_token.returncode == 2
     assert no_token.stderr.strip().splitlines()[-1].startswith("evolino: error: authentication with the Ray cluster")
 

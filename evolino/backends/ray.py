@@ -40,7 +40,7 @@ from evolino.backends.shared_population import SharedPopulation, SharedRowsReade
 from evolino.errors import ClusterError
 from evolino.kernels import limit_compiled_threads
 
-__all__ = ["ChunkDeadline", "RayEvaluator", "chunk_bounds", "parse_address"]
+__all__ = ["ChunkDeadline", "RayEvaluator", "chunk_bounds", "parse_address", "ray_session"]
 
 SINGLE_NODE_CHUNKS_PER_WORKER = 1  # actors on one node run on identical cores: nothing to balance
 MULTI_NODE_CHUNKS_PER_WORKER = 4  # nodes may differ: beyond the PIPELINE_DEPTH queued chunks, the fastest take more
@@ -279,6 +279,23 @@ def connect(address: str | None, timeout: float, num_cpus: int | None = None) ->
     ``num_cpus`` sets the CPUs of a local Ray started here (default: this machine's cores).
     """
     return _connect(address, timeout, num_cpus).owns_ray
+
+
+@contextmanager
+def ray_session(address: str | None, timeout: float = DEFAULT_CONNECT_TIMEOUT, num_cpus: int | None = None):
+    """Start or join Ray (as :func:`connect`) for the body of a ``with``; a Ray started here is shut down at its end
+    and the environment variables set for it are removed again."""
+    import ray
+
+    connection = _connect(address, timeout, num_cpus)
+    try:
+        yield connection
+    finally:
+        try:
+            if connection.owns_ray and ray.is_initialized():
+                ray.shutdown()
+        finally:
+            _restore_environment(connection.environment)
 
 
 def _connect(address: str | None, timeout: float, num_cpus: int | None) -> _Connection:

@@ -1,0 +1,318 @@
+"""Running a sweep: each trial an ordinary evolino run, executed as a Ray Tune trial on one CPU.
+
+Idea
+----
+A generation of the networks people evolve with Evolino is milliseconds of work, too little to spread over a
+cluster; whole runs are not. :func:`run_sweep` hands the trials of a sweep (:mod:`evolino.sweep.space`) to Ray Tune,
+which runs as many at once as there are CPUs (locally, or on a cluster joined by address), and stops them early
+(ASHA) or proposes new settings (Optuna) from the fitness each trial reports after every generation. A trial is
+:func:`evolino.cli.execute_run` on its own config, the code path of ``python -m evolino run``, so its folder
+holds what a run's does, and ``python -m evolino run --config TRIAL/config.toml`` repeats it bit for bit.
+
+The sweep folder
+----------------
+::
+
+    DIR/sweep.toml          the sweep, resolved and self-contained (the base run config inlined)
+    DIR/plan.json           grid / random: every planned trial (name, settings, seed)
+    DIR/trials/NAME/        the trial's run folder (config.toml, result.json, history.csv, model.npz, ...)
+    DIR/trials/NAME.json    the trial's record: settings, seed, status (running, finished, stopped, error)
+    DIR/tune/               Ray Tune's own experiment state (one sub-folder per invocation)
+    DIR/summary.*           written by :mod:`evolino.sweep.summary` when the sweep ends
+
+Resuming
+--------
+A trial counts as done when its record says finished (result.json written), stopped (by the scheduler) or error.
+``--resume`` plans the same trials again from ``DIR/sweep.toml`` and gives Tune only those not done; a trial that
+was cut off mid-run starts again from scratch in a cleared folder, so its result is that of an uninterrupted run.
+Optuna sweeps resume by handing the done trials to a new, equally seeded searcher as evaluated points and running
+the remaining samples. Records are written atomically by the trial itself (running, finished) and by the driver's
+Tune callback (stopped, error), so a driver killed with -9 loses at most the trials that were running.
+
+Metrics
+-------
+Each generation a trial reports ``generation`` and ``score``, the best fitness evolution has seen so far (the
+validation error on the benchmark tasks; on data files, the error on a held-out part of the training data). Its
+last report has ``score`` = ``validation_error`` (recomputed on the reference kernel, as in result.json), with
+``fitness`` and ``test_error``. ASHA and Optuna rank trials on ``score``; the summary selects on
+``validation_error``. Test errors are shown, never used.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import math
+import os
+from pathlib import Path
+
+from evolino.errors import ConfigError
+from evolino.sweep.space import SweepSpec, Trial, load_sweep, plan_trials, trial_config
+
+__all__ = ["run_sweep", "SWEEP_FILE", "PLAN_FILE", "TRIALS_FOLDER", "trial_records", "DONE_STATES"]
+
+SWEEP_FILE = "sweep.toml"
+PLAN_FILE = "plan.json"
+TRIALS_FOLDER = "trials"
+TUNE_FOLDER = "tune"
+DONE_STATES = ("finished", "stopped", "error")
+DEFAULT_CONNECT_TIMEOUT = 20.0
+
+
+def run_sweep(sweep: str | os.PathLike | None, out: str | os.PathLike, *, resume: bool = False,
+              address: str | None = None, max_concurrent: int | None = None, num_cpus: int | None = None,
+              connect_timeout: float = DEFAULT_CONNECT_TIMEOUT, verbose: bool = False) -> dict:
+    """Run (or, with ``resume``, continue) a sweep into ``out``; returns the summary (:func:`summarize`).
+
+    Parameters
+    ----------
+    sweep : path or None
+        The sweep file; None with ``resume`` (the folder holds its own copy).
+    out : path
+        The sweep folder (see the module docstring).
+    resume : bool
+        Continue the sweep in ``out``: only trials not done run.
+    address : str or None
+        Ray cluster address ("auto", "HOST:PORT", "ray://HOST:10001"); None starts a local Ray with ``num_cpus``
+        CPUs (default: this machine's).
+    max_concurrent : int or None
+        Trials at once (overrides ``sweep.max_concurrent``; default: as many as the cluster has CPUs).
+    """
+    from evolino.sweep.summary import write_summary
+
+    out = Path(out).resolve()
+    spec = _prepare_folder(sweep, out, resume)
+    if resume and spec.search == "optuna":  # cut off by a killed driver; optuna proposes afresh instead
+        for name, record in trial_records(out).items():
+            if record.get("status") == "running":
+                _write_record(out, name, {**record, "status": "interrupted"})
+    trials = _pending_trials(spec, out)
+    concurrent = max_concurrent or spec.max_concurrent
+    if trials or _optuna_samples_left(spec, out):
+        _run_on_tune(spec, out, trials, address, concurrent, num_cpus, connect_timeout, verbose)
+    return write_summary(out, spec)
+
+
+# ----------------------------------------------------------------------------------------------------- the folder
+
+
+def _prepare_folder(sweep, out: Path, resume: bool) -> SweepSpec:
+    from evolino.atomic import write_text
+    from evolino.sweep.space import sweep_to_toml
+
+    copy = out / SWEEP_FILE
+    if resume:
+        if not copy.is_file():
+            raise ConfigError(f"{out} is not a sweep folder (no {SWEEP_FILE}); start the sweep with "
+                              "`python -m evolino sweep SWEEP.toml --out DIR`")
+        spec = load_sweep(copy)
+        if sweep is not None and load_sweep(sweep) != spec:
+            raise ConfigError(f"{sweep} differs from the sweep in {out}: resume continues the sweep of its folder "
+                              "(leave out the sweep file, or start a new sweep in another folder)")
+        return spec
+    if sweep is None:
+        raise ConfigError("no sweep file given")
+    spec = load_sweep(sweep)
+    if copy.exists() or (out / TRIALS_FOLDER).exists():
+        raise ConfigError(f"{out} already holds a sweep: continue it with `python -m evolino sweep --resume {out}`, "
+                          "or choose another --out")
+    (out / TRIALS_FOLDER).mkdir(parents=True, exist_ok=True)
+    write_text(copy, sweep_to_toml(spec))
+    if spec.search != "optuna":
+        write_text(out / PLAN_FILE, json.dumps({"sweep": spec.as_dict(),
+                                                "trials": [t.as_dict() for t in plan_trials(spec)]}, indent=1))
+    return spec
+
+
+def trial_records(out: str | os.PathLike) -> dict[str, dict]:
+    """``{name: record}`` of every trial that has started, in name order."""
+    folder = Path(out) / TRIALS_FOLDER
+    records = {}
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else ():
+        try:
+            records[path.stem] = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError):  # only atomic writes make these files: not expected, but not fatal
+            continue
+    return records
+
+
+def _write_record(out: Path, name: str, record: dict) -> None:
+    from evolino.atomic import write_text
+
+    write_text(out / TRIALS_FOLDER / f"{name}.json", json.dumps(record, indent=1))
+
+
+def _optuna_samples_left(spec: SweepSpec, out: Path) -> int:
+    if spec.search != "optuna":
+        return 0
+    return max(spec.samples - sum(r.get("status") in DONE_STATES for r in trial_records(out).values()), 0)
+
+
+def _pending_trials(spec: SweepSpec, out: Path) -> list[Trial]:
+    if spec.search == "optuna":
+        return []
+    records = trial_records(out)
+    return [t for t in plan_trials(spec) if records.get(t.name, {}).get("status") not in DONE_STATES]
+
+
+# --------------------------------------------------------------------------------------------------------- a trial
+
+
+def _execute_trial(out: Path, spec: SweepSpec, trial: Trial, report) -> dict:
+    """Run one trial into ``out/trials/NAME`` (cleared first: a trial cut off earlier starts again); returns its
+    record. ``report(metrics)`` receives the per-generation metrics."""
+    from evolino.cli import execute_run
+    from evolino.kernels import compiled_available, limit_compiled_threads
+    from evolino.run_folder import clear_run
+
+    folder = out / TRIALS_FOLDER / trial.name
+    config = trial_config(spec, trial.settings, trial.seed, folder)
+    record = {**trial.as_dict(), "status": "running", "folder": f"{TRIALS_FOLDER}/{trial.name}"}
+    _write_record(out, trial.name, record)
+    clear_run(folder)
+    if compiled_available():
+        limit_compiled_threads(1)  # one CPU per trial: a full-width thread pool per trial would oversubscribe
+
+    def per_generation(row: dict) -> None:
+        report({"score": row["best_ever"], "generation": row["generation"]})
+
+    # What the run prints (its summary line, warnings) goes to trials/NAME.log, not into the sweep's own output.
+    with open(out / TRIALS_FOLDER / f"{trial.name}.log", "w") as log, contextlib.redirect_stdout(log), \
+            contextlib.redirect_stderr(log):
+        status = execute_run(config, overwrite=True, quiet=True, callbacks=(per_generation,), handle_sigint=False)
+    result = json.loads((folder / "result.json").read_text())
+    record.update(status="finished" if status == 0 else "error", exit_status=status,
+                  validation_error=result.get("validation_error"), test_error=result.get("test_error"))
+    _write_record(out, trial.name, record)
+    final = {"score": _number(result.get("validation_error")), "generation": result.get("generations"),
+             "fitness": _number(result.get("fitness")),
+             "validation_error": _number(result.get("validation_error")),
+             "test_error": _number(result.get("test_error"))}
+    report(final)
+    return record
+
+
+def _number(value) -> float:
+    return float("inf") if value is None or not math.isfinite(float(value)) else float(value)
+
+
+def _trainable(out: Path, spec: SweepSpec, planned: dict[str, Trial]):
+    """The function Tune runs for each trial: a planned trial by name, or a setting Optuna proposed."""
+
+    def trainable(params: dict) -> None:
+        from ray import tune
+
+        if "trial" in params:
+            trial = planned[params["trial"]]
+        else:
+            settings = {key: params[_tune_key(key)] for key in (d.key for d in spec.dimensions)}
+            trial = Trial(f"trial_{tune.get_context().get_trial_id()}", settings, spec.seeds[0])
+        _execute_trial(out, spec, trial, tune.report)
+
+    return trainable
+
+
+def _tune_key(key: str) -> str:
+    return key.replace(".", "__")  # Tune reads dots in parameter names as nesting
+
+
+# ------------------------------------------------------------------------------------------------------------- Tune
+
+
+def _run_on_tune(spec: SweepSpec, out: Path, trials: list[Trial], address, concurrent, num_cpus, timeout,
+                 verbose) -> None:
+    from evolino.backends.ray import ray_session
+
+    os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")  # the trial folders are the results
+    if not verbose:
+        os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # no experiment banner
+        # Tune's analysis looks for the result files of the loggers switched off above, and says so
+        logging.getLogger("ray.tune.analysis.experiment_analysis").setLevel(logging.ERROR)
+    os.environ.setdefault("RAY_CHDIR_TO_TRIAL_DIR", "0")
+    with ray_session(address, timeout, num_cpus):
+        from ray import tune
+
+        planned = {t.name: t for t in trials}
+        tune_config, param_space = _search(spec, out, trials, concurrent)
+        storage = out / TUNE_FOLDER
+        storage.mkdir(exist_ok=True)
+        tuner = tune.Tuner(
+            tune.with_resources(_trainable(out, spec, planned), {"cpu": 1}),
+            param_space=param_space, tune_config=tune_config,
+            run_config=tune.RunConfig(storage_path=str(storage), name=f"run-{_next_run(storage)}",
+                                      verbose=1 if verbose else 0, callbacks=[_record_callback(out)],
+                                      failure_config=tune.FailureConfig(max_failures=0)))
+        tuner.fit()
+
+
+def _search(spec: SweepSpec, out: Path, trials: list[Trial], concurrent):
+    from ray import tune
+
+    scheduler = None
+    if spec.scheduler == "asha":
+        # max_t lies beyond the last generation: a run that reached it still has its final report to make
+        scheduler = tune.schedulers.ASHAScheduler(metric="score", mode="min", time_attr="generation",
+                                                  max_t=spec.base.stop.generations + 1,
+                                                  grace_period=spec.grace_generations)
+    common = dict(scheduler=scheduler, max_concurrent_trials=concurrent, reuse_actors=True,
+                  time_budget_s=spec.max_seconds)
+    if spec.search != "optuna":
+        return (tune.TuneConfig(num_samples=1, **common),
+                {"trial": tune.grid_search([t.name for t in trials])})
+    import optuna
+    from ray.tune.search.optuna import OptunaSearch
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+    done = [r for r in trial_records(out).values() if r.get("status") in DONE_STATES]
+    points = [{_tune_key(k): v for k, v in r["settings"].items()} for r in done]
+    rewards = [_number(r.get("validation_error")) for r in done]
+    space = {_tune_key(d.key): _distribution(d) for d in spec.dimensions}
+    searcher = OptunaSearch(metric="score", mode="min", seed=spec.seed,
+                            points_to_evaluate=points or None, evaluated_rewards=rewards or None)
+    return tune.TuneConfig(search_alg=searcher, num_samples=_optuna_samples_left(spec, out), **common), space
+
+
+def _distribution(dimension):
+    from ray import tune
+
+    if dimension.kind == "choice":
+        return tune.choice(list(dimension.values))
+    low, high = dimension.values
+    return tune.uniform(low, high) if dimension.kind == "uniform" else tune.loguniform(low, high)
+
+
+def _next_run(storage: Path) -> int:
+    return 1 + sum(1 for p in storage.iterdir() if p.is_dir() and p.name.startswith("run-"))
+
+
+def _record_callback(out: Path):
+    """Driver side: marks trials that Tune stopped early (scheduler) or that failed, which cannot say so themselves."""
+    from ray.tune import Callback
+
+    class RecordCallback(Callback):
+        def _mark(self, trial, status: str) -> None:
+            name = _trial_name(trial)
+            try:
+                record = json.loads((out / TRIALS_FOLDER / f"{name}.json").read_text())
+            except (OSError, json.JSONDecodeError):
+                return
+            if record.get("status") != "running":  # the trial finished and said so itself
+                return
+            last = trial.last_result or {}
+            record.update(status=status, stopped_at_generation=last.get("generation"), fitness=last.get("score"))
+            _write_record(out, name, record)
+
+        def on_trial_complete(self, iteration, trials, trial, **info) -> None:
+            self._mark(trial, "stopped")
+
+        def on_trial_error(self, iteration, trials, trial, **info) -> None:
+            self._mark(trial, "error")
+
+    return RecordCallback()
+
+
+def _trial_name(trial) -> str:
+    config = trial.config or {}
+    return config["trial"] if "trial" in config else f"trial_{trial.trial_id}"

@@ -1,0 +1,199 @@
+"""The summary of a sweep: every trial's settings and errors, the settings ranked by validation error, the best config.
+
+Written into the sweep folder from the trial folders alone (so a resumed sweep's summary is that of an
+uninterrupted one)::
+
+    summary.csv         one row per trial: name, status, seed, each swept key, validation / test error, cost
+    summary.json        the same rows, the settings ranked, the best trial, the sweep, provenance
+    summary.md          the trials and the settings as markdown tables, sorted by validation error
+    best_config.toml    the best trial's run config, writing to runs/sweep-best: `python -m evolino run --config`
+    error_vs_settings.png   validation error (filled) and test error (hollow) against each swept key
+
+Selection
+---------
+A setting (the values of the swept keys) is ranked by the median validation error of its trials over the seeds;
+the best trial is the one with the lowest validation error within the best setting. Test errors are reported beside,
+never used. Trials that did not finish (stopped early by ASHA, failed, not reached within the time budget) are
+listed with their status and take no part in the ranking.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+
+from evolino.sweep.space import SweepSpec
+
+__all__ = ["write_summary", "BEST_CONFIG", "BEST_RUN_FOLDER"]
+
+BEST_CONFIG = "best_config.toml"
+BEST_RUN_FOLDER = "runs/sweep-best"
+_COST = ("generations", "evaluations", "wall_seconds")
+
+
+def write_summary(out: str | os.PathLike, spec: SweepSpec, command: str | None = None) -> dict:
+    """Write the summary files into ``out`` and return what summary.json holds."""
+    from evolino.atomic import write_text
+    from evolino.provenance import provenance
+    from evolino.sweep.runner import TRIALS_FOLDER, trial_records
+
+    out = Path(out)
+    keys = [d.key for d in spec.dimensions]
+    rows = []
+    for name, record in trial_records(out).items():
+        result = _result(out / TRIALS_FOLDER / name) if record.get("status") == "finished" else {}
+        rows.append({"trial": name, "status": record.get("status"), "seed": record.get("seed"),
+                     **{key: record.get("settings", {}).get(key) for key in keys},
+                     "validation_error": result.get("validation_error"), "test_error": result.get("test_error"),
+                     "fitness": result.get("fitness", record.get("fitness")),
+                     **{key: result.get(key) for key in _COST}})
+    rows.sort(key=lambda row: (_sort_error(row["validation_error"]), row["trial"]))
+    settings = _rank_settings(rows, keys)
+    best = _best_trial(rows, settings, keys)
+    summary = {"meta": provenance(command), "sweep": spec.as_dict(), "selection": "median validation error over "
+               "the seeds of a setting; test errors are shown, never used", "trials": rows, "settings": settings,
+               "best": best}
+    write_text(out / "summary.json", json.dumps(summary, indent=1))
+    write_text(out / "summary.csv", _csv(rows))
+    write_text(out / "summary.md", _markdown(rows, settings, keys, best))
+    if best is not None:
+        _write_best_config(out / TRIALS_FOLDER / best["trial"] / "config.toml", out / BEST_CONFIG)
+    if keys and any(row["validation_error"] is not None for row in rows):
+        _plot(rows, keys, out / "error_vs_settings.png")
+    return summary
+
+
+def _result(folder: Path) -> dict:
+    try:
+        return json.loads((folder / "result.json").read_text())
+    except (OSError, json.JSONDecodeError):
+        return {}
+
+
+def _sort_error(value) -> float:
+    return math.inf if value is None or not math.isfinite(float(value)) else float(value)
+
+
+def _setting_id(row: dict, keys: list[str]) -> str:
+    return json.dumps([row[key] for key in keys])
+
+
+def _rank_settings(rows: list[dict], keys: list[str]) -> list[dict]:
+    groups: dict[str, list[dict]] = {}
+    for row in rows:
+        groups.setdefault(_setting_id(row, keys), []).append(row)
+    ranked = []
+    for members in groups.values():
+        finished = [row for row in members if row["status"] == "finished"]
+        validation = [_sort_error(row["validation_error"]) for row in finished]
+        test = [_sort_error(row["test_error"]) for row in finished]
+        ranked.append({**{key: members[0][key] for key in keys}, "trials": len(members), "finished": len(finished),
+                       "median_validation_error": _finite(np.median(validation)) if validation else None,
+                       "median_test_error": _finite(np.median(test)) if test else None,
+                       "seeds": sorted(row["seed"] for row in members)})
+    ranked.sort(key=lambda s: (_sort_error(s["median_validation_error"]), json.dumps([s[k] for k in keys])))
+    return ranked
+
+
+def _best_trial(rows: list[dict], settings: list[dict], keys: list[str]) -> dict | None:
+    if not settings or settings[0]["median_validation_error"] is None:
+        return None
+    wanted = json.dumps([settings[0][key] for key in keys])
+    members = [row for row in rows if row["status"] == "finished" and _setting_id(row, keys) == wanted]
+    return min(members, key=lambda row: (_sort_error(row["validation_error"]), row["trial"]))
+
+
+def _finite(value) -> float | None:
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def _csv(rows: list[dict]) -> str:
+    buffer = io.StringIO()
+    if rows:
+        writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows([{k: "" if v is None else v for k, v in row.items()} for row in rows])
+    return buffer.getvalue()
+
+
+def _fmt(value) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    return str(value)
+
+
+def _markdown(rows: list[dict], settings: list[dict], keys: list[str], best: dict | None) -> str:
+    lines = ["# Sweep summary", "",
+             "Settings are ranked by the median validation error over their seeds; test errors are shown, never "
+             "used to choose.", ""]
+    if best is not None:
+        lines += [f"Best: `{best['trial']}` (validation {_fmt(best['validation_error'])}, test "
+                  f"{_fmt(best['test_error'])}); repeat it with `python -m evolino run --config {BEST_CONFIG}`.", ""]
+    lines += ["## Settings", "", "| " + " | ".join([*keys, "trials", "median validation", "median test"]) + " |",
+              "|" + "---|" * (len(keys) + 3)]
+    for s in settings:
+        cells = [*(_fmt(s[k]) for k in keys), f"{s['finished']}/{s['trials']}", _fmt(s["median_validation_error"]),
+                 _fmt(s["median_test_error"])]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", "## Trials", "", "| " + " | ".join(["trial", "status", "seed", *keys, "validation", "test",
+                                                      "generations", "seconds"]) + " |",
+              "|" + "---|" * (len(keys) + 7)]
+    for row in rows:
+        cells = [row["trial"], str(row["status"]), _fmt(row["seed"]), *(_fmt(row[k]) for k in keys),
+                 _fmt(row["validation_error"]), _fmt(row["test_error"]), _fmt(row["generations"]),
+                 _fmt(row["wall_seconds"])]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _write_best_config(source: Path, target: Path) -> None:
+    from dataclasses import replace
+
+    from evolino.atomic import write_text
+    from evolino.config import config_to_toml, load_config
+
+    config = load_config(source, registered=False)
+    config = replace(config, output=replace(config.output, dir=BEST_RUN_FOLDER))
+    write_text(target, config_to_toml(config))
+
+
+def _plot(rows: list[dict], keys: list[str], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from evolino.atomic import atomic_path
+
+    finished = [row for row in rows if row["status"] == "finished"]
+    fig, axes = plt.subplots(1, len(keys), figsize=(4 * len(keys), 3.4), squeeze=False)
+    for ax, key in zip(axes[0], keys, strict=True):
+        values = [row[key] for row in finished]
+        numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+        labels = sorted({json.dumps(v) for v in values})
+        xs = [v if numeric else labels.index(json.dumps(v)) for v in values]
+        for column, style in (("validation_error", dict(marker="o", label="validation")),
+                              ("test_error", dict(marker="o", facecolors="none", edgecolors="gray", label="test"))):
+            ys = [_sort_error(row[column]) for row in finished]
+            ax.scatter(xs, ys, **style)
+        ax.set_yscale("log")
+        if numeric and min(values) > 0 and max(values) / min(values) > 50:
+            ax.set_xscale("log")
+        if not numeric:
+            ax.set_xticks(range(len(labels)), [json.loads(label) for label in labels])
+        ax.set_xlabel(key)
+        ax.set_ylabel("error")
+    axes[0][0].legend(fontsize=8)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=100)
+    plt.close(fig)
