@@ -107,8 +107,10 @@ def test_compose_file_structure():
         assert re.fullmatch(r"\d+(\.\d+)?[gG][bB]?", str(service["shm_size"]))
         assert service["healthcheck"]["test"][0] in ("CMD", "CMD-SHELL")
         assert "container_name" not in service
+        assert "work:/home/ray/work" in service["volumes"]  # a sweep's trial folders, seen by every node
     assert "--head" in head["command"] and "--head" not in worker["command"]
     assert "--address=head:6379" in worker["command"] and "--port=6379" in head["command"]
+    assert "work" in compose["volumes"]
     assert "ports" not in worker  # `--scale worker=N` must not fight over host ports
     assert head["ports"] and all(port.startswith("127.0.0.1:") for port in head["ports"])
     assert worker["depends_on"]["head"]["condition"] == "service_healthy"

@@ -45,9 +45,10 @@ import json
 import logging
 import math
 import os
+import time
 from pathlib import Path
 
-from evolino.errors import ConfigError
+from evolino.errors import ClusterError, ConfigError
 from evolino.sweep.space import SweepSpec, Trial, load_sweep, plan_trials, trial_config
 
 __all__ = ["run_sweep", "SWEEP_FILE", "PLAN_FILE", "TRIALS_FOLDER", "trial_records", "DONE_STATES"]
@@ -168,7 +169,8 @@ def _execute_trial(out: Path, spec: SweepSpec, trial: Trial, report) -> dict:
 
     folder = out / TRIALS_FOLDER / trial.name
     config = trial_config(spec, trial.settings, trial.seed, folder)
-    record = {**trial.as_dict(), "status": "running", "folder": f"{TRIALS_FOLDER}/{trial.name}"}
+    record = {**trial.as_dict(), "status": "running", "folder": f"{TRIALS_FOLDER}/{trial.name}",
+              "started": time.time()}
     _write_record(out, trial.name, record)
     clear_run(folder)
     if compiled_available():
@@ -182,7 +184,7 @@ def _execute_trial(out: Path, spec: SweepSpec, trial: Trial, report) -> dict:
             contextlib.redirect_stderr(log):
         status = execute_run(config, overwrite=True, quiet=True, callbacks=(per_generation,), handle_sigint=False)
     result = json.loads((folder / "result.json").read_text())
-    record.update(status="finished" if status == 0 else "error", exit_status=status,
+    record.update(status="finished" if status == 0 else "error", exit_status=status, ended=time.time(),
                   validation_error=result.get("validation_error"), test_error=result.get("test_error"))
     _write_record(out, trial.name, record)
     final = {"score": _number(result.get("validation_error")), "generation": result.get("generations"),
@@ -237,13 +239,18 @@ def _run_on_tune(spec: SweepSpec, out: Path, trials: list[Trial], address, concu
         tune_config, param_space = _search(spec, out, trials, concurrent)
         storage = out / TUNE_FOLDER
         storage.mkdir(exist_ok=True)
+        records = _record_callback(out)
         tuner = tune.Tuner(
             tune.with_resources(_trainable(out, spec, planned), {"cpu": 1}),
             param_space=param_space, tune_config=tune_config,
             run_config=tune.RunConfig(storage_path=str(storage), name=f"run-{_next_run(storage)}",
-                                      verbose=1 if verbose else 0, callbacks=[_record_callback(out)],
+                                      verbose=1 if verbose else 0, callbacks=[records],
                                       failure_config=tune.FailureConfig(max_failures=0)))
         tuner.fit()
+    if records.unseen:
+        raise ClusterError(f"the trials ran, but their folders are not in {out} on this machine (first: "
+                           f"{records.unseen[0]}): on a cluster the sweep folder must be on a filesystem every node "
+                           "shares (the compose file's /home/ray/work volume, NFS)")
 
 
 def _search(spec: SweepSpec, out: Path, trials: list[Trial], concurrent):
@@ -292,10 +299,17 @@ def _record_callback(out: Path):
     from ray.tune import Callback
 
     class RecordCallback(Callback):
+        def __init__(self) -> None:
+            super().__init__()
+            self.unseen: list[str] = []  # trials whose record the driver cannot see: no filesystem shared with it
+
         def _mark(self, trial, status: str) -> None:
             name = _trial_name(trial)
             try:
                 record = json.loads((out / TRIALS_FOLDER / f"{name}.json").read_text())
+            except FileNotFoundError:
+                self.unseen.append(name)
+                return
             except (OSError, json.JSONDecodeError):
                 return
             if record.get("status") != "running":  # the trial finished and said so itself
