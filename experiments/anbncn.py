@@ -24,9 +24,11 @@ from pathlib import Path
 
 import numpy as np
 from provenance import command_line, write_results
+from sweeps import SWEEP_ONLY, add_sweep_arguments, evolino_runs
 
 import evolino
 from evolino.baselines.bptt import BPTTLSTM
+from evolino.model import EvolinoModel
 from evolino.tasks.languages import anbn_string, anbncn_string, generalization_limit
 
 RESULTS = Path(__file__).parent / "results"
@@ -43,14 +45,25 @@ def _scores(predict, task, max_n: int) -> dict:
     return {"train_solved": limit >= task.info["train_max"], "limit": limit}
 
 
-def run_evolino(language: str, cells: int, seed: int, generations: int, max_n: int) -> dict:
+def evolino_rows(language: str, cells: list[int], seeds: list[int], generations: int, max_n: int,
+                 args: argparse.Namespace) -> dict[tuple[int, int], dict]:
+    """Evolino's runs for every cell count and seed, side by side as one sweep: {(cells, seed): row}. The
+    generalisation limit is measured on each run's saved model."""
     task = evolino.make_task(language)
-    started = time.perf_counter()
-    result = evolino.Evolino(cells=cells, generations=generations, seed=seed, **EVOLINO_SETTINGS).fit(task).result_
-    seconds = time.perf_counter() - started
-    return {"method": "evolino", "cells": cells, "seed": seed, **EVOLINO_SETTINGS, "generations": result.generations,
-            "train_mse": float(result.validation_error), "test_mse": float(result.test_error),
-            **_scores(result.model.predict, task, max_n), "seconds": round(seconds, 1)}
+    base = {"task": {"name": language}, "stop": {"generations": generations},
+            "optimizer": {"name": EVOLINO_SETTINGS["optimizer"], "population": EVOLINO_SETTINGS["population"]},
+            "network": {"init_scale": EVOLINO_SETTINGS["init_scale"]}}
+    runs = evolino_runs(f"{language}_{generations}", base, args, seeds=seeds, grid={"network.cells": cells})
+    rows = {}
+    for run in runs:
+        result, n = run["result"], run["settings"]["network.cells"]
+        model = EvolinoModel.load(run["folder"] / "model.npz")
+        rows[(n, run["seed"])] = {
+            "method": "evolino", "cells": n, "seed": run["seed"], **EVOLINO_SETTINGS,
+            "generations": result["generations"], "train_mse": float(result["validation_error"]),
+            "test_mse": float(result["test_error"]), **_scores(model.predict, task, max_n),
+            "seconds": round(result["wall_seconds"], 1)}
+    return rows
 
 
 def run_bptt(language: str, cells: int, seed: int, max_n: int) -> dict:
@@ -72,6 +85,7 @@ def main() -> None:
     parser.add_argument("--generations", type=int, default=500)
     parser.add_argument("--max-n", type=int, default=1000, help="longest string tried for the generalisation limit")
     parser.add_argument("--out", type=Path, help="default experiments/results/<language>.json")
+    add_sweep_arguments(parser)
     args = parser.parse_args()
     published = LANGUAGES[args.language][1]
     if args.max_n < evolino.make_task(args.language).info["train_max"]:
@@ -80,10 +94,11 @@ def main() -> None:
     print("| method | cells | seed | train MSE | training strings all accepted | limit M | time |")
     print("|---|---|---|---|---|---|---|")
     rows = []
+    evolved = evolino_rows(args.language, args.cells, args.seeds, args.generations, args.max_n, args)
     for cells in args.cells:
         jobs = [("evolino", seed) for seed in args.seeds] + [("bptt", seed) for seed in args.bptt_seeds]
         for method, seed in jobs:
-            row = (run_evolino(args.language, cells, seed, args.generations, args.max_n) if method == "evolino"
+            row = (evolved[(cells, seed)] if method == "evolino"
                    else run_bptt(args.language, cells, seed, args.max_n))
             rows.append(row)
             print(f"| {method} | {cells} | {seed} | {row['train_mse']:.2e} | {row['train_solved']} | {row['limit']} | "
@@ -106,7 +121,7 @@ def main() -> None:
         print(f"| {key} | {s['runs']} | {s['train_solved']} | {s['median_limit']:g} | {s['best_limit']} | "
               f"{s['runs_beyond_published']} |")
     write_results(args.out or RESULTS / f"{args.language}.json", {"summary": summary, "rows": rows},
-                  command_line(args), language=args.language, published_limit=published,
+                  command_line(args, skip=SWEEP_ONLY), language=args.language, published_limit=published,
                   published_source=LANGUAGES[args.language][2], test_max=test_max)
 
 

@@ -1,6 +1,7 @@
 """Evolino against its baselines on the same tasks, protocol and readout code.
 
-* Evolino (CMA-ES, least-squares readout; the settings of ``experiments/mso.py table``),
+* Evolino (CMA-ES, least-squares readout; the settings of ``experiments/mso.py table``), its runs side by side as
+  one sweep (experiments/sweeps.py: ``--address`` for a Ray cluster),
 * the same LSTM trained by BPTT + Adam (hidden and output weights by gradient, teacher forcing), feedback scale
   chosen on the validation window,
 * an echo state network of Evolino's size and one of 100 units (fixed random reservoir, same readout), its settings
@@ -21,9 +22,9 @@ from pathlib import Path
 import numpy as np
 from esn_baseline import EQUAL_SIZE, LARGE
 from esn_baseline import search as esn_search
-from mso import PUBLISHED
-from mso import run as evolino_run
+from mso import PUBLISHED, base_config
 from provenance import command_line, error_or_inf, finite_or_none, write_results
+from sweeps import SWEEP_ONLY, add_sweep_arguments, evolino_runs
 
 import evolino
 from evolino.baselines import BPTTLSTM
@@ -44,12 +45,21 @@ def bptt_run(task_name: str, cells: int, seed: int, iterations: int) -> dict:
     return best
 
 
+def evolino_rows(args: argparse.Namespace) -> dict[tuple[str, int], dict]:
+    """Evolino's runs of every task and seed, side by side as one sweep: {(task, seed): row}."""
+    settings = [{"task.name": task, "network.cells": PUBLISHED[task][0]} for task in args.tasks]
+    runs = evolino_runs(f"baselines_evolino_{args.generations}", base_config(args.generations, "cma"), args,
+                        seeds=args.seeds, settings=settings)
+    return {(run["settings"]["task.name"], run["seed"]): {
+        "task": run["settings"]["task.name"], "method": "evolino", "seed": run["seed"],
+        "cells": run["settings"]["network.cells"], "validation_error": run["result"]["validation_error"],
+        "test_error": run["result"]["test_error"], "seconds": round(run["result"]["wall_seconds"], 1)}
+        for run in runs}
+
+
 def one(method: str, task: str, cells: int, seed: int, args: argparse.Namespace) -> dict:
     started = time.perf_counter()
-    if method == "evolino":
-        row = evolino_run(task, cells, seed, generations=args.generations)
-        numbers = {k: row[k] for k in ("validation_error", "test_error")}
-    elif method == "bptt":
+    if method == "bptt":
         numbers = bptt_run(task, cells, seed, args.bptt_iterations)
     else:
         found = esn_search(task, cells if method == "esn_equal_size" else LARGE, seed, args.reservoirs)
@@ -66,15 +76,17 @@ def main() -> None:
     parser.add_argument("--reservoirs", type=int, default=4, help="ESN reservoirs per setting")
     parser.add_argument("--generations", type=int, default=300, help="Evolino's generations")
     parser.add_argument("--out", type=Path, default=RESULTS / "baselines.json")
+    add_sweep_arguments(parser)
     args = parser.parse_args()
     methods = ("evolino", "bptt", "esn_equal_size", "esn_100")
+    evolved = evolino_rows(args)
     rows = []
     print("| task | method | seed | validation NRMSE | test NRMSE | seconds |\n|---|---|---|---|---|---|")
     for task in args.tasks:
         cells = PUBLISHED[task][0]
         for seed in args.seeds:
             for method in methods:
-                row = one(method, task, cells, seed, args)
+                row = evolved[(task, seed)] if method == "evolino" else one(method, task, cells, seed, args)
                 rows.append(row)
                 print(f"| {task} | {method} | {seed} | {error_or_inf(row['validation_error']):.2e} | "
                       f"{error_or_inf(row['test_error']):.2e} | {row['seconds']:.0f} |", flush=True)
@@ -83,7 +95,7 @@ def main() -> None:
         summary.setdefault(f"{row['task']}/{row['method']}", []).append(error_or_inf(row["test_error"]))
     summary = {k: {"median_test_error": finite_or_none(float(np.median(v))), "runs": len(v)}
                for k, v in summary.items()}
-    write_results(args.out, {"summary": summary, "rows": rows}, command_line(args))
+    write_results(args.out, {"summary": summary, "rows": rows}, command_line(args, skip=SWEEP_ONLY))
 
 
 

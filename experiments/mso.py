@@ -13,19 +13,19 @@ The ablation chooses the setting with the lowest median *validation* error over 
 recorded in the JSON but take no part in the choice.
 
 Writes experiments/results/mso_<mode>.json (with provenance, see evolino/provenance.py) and prints a markdown table.
-Every number comes from ``evolino.Evolino(...).fit(make_task(...)).result_`` with the settings printed beside it.
+Every number comes from the result.json of an ordinary evolino run with the settings printed beside it; the runs go
+side by side as one sweep (experiments/sweeps.py: ``--address`` for a Ray cluster, ``--max-concurrent``; an
+interrupted experiment resumes where it stopped).
 """
 
 from __future__ import annotations
 
 import argparse
-import time
 from pathlib import Path
 
 import numpy as np
-from provenance import command_line, error_or_inf, finite_or_none, write_results
-
-import evolino
+from provenance import command_line, error_or_inf, write_results
+from sweeps import SWEEP_ONLY, add_sweep_arguments, evolino_runs
 
 RESULTS = Path(__file__).parent / "results"
 # Published numbers: the Evolino paper (recalled, not verified) and PyBrain's Evolino after 100 generations (measured
@@ -36,59 +36,71 @@ DEFAULTS = dict(population=40, feedback_scale=1e-4, rcond=1e-14, init_scale=0.1)
 ABLATION = {"rcond": (1e-6, 1e-8, 1e-10, 1e-12, 1e-14), "feedback_scale": (1e-2, 1e-3, 1e-4, 1e-5)}
 
 
-def measured(result) -> dict:
-    """The numbers of an Evolino fit that the experiments record (the one place that reads the fit's result)."""
-    return {"validation_error": finite_or_none(result.validation_error),
-            "test_error": finite_or_none(result.test_error), "evaluations": result.evaluations,
-            "trivial_baselines": result.baselines}
-
-
-
-
 def _median(values) -> float:
     return float(np.median([error_or_inf(v) for v in values]))
 
 
-def run(task: str, cells: int, seed: int, generations: int, optimizer: str = "cma", **overrides) -> dict:
-    params = {**DEFAULTS, **overrides}
-    started = time.perf_counter()
-    result = evolino.Evolino(cells=cells, optimizer=optimizer, generations=generations, seed=seed,
-                             **params).fit(evolino.make_task(task)).result_
-    return {"task": task, "cells": cells, "seed": seed, "optimizer": optimizer, "generations": generations,
-            **params, **measured(result), "seconds": round(time.perf_counter() - started, 2)}
+def base_config(generations: int, optimizer: str) -> dict:
+    """The run configuration of every MSO run here (DEFAULTS; task and cells come with each setting)."""
+    return {"optimizer": {"name": optimizer, "population": DEFAULTS["population"]},
+            "network": {"feedback_scale": DEFAULTS["feedback_scale"], "init_scale": DEFAULTS["init_scale"]},
+            "readout": {"rcond": DEFAULTS["rcond"]}, "stop": {"generations": generations}}
 
 
-def table(seeds: list[int], generations: int, optimizer: str) -> list[dict]:
+def measured(run: dict) -> dict:
+    """The numbers of one run (experiments/sweeps.py) that the experiments record."""
+    result = run["result"]
+    return {"validation_error": result["validation_error"], "test_error": result["test_error"],
+            "evaluations": result["evaluations"], "trivial_baselines": result["baselines"]}
+
+
+def row(run: dict, generations: int, optimizer: str) -> dict:
+    settings = run["settings"]
+    params = {**DEFAULTS, "rcond": settings.get("readout.rcond", DEFAULTS["rcond"]),
+              "feedback_scale": settings.get("network.feedback_scale", DEFAULTS["feedback_scale"])}
+    return {"task": settings["task.name"], "cells": settings["network.cells"], "seed": run["seed"],
+            "optimizer": optimizer, "generations": generations, **params, **measured(run),
+            "seconds": round(run["result"]["wall_seconds"], 2)}
+
+
+def table(seeds: list[int], generations: int, optimizer: str, args: argparse.Namespace,
+          tasks: list[str] | None = None) -> list[dict]:
+    """Every task of PUBLISHED (or ``tasks``) with the paper's cell count, once per seed, as one sweep."""
+    tasks = tasks or list(PUBLISHED)
+    settings = [{"task.name": task, "network.cells": PUBLISHED[task][0]} for task in tasks]
+    runs = evolino_runs(f"mso_table_{optimizer}_{generations}", base_config(generations, optimizer), args,
+                        seeds=seeds, settings=settings)
     print("| task | cells | seed | validation NRMSE | test NRMSE | AR(p) test | time | Evolino paper | PyBrain |")
     print("|---|---|---|---|---|---|---|---|---|")
     rows = []
-    for task, (cells, paper, pybrain) in PUBLISHED.items():
-        for seed in seeds:
-            row = run(task, cells, seed, generations, optimizer=optimizer)
-            row.update(paper=paper, pybrain=pybrain)
-            rows.append(row)
-            ar = row["trivial_baselines"].get("ar", {}).get("test_error", float("nan"))
-            print(f"| {task} | {cells} | {seed} | {error_or_inf(row['validation_error']):.2e} | "
-                  f"{error_or_inf(row['test_error']):.2e} | "
-                  f"{ar:.1e} | {row['seconds']:.0f} s | {paper} | {pybrain} |", flush=True)
+    for run in runs:
+        r = row(run, generations, optimizer)
+        cells, paper, pybrain = PUBLISHED[r["task"]]
+        r.update(paper=paper, pybrain=pybrain)
+        rows.append(r)
+        ar = r["trivial_baselines"].get("ar", {}).get("test_error", float("nan"))
+        print(f"| {r['task']} | {cells} | {r['seed']} | {error_or_inf(r['validation_error']):.2e} | "
+              f"{error_or_inf(r['test_error']):.2e} | {ar:.1e} | {r['seconds']:.0f} s | {paper} | {pybrain} |")
     return rows
 
 
-def ablation(seeds: list[int], generations: int, optimizer: str) -> tuple[list[dict], dict]:
+def ablation(seeds: list[int], generations: int, optimizer: str, args: argparse.Namespace) -> tuple[list[dict], dict]:
     """Every (rcond, feedback scale) on MSO2 with 10 cells; the summary's choice uses validation errors only."""
+    runs = evolino_runs(f"mso_ablation_{optimizer}_{generations}", base_config(generations, optimizer), args,
+                        seeds=seeds, settings=[{"task.name": "mso2", "network.cells": 10}],
+                        grid={"readout.rcond": ABLATION["rcond"], "network.feedback_scale": ABLATION["feedback_scale"]})
+    rows = [row(run, generations, optimizer) for run in runs]
     print("| rcond | feedback scale | validation NRMSE, seeds " + " / ".join(map(str, seeds)) + " | median | time |")
     print("|---|---|---|---|---|")
-    rows, settings = [], []
+    settings = []
     for rcond in ABLATION["rcond"]:
         for feedback_scale in ABLATION["feedback_scale"]:
-            mine = [run("mso2", 10, seed, generations, optimizer=optimizer, rcond=rcond,
-                        feedback_scale=feedback_scale) for seed in seeds]
-            rows += mine
+            mine = [r for r in rows if r["rcond"] == rcond and r["feedback_scale"] == feedback_scale]
             median = _median(r["validation_error"] for r in mine)
             settings.append({"rcond": rcond, "feedback_scale": feedback_scale, "median_validation_error": median})
             print(f"| {rcond:g} | {feedback_scale:g} | "
                   + " / ".join(f"{error_or_inf(r['validation_error']):.1e}" for r in mine)
-                  + f" | {median:.1e} | {sum(r['seconds'] for r in mine):.0f} s |", flush=True)
+                  + f" | {median:.1e} | {sum(r['seconds'] for r in mine):.0f} s |")
     chosen = min(settings, key=lambda s: s["median_validation_error"])
     tests = [r["test_error"] for r in rows
              if r["rcond"] == chosen["rcond"] and r["feedback_scale"] == chosen["feedback_scale"]]
@@ -107,14 +119,17 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--generations", type=int, default=300)
     parser.add_argument("--optimizer", default="cma")
+    parser.add_argument("--tasks", nargs="+", choices=list(PUBLISHED), default=None, help="table: these tasks only")
     parser.add_argument("--out", type=Path, help="default experiments/results/mso_<mode>.json")
+    add_sweep_arguments(parser)
     args = parser.parse_args()
     if args.mode == "table":
-        payload = {"rows": table(args.seeds, args.generations, args.optimizer)}
+        payload = {"rows": table(args.seeds, args.generations, args.optimizer, args, args.tasks)}
     else:
-        rows, summary = ablation(args.seeds, args.generations, args.optimizer)
+        rows, summary = ablation(args.seeds, args.generations, args.optimizer, args)
         payload = {"summary": summary, "rows": rows}
-    write_results(args.out or RESULTS / f"mso_{args.mode}.json", payload, command_line(args, positional=("mode",)))
+    write_results(args.out or RESULTS / f"mso_{args.mode}.json", payload,
+                  command_line(args, positional=("mode",), skip=SWEEP_ONLY))
 
 
 if __name__ == "__main__":

@@ -261,3 +261,44 @@ grace_generations = 3
     again = _sweep("--resume", out)
     assert again.returncode == 0, again.stderr[-3000:]
     assert len(_records(out)) == 4  # the budget was spent: nothing new ran
+
+
+def test_listed_settings_go_together_and_are_crossed_with_the_grid_and_seeds(tmp_path):
+    text = """
+[sweep]
+seeds = [3, 4]
+settings = [{ "task.name" = "mso1", "network.cells" = 3 }, { "task.name" = "mso2", "network.cells" = 5 }]
+[sweep.space]
+"readout.rcond" = [1e-14, 1e-10]
+"""
+    spec = load_sweep(_sweep_file(tmp_path, text))
+    plan = [(t.settings["task.name"], t.settings["network.cells"], t.settings["readout.rcond"], t.seed)
+            for t in plan_trials(spec)]
+    assert plan == [(task, cells, rcond, seed) for task, cells in (("mso1", 3), ("mso2", 5))
+                    for rcond in (1e-14, 1e-10) for seed in (3, 4)]
+    from evolino.sweep.space import sweep_to_toml
+
+    (tmp_path / "again.toml").write_text(sweep_to_toml(spec))  # what --resume reads back
+    assert load_sweep(tmp_path / "again.toml") == spec
+    bad = _sweep_file(tmp_path, text.replace('"network.cells" = 5', '"network.cells" = 0'), name="bad.toml")
+    with pytest.raises(ConfigError, match=r"settings\[1\].*network.cells"):
+        load_sweep(bad)
+
+
+def test_an_experiment_script_runs_through_a_sweep_with_the_estimators_numbers(tmp_path):
+    """experiments/mso.py table: its runs are sweep trials, and their errors those of Evolino.fit made alone."""
+    import evolino
+
+    out = tmp_path / "table.json"
+    done = subprocess.run([sys.executable, "experiments/mso.py", "table", "--tasks", "mso2", "--seeds", "0", "1",
+                           "--generations", "4", "--sweep-dir", str(tmp_path / "runs"), "--out", str(out)],
+                          cwd=Path(__file__).resolve().parents[1], env=ENV, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    rows = json.loads(out.read_text())["rows"]
+    assert [(r["task"], r["seed"]) for r in rows] == [("mso2", 0), ("mso2", 1)]
+    assert "--sweep-dir" not in json.loads(out.read_text())["meta"]["command"]
+    for row in rows:
+        alone = evolino.Evolino(cells=10, generations=4, seed=row["seed"], population=40, feedback_scale=1e-4,
+                                rcond=1e-14, init_scale=0.1).fit(evolino.make_task("mso2")).result_
+        assert row["test_error"] == alone.test_error and row["validation_error"] == alone.validation_error

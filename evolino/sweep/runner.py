@@ -61,15 +61,16 @@ DONE_STATES = ("finished", "stopped", "error")
 DEFAULT_CONNECT_TIMEOUT = 20.0
 
 
-def run_sweep(sweep: str | os.PathLike | None, out: str | os.PathLike, *, resume: bool = False,
+def run_sweep(sweep: str | os.PathLike | SweepSpec | None, out: str | os.PathLike, *, resume: bool = False,
               address: str | None = None, max_concurrent: int | None = None, num_cpus: int | None = None,
               connect_timeout: float = DEFAULT_CONNECT_TIMEOUT, verbose: bool = False) -> dict:
     """Run (or, with ``resume``, continue) a sweep into ``out``; returns the summary (:func:`summarize`).
 
     Parameters
     ----------
-    sweep : path or None
-        The sweep file; None with ``resume`` (the folder holds its own copy).
+    sweep : path, SweepSpec or None
+        The sweep file, or a spec built in Python (:func:`evolino.sweep.sweep_from_dict`); None with ``resume``
+        (the folder holds its own copy).
     out : path
         The sweep folder (see the module docstring).
     resume : bool
@@ -108,13 +109,13 @@ def _prepare_folder(sweep, out: Path, resume: bool) -> SweepSpec:
             raise ConfigError(f"{out} is not a sweep folder (no {SWEEP_FILE}); start the sweep with "
                               "`python -m evolino sweep SWEEP.toml --out DIR`")
         spec = load_sweep(copy)
-        if sweep is not None and load_sweep(sweep) != spec:
-            raise ConfigError(f"{sweep} differs from the sweep in {out}: resume continues the sweep of its folder "
-                              "(leave out the sweep file, or start a new sweep in another folder)")
+        if sweep is not None and _as_spec(sweep) != spec:
+            raise ConfigError(f"the sweep given differs from the one in {out}: resume continues the sweep of its "
+                              "folder (leave out the sweep file, or start a new sweep in another folder)")
         return spec
     if sweep is None:
         raise ConfigError("no sweep file given")
-    spec = load_sweep(sweep)
+    spec = _as_spec(sweep)
     if copy.exists() or (out / TRIALS_FOLDER).exists():
         raise ConfigError(f"{out} already holds a sweep: continue it with `python -m evolino sweep --resume {out}`, "
                           "or choose another --out")
@@ -124,6 +125,10 @@ def _prepare_folder(sweep, out: Path, resume: bool) -> SweepSpec:
         write_text(out / PLAN_FILE, json.dumps({"sweep": spec.as_dict(),
                                                 "trials": [t.as_dict() for t in plan_trials(spec)]}, indent=1))
     return spec
+
+
+def _as_spec(sweep) -> SweepSpec:
+    return sweep if isinstance(sweep, SweepSpec) else load_sweep(sweep)
 
 
 def trial_records(out: str | os.PathLike) -> dict[str, dict]:
@@ -208,7 +213,7 @@ def _trainable(out: Path, spec: SweepSpec, planned: dict[str, Trial]):
         if "trial" in params:
             trial = planned[params["trial"]]
         else:
-            settings = {key: params[_tune_key(key)] for key in (d.key for d in spec.dimensions)}
+            settings = {key: params[_tune_key(key)] for key in spec.keys}
             trial = Trial(f"trial_{tune.get_context().get_trial_id()}", settings, spec.seeds[0])
         _execute_trial(out, spec, trial, tune.report)
 

@@ -27,6 +27,8 @@ table::
     "network.init_scale" = { uniform = [0.05, 0.5] }
     "readout.ridge" = { choice = [0, 1e-8, "auto"] }
 
+``settings = [{ "task.name" = "mso2", "network.cells" = 10 }, { "task.name" = "mso3", "network.cells" = 15 }]``
+in ``[sweep]`` lists settings that go together, each crossed with the space and the seeds.
 Keys of ``[sweep.space]`` are the dotted keys of a run configuration (``docs/configuration.md``); every value is
 checked against the key's rules before anything runs. Grid keys are crossed; the sampled keys (``uniform``,
 ``loguniform``, ``choice``) are drawn ``samples`` times, each draw crossed with the grid; every resulting setting
@@ -67,7 +69,7 @@ SEARCHES = ("grid", "random", "optuna")
 SCHEDULERS = ("fifo", "asha")
 SAMPLED = ("uniform", "loguniform", "choice")
 _SWEEP_KEYS = ("base", "seeds", "search", "samples", "scheduler", "grace_generations", "max_seconds",
-               "max_concurrent", "seed", "space")
+               "max_concurrent", "seed", "space", "settings")
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,7 @@ class SweepSpec:
     base: RunConfig
     dimensions: tuple[Dimension, ...]
     seeds: tuple[int, ...]
+    listed: tuple[dict, ...] = ()
     search: str = "grid"
     samples: int = 1
     scheduler: str = "fifo"
@@ -106,6 +109,12 @@ class SweepSpec:
     max_seconds: float | None = None
     max_concurrent: int | None = None
     seed: int = 0
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """Every key a trial's settings hold: the listed settings' keys, then the space's."""
+        listed = dict.fromkeys(key for setting in self.listed for key in setting)
+        return (*listed, *(d.key for d in self.dimensions if d.key not in listed))
 
     @property
     def grid(self) -> tuple[Dimension, ...]:
@@ -121,6 +130,7 @@ class SweepSpec:
                 "scheduler": self.scheduler,
                 "grace_generations": self.grace_generations, "max_seconds": self.max_seconds,
                 "max_concurrent": self.max_concurrent, "seed": self.seed, "seeds": list(self.seeds),
+                "settings": [dict(setting) for setting in self.listed] or None,
                 "space": {d.key: {d.kind: list(d.values)} for d in self.dimensions}}
 
 
@@ -174,8 +184,10 @@ def sweep_from_dict(data: dict, folder: str | Path = ".") -> SweepSpec:
     search = _word("sweep.search", sweep.get("search", "grid"), SEARCHES)
     dimensions = tuple(_dimension(key, value, base) for key, value in _space(sweep.get("space", {})).items())
     seeds = _seeds(sweep.get("seeds"), base.seed)
-    if not dimensions and "seeds" not in sweep:
-        raise ConfigError("the sweep has no trials: give keys to vary in [sweep.space], or sweep.seeds")
+    listed = _listed(sweep.get("settings"), base, {d.key for d in dimensions})
+    if not dimensions and not listed and "seeds" not in sweep:
+        raise ConfigError("the sweep has no trials: give keys to vary in [sweep.space], sweep.settings, or "
+                          "sweep.seeds")
     if any(d.key == "seed" for d in dimensions):
         raise ConfigError("sweep.space: sweep the seed with sweep.seeds, not as a key of the space")
     has_samples = "samples" in sweep
@@ -190,6 +202,9 @@ def sweep_from_dict(data: dict, folder: str | Path = ".") -> SweepSpec:
     if search != "grid" and not sampled:
         raise ConfigError(f"sweep.space: {search} search needs at least one uniform, loguniform or choice key")
     if search == "optuna":
+        if listed:
+            raise ConfigError("sweep.settings: optuna proposes every setting itself; list settings with grid or "
+                              "random search")
         grid = [d for d in dimensions if not d.sampled]
         if grid:
             raise ConfigError(f"sweep.space.{grid[0].key}: optuna proposes every value itself; write "
@@ -197,7 +212,7 @@ def sweep_from_dict(data: dict, folder: str | Path = ".") -> SweepSpec:
         if len(seeds) > 1:
             raise ConfigError("sweep.seeds: optuna search runs one seed per proposed setting (the run's seed)")
     spec = SweepSpec(
-        base=base, dimensions=dimensions, seeds=seeds, search=search, samples=samples,
+        base=base, dimensions=dimensions, seeds=seeds, listed=listed, search=search, samples=samples,
         scheduler=_word("sweep.scheduler", sweep.get("scheduler", "fifo"), SCHEDULERS),
         grace_generations=_integer("sweep.grace_generations", sweep.get("grace_generations", 10), 1),
         max_seconds=_positive_number("sweep.max_seconds", sweep.get("max_seconds")),
@@ -208,7 +223,8 @@ def sweep_from_dict(data: dict, folder: str | Path = ".") -> SweepSpec:
 
 
 def plan_trials(spec: SweepSpec) -> list[Trial]:
-    """Every trial of a grid or random sweep, in a fixed order: settings (grid x draws) outer, seeds inner.
+    """Every trial of a grid or random sweep, in a fixed order: settings (listed x draws x grid) outer, seeds
+    inner.
 
     Names are ``trial_0000``, ``trial_0001``, ...; the draws come from ``default_rng(spec.seed)`` in the order of
     the settings, so the plan depends on the file alone.
@@ -219,10 +235,11 @@ def plan_trials(spec: SweepSpec) -> list[Trial]:
     grid_points = list(itertools.product(*(d.values for d in spec.grid)))
     draws = spec.samples if spec.sampled else 1
     settings = []
-    for _ in range(draws):
-        drawn = {d.key: d.draw(rng) for d in spec.sampled}
-        for point in grid_points:
-            settings.append({**dict(zip((d.key for d in spec.grid), point, strict=True)), **drawn})
+    for listed in spec.listed or ({},):
+        for _ in range(draws):
+            drawn = {d.key: d.draw(rng) for d in spec.sampled}
+            for point in grid_points:
+                settings.append({**listed, **dict(zip((d.key for d in spec.grid), point, strict=True)), **drawn})
     trials = []
     for setting in settings:
         for seed in spec.seeds:
@@ -253,7 +270,7 @@ def trial_config(spec: SweepSpec, settings: dict, seed: int, folder: str | Path)
 
 
 def _ordered(setting: dict, spec: SweepSpec) -> dict:
-    return {d.key: setting[d.key] for d in spec.dimensions}
+    return {key: setting[key] for key in spec.keys if key in setting}
 
 
 def _base_config(base: object, data: dict, folder: Path) -> RunConfig:
@@ -318,6 +335,32 @@ def _dimension(key: str, value: object, base: RunConfig) -> Dimension:
         except ConfigError as exc:
             raise ConfigError(f"{where}: {exc}") from None
     return Dimension(key, kind, tuple(values))
+
+
+def _listed(value: object, base: RunConfig, swept: set[str]) -> tuple[dict, ...]:
+    """``sweep.settings``: a list of tables of dotted keys, each a setting run as it is (with the grid and seeds)."""
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not value or not all(isinstance(v, dict) and v for v in value):
+        raise ConfigError("sweep.settings must be a non-empty list of tables of run keys, e.g. "
+                          '[{ "task.name" = "mso2", "network.cells" = 10 }]')
+    listed = []
+    for index, setting in enumerate(value):
+        setting = _space(setting)
+        for key, item in setting.items():
+            where = f"sweep.settings[{index}]"
+            if key in swept or key == "seed":
+                raise ConfigError(f"{where}.{key}: the key is also swept (in [sweep.space] or sweep.seeds)")
+            try:
+                apply_overrides(base, {key: item})
+            except ConfigError as exc:
+                raise ConfigError(f"{where}: {exc}") from None
+        try:
+            apply_overrides(base, setting)
+        except ConfigError as exc:
+            raise ConfigError(f"sweep.settings[{index}]: {exc}") from None
+        listed.append(setting)
+    return tuple(listed)
 
 
 def _seeds(value: object, base_seed: int) -> tuple[int, ...]:

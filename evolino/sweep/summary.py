@@ -44,7 +44,7 @@ def write_summary(out: str | os.PathLike, spec: SweepSpec, command: str | None =
     from evolino.sweep.runner import TRIALS_FOLDER, trial_records
 
     out = Path(out)
-    keys = [d.key for d in spec.dimensions]
+    keys = list(spec.keys)
     rows = []
     for name, record in trial_records(out).items():
         result = _result(out / TRIALS_FOLDER / name) if record.get("status") == "finished" else {}
