@@ -651,6 +651,11 @@ def command_sweep(args: argparse.Namespace) -> int:
         line += (f"; best {best['trial']} (validation {best['validation_error']:.4g}, test "
                  f"{best['test_error'] if best['test_error'] is None else format(best['test_error'], '.4g')})")
     print(line + f"; summary in {out}/summary.md")
+    if summary["left"]:
+        why = "the sweep's time budget ran out" if summary["out_of_time"] else "interrupted"
+        print(f"evolino: {summary['left']} trials did not run to their end ({why}); continue with: python -m evolino "
+              f"sweep --resume {out}", file=sys.stderr)
+        return 0 if summary["out_of_time"] else EXIT_INTERRUPTED
     return 0
 
 

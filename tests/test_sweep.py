@@ -302,3 +302,21 @@ def test_an_experiment_script_runs_through_a_sweep_with_the_estimators_numbers(t
         alone = evolino.Evolino(cells=10, generations=4, seed=row["seed"], population=40, feedback_scale=1e-4,
                                 rcond=1e-14, init_scale=0.1).fit(evolino.make_task("mso2")).result_
         assert row["test_error"] == alone.test_error and row["validation_error"] == alone.validation_error
+
+
+def test_ctrl_c_ends_the_sweep_with_exit_130_and_a_way_on(tmp_path):
+    out = tmp_path / "stopped"
+    driver = subprocess.Popen([sys.executable, "-m", "evolino", "sweep", str(_sweep_file(tmp_path, GRID, 400)),
+                               "--out", str(out)], env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not any(r.get("status") == "running" for r in _records(out).values() if (out / "trials").exists()):
+        assert driver.poll() is None and time.monotonic() < deadline, "no trial started"
+        time.sleep(0.2)
+    driver.send_signal(signal.SIGINT)
+    stdout, stderr = driver.communicate(timeout=120)
+    assert driver.returncode == 130, stderr[-2000:]
+    assert stderr.strip().splitlines()[-1].endswith(f"continue with: python -m evolino sweep --resume {out}")
+    statuses = [r["status"] for r in _records(out).values()]
+    assert "interrupted" in statuses and "running" not in statuses
+    rows = json.loads((out / "summary.json").read_text())["trials"]
+    assert len(rows) == 4 and {row["status"] for row in rows} <= {"interrupted", "pending", "finished"}

@@ -64,7 +64,9 @@ DEFAULT_CONNECT_TIMEOUT = 20.0
 def run_sweep(sweep: str | os.PathLike | SweepSpec | None, out: str | os.PathLike, *, resume: bool = False,
               address: str | None = None, max_concurrent: int | None = None, num_cpus: int | None = None,
               connect_timeout: float = DEFAULT_CONNECT_TIMEOUT, verbose: bool = False) -> dict:
-    """Run (or, with ``resume``, continue) a sweep into ``out``; returns the summary (:func:`summarize`).
+    """Run (or, with ``resume``, continue) a sweep into ``out``; returns what summary.json holds
+    (:func:`evolino.sweep.summary.write_summary`) and ``left``: the trials (or Optuna samples) not done, which
+    ``resume`` would run (the sweep was interrupted, or its time budget ran out: ``out_of_time``).
 
     Parameters
     ----------
@@ -89,11 +91,15 @@ def run_sweep(sweep: str | os.PathLike | SweepSpec | None, out: str | os.PathLik
         for name, record in trial_records(out).items():
             if record.get("status") == "running":
                 _write_record(out, name, {**record, "status": "interrupted"})
+    started = time.monotonic()
     trials = _pending_trials(spec, out)
     concurrent = max_concurrent or spec.max_concurrent
     if trials or _optuna_samples_left(spec, out):
         _run_on_tune(spec, out, trials, address, concurrent, num_cpus, connect_timeout, verbose)
-    return write_summary(out, spec)
+    summary = write_summary(out, spec)
+    summary["left"] = len(_pending_trials(spec, out)) + _optuna_samples_left(spec, out)
+    summary["out_of_time"] = spec.max_seconds is not None and time.monotonic() - started >= spec.max_seconds
+    return summary
 
 
 # ----------------------------------------------------------------------------------------------------- the folder
@@ -234,17 +240,20 @@ def _run_on_tune(spec: SweepSpec, out: Path, trials: list[Trial], address, concu
     os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")  # the trial folders are the results
     if not verbose:
         os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # no experiment banner
-        # Tune's analysis looks for the result files of the loggers switched off above, and says so
-        logging.getLogger("ray.tune.analysis.experiment_analysis").setLevel(logging.ERROR)
+        # Tune's analysis looks for the result files of the loggers switched off above, and says so; on Ctrl-C Tune
+        # suggests its own Tuner.restore, where the sweep's --resume is the way on
+        for name in ("ray.tune.analysis.experiment_analysis", "ray.tune.tune"):
+            logging.getLogger(name).setLevel(logging.ERROR)
     os.environ.setdefault("RAY_CHDIR_TO_TRIAL_DIR", "0")
     with ray_session(address, timeout, num_cpus):
         from ray import tune
 
         planned = {t.name: t for t in trials}
-        tune_config, param_space = _search(spec, out, trials, concurrent)
+        stopped: set[str] = set()
+        tune_config, param_space = _search(spec, out, trials, concurrent, stopped)
         storage = out / TUNE_FOLDER
         storage.mkdir(exist_ok=True)
-        records = _record_callback(out)
+        records = _record_callback(out, stopped)
         tuner = tune.Tuner(
             tune.with_resources(_trainable(out, spec, planned), {"cpu": 1}),
             param_space=param_space, tune_config=tune_config,
@@ -252,21 +261,37 @@ def _run_on_tune(spec: SweepSpec, out: Path, trials: list[Trial], address, concu
                                       verbose=1 if verbose else 0, callbacks=[records],
                                       failure_config=tune.FailureConfig(max_failures=0)))
         tuner.fit()
+    for name, record in trial_records(out).items():  # Tune has ended every trial: those still "running" were cut off
+        if record.get("status") == "running":
+            _write_record(out, name, {**record, "status": "interrupted"})
     if records.unseen:
         raise ClusterError(f"the trials ran, but their folders are not in {out} on this machine (first: "
                            f"{records.unseen[0]}): on a cluster the sweep folder must be on a filesystem every node "
                            "shares (the compose file's /home/ray/work volume, NFS)")
 
 
-def _search(spec: SweepSpec, out: Path, trials: list[Trial], concurrent):
+def _recording_asha(stopped: set[str]):
+    """ASHA that notes the trials it stops: those are done, unlike trials cut off by the time budget or Ctrl-C."""
+    from ray.tune.schedulers import ASHAScheduler, TrialScheduler
+
+    class RecordingASHA(ASHAScheduler):
+        def on_trial_result(self, tune_controller, trial, result: dict) -> str:
+            decision = super().on_trial_result(tune_controller, trial, result)
+            if decision == TrialScheduler.STOP:
+                stopped.add(_trial_name(trial))
+            return decision
+
+    return RecordingASHA
+
+
+def _search(spec: SweepSpec, out: Path, trials: list[Trial], concurrent, stopped: set[str]):
     from ray import tune
 
     scheduler = None
     if spec.scheduler == "asha":
         # max_t lies beyond the last generation: a run that reached it still has its final report to make
-        scheduler = tune.schedulers.ASHAScheduler(metric="score", mode="min", time_attr="generation",
-                                                  max_t=spec.base.stop.generations + 1,
-                                                  grace_period=spec.grace_generations)
+        scheduler = _recording_asha(stopped)(metric="score", mode="min", time_attr="generation",
+                                             max_t=spec.base.stop.generations + 1, grace_period=spec.grace_generations)
     common = dict(scheduler=scheduler, max_concurrent_trials=concurrent, reuse_actors=True,
                   time_budget_s=spec.max_seconds)
     if spec.search != "optuna":
@@ -299,8 +324,9 @@ def _next_run(storage: Path) -> int:
     return 1 + sum(1 for p in storage.iterdir() if p.is_dir() and p.name.startswith("run-"))
 
 
-def _record_callback(out: Path):
-    """Driver side: marks trials that Tune stopped early (scheduler) or that failed, which cannot say so themselves."""
+def _record_callback(out: Path, stopped: set[str]):
+    """Driver side: marks trials that the scheduler stopped early, that failed, or that the time budget or Ctrl-C cut
+    off (``interrupted``: not done, so --resume runs them), which cannot say so themselves."""
     from ray.tune import Callback
 
     class RecordCallback(Callback):
@@ -324,7 +350,7 @@ def _record_callback(out: Path):
             _write_record(out, name, record)
 
         def on_trial_complete(self, iteration, trials, trial, **info) -> None:
-            self._mark(trial, "stopped")
+            self._mark(trial, "stopped" if _trial_name(trial) in stopped else "interrupted")
 
         def on_trial_error(self, iteration, trials, trial, **info) -> None:
             self._mark(trial, "error")

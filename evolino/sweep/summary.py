@@ -14,7 +14,7 @@ Selection
 A setting (the values of the swept keys) is ranked by the median validation error of its trials over the seeds;
 the best trial is the one with the lowest validation error within the best setting. Test errors are reported beside,
 never used. Trials that did not finish (stopped early by ASHA, failed, not reached within the time budget) are
-listed with their status and take no part in the ranking.
+listed with their status (stopped, error, interrupted, pending) and take no part in the ranking.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from evolino.sweep.space import SweepSpec
+from evolino.sweep.space import SweepSpec, plan_trials
 
 __all__ = ["write_summary", "BEST_CONFIG", "BEST_RUN_FOLDER"]
 
@@ -53,6 +53,11 @@ def write_summary(out: str | os.PathLike, spec: SweepSpec, command: str | None =
                      "validation_error": result.get("validation_error"), "test_error": result.get("test_error"),
                      "fitness": result.get("fitness", record.get("fitness")),
                      **{key: result.get(key) for key in _COST}})
+    if spec.search != "optuna":  # planned trials that never started are listed too: the table is the whole sweep
+        started = {row["trial"] for row in rows}
+        rows += [{"trial": t.name, "status": "pending", "seed": t.seed, **{key: t.settings.get(key) for key in keys},
+                  "validation_error": None, "test_error": None, "fitness": None, **dict.fromkeys(_COST)}
+                 for t in plan_trials(spec) if t.name not in started]
     rows.sort(key=lambda row: (_sort_error(row["validation_error"]), row["trial"]))
     settings = _rank_settings(rows, keys)
     best = _best_trial(rows, settings, keys)
