@@ -1,8 +1,10 @@
-"""Forward-pass kernels: the numpy reference (:mod:`evolino.network`) or the compiled numba kernels.
+"""Forward-pass kernels: the numpy reference (:mod:`evolino.network`), the compiled numba kernels, or JAX.
 
 Selection, in order: an explicit ``kernel`` argument (e.g. ``EvolinoProblem.kernel``), else the ``EVOLINO_KERNEL``
 environment variable, else ``"auto"``. ``"auto"`` means compiled when numba loads and numpy otherwise (with a single
-warning); ``"compiled"`` fails with a clear error when numba cannot be loaded; ``"numpy"`` never imports numba.
+warning); ``"compiled"`` fails with a clear error when numba cannot be loaded; ``"numpy"`` never imports numba;
+``"jax"`` (:mod:`evolino.kernels.jax_kernel`, the ``jax`` extra) runs on JAX's default device, a GPU when it finds
+one, and fails with a clear error when JAX is not installed.
 
 Both kernels expose the same operations (:class:`ForwardOps`) with the same arguments and results to rounding.
 """
@@ -21,7 +23,7 @@ from evolino.errors import ConfigError, EvolinoError
 __all__ = ["KERNEL_CHOICES", "ForwardOps", "default_kernel", "resolve_kernel", "forward_ops", "compiled_available",
            "limit_compiled_threads"]
 
-KERNEL_CHOICES = ("auto", "numpy", "compiled")
+KERNEL_CHOICES = ("auto", "numpy", "compiled", "jax")
 ENV_VAR = "EVOLINO_KERNEL"
 
 _compiled_error: str | None = None  # why the compiled kernel could not load, once known
@@ -74,7 +76,7 @@ def compiled_available() -> bool:
 
 
 def resolve_kernel(kernel: str | None = None) -> str:
-    """``"numpy"`` or ``"compiled"`` for a requested kernel name (None: from the environment)."""
+    """``"numpy"``, ``"compiled"`` or ``"jax"`` for a requested kernel name (None: from the environment)."""
     global _warned
     name = default_kernel() if kernel is None else str(kernel).strip().lower()
     if name not in KERNEL_CHOICES:
@@ -82,6 +84,12 @@ def resolve_kernel(kernel: str | None = None) -> str:
                           f"{', '.join(KERNEL_CHOICES)}")
     if name == "numpy":
         return "numpy"
+    if name == "jax":
+        try:
+            import evolino.kernels.jax_kernel  # noqa: F401
+        except ImportError as exc:
+            raise EvolinoError(f"the jax kernel needs JAX ({exc}): pip install \"evolino[jax]\"") from None
+        return "jax"
     if compiled_available():
         return "compiled"
     if name == "compiled":
@@ -96,7 +104,12 @@ def resolve_kernel(kernel: str | None = None) -> str:
 
 def forward_ops(kernel: str | None = None) -> ForwardOps:
     """The :class:`ForwardOps` of the requested kernel (see :func:`resolve_kernel`)."""
-    if resolve_kernel(kernel) == "compiled":
+    resolved = resolve_kernel(kernel)
+    if resolved == "jax":
+        from evolino.kernels import jax_kernel
+
+        return ForwardOps("jax", lambda weights: weights, jax_kernel.teacher_forced, jax_kernel.closed_loop)
+    if resolved == "compiled":
         from evolino.kernels import compiled
 
         return ForwardOps("compiled", compiled.kernel_weights, compiled.teacher_forced, compiled.closed_loop,
