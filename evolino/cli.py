@@ -637,13 +637,19 @@ def command_sweep(args: argparse.Namespace) -> int:
         raise UsageError('sweeps run on Ray Tune, which is not installed: pip install "evolino[tune]"') from None
     from evolino.sweep.runner import run_sweep
 
+    existed = Path(out).exists()
     try:
         check_writable(out)
     except OSError as exc:
         raise UsageError(f"cannot write to sweep folder {out!r}: {exc.strerror or exc}") from None
-    summary = run_sweep(args.sweep_file, out, resume=args.resume is not None, address=args.address,
-                        max_concurrent=args.max_concurrent, connect_timeout=args.connect_timeout,
-                        verbose=args.verbose)
+    try:
+        summary = run_sweep(args.sweep_file, out, resume=args.resume is not None, address=args.address,
+                            max_concurrent=args.max_concurrent, connect_timeout=args.connect_timeout,
+                            verbose=args.verbose)
+    except EvolinoError:
+        if not existed and Path(out).is_dir() and not any(Path(out).iterdir()):
+            Path(out).rmdir()  # nothing was written: the same command works again
+        raise
     done = [row for row in summary["trials"] if row["status"] == "finished"]
     best = summary["best"]
     line = f"sweep: {len(done)} of {len(summary['trials'])} trials finished"

@@ -320,3 +320,15 @@ def test_ctrl_c_ends_the_sweep_with_exit_130_and_a_way_on(tmp_path):
     assert "interrupted" in statuses and "running" not in statuses
     rows = json.loads((out / "summary.json").read_text())["trials"]
     assert len(rows) == 4 and {row["status"] for row in rows} <= {"interrupted", "pending", "finished"}
+
+
+def test_an_unreachable_cluster_is_one_line_and_leaves_no_sweep_behind(tmp_path):
+    from tests.ray_fixtures import free_port
+
+    out = tmp_path / "nowhere"
+    done = _sweep(_sweep_file(tmp_path, GRID), "--out", out, "--address", f"127.0.0.1:{free_port()}",
+                  "--connect-timeout", "3", timeout=120)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("evolino: error: ") and "127.0.0.1" in lines[0], lines
+    assert not out.exists()  # so the same command works once the cluster is up

@@ -86,6 +86,7 @@ def run_sweep(sweep: str | os.PathLike | SweepSpec | None, out: str | os.PathLik
     from evolino.sweep.summary import write_summary
 
     out = Path(out).resolve()
+    created = not out.exists()
     spec = _prepare_folder(sweep, out, resume)
     if resume and spec.search == "optuna":  # cut off by a killed driver; optuna proposes afresh instead
         for name, record in trial_records(out).items():
@@ -95,7 +96,12 @@ def run_sweep(sweep: str | os.PathLike | SweepSpec | None, out: str | os.PathLik
     trials = _pending_trials(spec, out)
     concurrent = max_concurrent or spec.max_concurrent
     if trials or _optuna_samples_left(spec, out):
-        _run_on_tune(spec, out, trials, address, concurrent, num_cpus, connect_timeout, verbose)
+        try:
+            _run_on_tune(spec, out, trials, address, concurrent, num_cpus, connect_timeout, verbose)
+        except ClusterError:
+            if not resume and not trial_records(out):  # nothing ran: the same command works again once Ray is up
+                _remove_new_sweep(out, created)
+            raise
     summary = write_summary(out, spec)
     summary["left"] = len(_pending_trials(spec, out)) + _optuna_samples_left(spec, out)
     summary["out_of_time"] = spec.max_seconds is not None and time.monotonic() - started >= spec.max_seconds
@@ -131,6 +137,17 @@ def _prepare_folder(sweep, out: Path, resume: bool) -> SweepSpec:
         write_text(out / PLAN_FILE, json.dumps({"sweep": spec.as_dict(),
                                                 "trials": [t.as_dict() for t in plan_trials(spec)]}, indent=1))
     return spec
+
+
+def _remove_new_sweep(out: Path, created: bool) -> None:
+    import shutil
+
+    for name in (SWEEP_FILE, PLAN_FILE):
+        (out / name).unlink(missing_ok=True)
+    for name in (TRIALS_FOLDER, TUNE_FOLDER):
+        shutil.rmtree(out / name, ignore_errors=True)
+    if created and not any(out.iterdir()):
+        out.rmdir()
 
 
 def _as_spec(sweep) -> SweepSpec:
