@@ -4,6 +4,7 @@ is accepted.
     python experiments/anbncn.py                          # Evolino (CMA-ES) with 4 and 8 cells, seeds 0-9, + BPTT
     python experiments/anbncn.py --language anbn          # the context-free language -> results/anbn.json
     python experiments/anbncn.py --cells 4 --seeds 0 1 --bptt-seeds
+    python experiments/anbncn.py --optimizer sep-cma --cells 8 --seeds 0 1 2 --bptt-seeds --out results/x.json
 
 Protocol of the Evolino paper (Schmidhuber, Wierstra, Gagliolo, Gomez, Neural Computation 19(3), 2007): strings
 S a^n b^n c^n T, input one-hot of the current symbol, target multi-hot of the symbols that may come next; a string is
@@ -46,20 +47,23 @@ def _scores(predict, task, max_n: int) -> dict:
 
 
 def evolino_rows(language: str, cells: list[int], seeds: list[int], generations: int, max_n: int,
-                 args: argparse.Namespace) -> dict[tuple[int, int], dict]:
+                 args: argparse.Namespace, optimizer: str = EVOLINO_SETTINGS["optimizer"]
+                 ) -> dict[tuple[int, int], dict]:
     """Evolino's runs for every cell count and seed, side by side as one sweep: {(cells, seed): row}. The
     generalisation limit is measured on each run's saved model."""
     task = evolino.make_task(language)
+    settings = {**EVOLINO_SETTINGS, "optimizer": optimizer}
     base = {"task": {"name": language}, "stop": {"generations": generations},
-            "optimizer": {"name": EVOLINO_SETTINGS["optimizer"], "population": EVOLINO_SETTINGS["population"]},
-            "network": {"init_scale": EVOLINO_SETTINGS["init_scale"]}}
-    runs = evolino_runs(f"{language}_{generations}", base, args, seeds=seeds, grid={"network.cells": cells})
+            "optimizer": {"name": optimizer, "population": settings["population"]},
+            "network": {"init_scale": settings["init_scale"]}}
+    name = f"{language}_{generations}" + ("" if optimizer == EVOLINO_SETTINGS["optimizer"] else f"_{optimizer}")
+    runs = evolino_runs(name, base, args, seeds=seeds, grid={"network.cells": cells})
     rows = {}
     for run in runs:
         result, n = run["result"], run["settings"]["network.cells"]
         model = EvolinoModel.load(run["folder"] / "model.npz")
         rows[(n, run["seed"])] = {
-            "method": "evolino", "cells": n, "seed": run["seed"], **EVOLINO_SETTINGS,
+            "method": "evolino", "cells": n, "seed": run["seed"], **settings,
             "generations": result["generations"], "train_mse": float(result["validation_error"]),
             "test_mse": float(result["test_error"]), **_scores(model.predict, task, max_n),
             "seconds": round(result["wall_seconds"], 1)}
@@ -83,6 +87,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=list(range(10)))
     parser.add_argument("--bptt-seeds", type=int, nargs="*", default=list(range(3)), help="none: skip BPTT")
     parser.add_argument("--generations", type=int, default=500)
+    parser.add_argument("--optimizer", default=EVOLINO_SETTINGS["optimizer"], help="Evolino's optimizer")
     parser.add_argument("--max-n", type=int, default=1000, help="longest string tried for the generalisation limit")
     parser.add_argument("--out", type=Path, help="default experiments/results/<language>.json")
     add_sweep_arguments(parser)
@@ -94,7 +99,7 @@ def main() -> None:
     print("| method | cells | seed | train MSE | training strings all accepted | limit M | time |")
     print("|---|---|---|---|---|---|---|")
     rows = []
-    evolved = evolino_rows(args.language, args.cells, args.seeds, args.generations, args.max_n, args)
+    evolved = evolino_rows(args.language, args.cells, args.seeds, args.generations, args.max_n, args, args.optimizer)
     for cells in args.cells:
         jobs = [("evolino", seed) for seed in args.seeds] + [("bptt", seed) for seed in args.bptt_seeds]
         for method, seed in jobs:
