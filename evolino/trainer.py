@@ -290,7 +290,7 @@ class Evolino(FittedNetworkMixin, ParamsMixin):
     def __init__(
         self,
         cells: int = 10,
-        optimizer: str = "cma",
+        optimizer: str = "sep-cma",
         population: int = 40,
         generations: int = 300,
         seed: int = 0,

@@ -464,6 +464,27 @@ def experiments_overview() -> str:
     return "\n".join(header + _overview_rows())
 
 
+def optimizer_choice() -> str:
+    """docs/optimizers/cma.md: full CMA-ES beside sep-CMA-ES (the default) on the MSO table and a^n b^n c^n."""
+    full, sep = load("mso_table"), load("mso_table_sep-cma")
+    lines = ["| task | cells | `cma`: test NRMSE, seeds 0 / 1 / 2 | time per run "
+             "| `sep-cma`: test NRMSE, seeds 0 / 1 / 2 | time per run |", "|---|---|---|---|---|---|"]
+    for task in ("mso2", "mso3", "mso4", "sines5"):
+        cells = []
+        for data in (full, sep):
+            rows = sorted(_rows(data, task=task), key=lambda r: r["seed"])
+            cells += [" / ".join(fmt(r["test_error"]) for r in rows), seconds(rows)]
+        lines.append(f"| {TASK_LABELS[task]} | {_rows(full, task=task)[0]['cells']} | " + " | ".join(cells) + " |")
+    languages = []
+    for name, label in (("anbncn", "`cma`"), ("anbncn_sep-cma", "`sep-cma`")):
+        summary = load(name)["summary"]
+        languages.append(f"{label}: " + ", ".join(
+            f"{key.split('/')[1]} cells {s['train_solved']} / {s['runs']} training sets solved, median M "
+            f"{s['median_limit']:g}" for key, s in summary.items() if key.startswith("evolino/")))
+    lines += ["", "a^n b^n c^n (population 40, 500 generations, 10 seeds): " + "; ".join(languages) + "."]
+    return "\n".join(lines)
+
+
 BLOCKS: dict[str, dict[str, Callable[[], str]]] = {
     "docs/architecture.md": {"readout-cutoff": architecture_cutoff},
     "README.md": {"results": readme_results},
@@ -471,6 +492,7 @@ BLOCKS: dict[str, dict[str, Callable[[], str]]] = {
                             "esn": reproducing_esn, "esn-verdict": reproducing_esn_verdict,
                             "baselines": reproducing_baselines, "anbncn": reproducing_anbncn},
     "experiments/README.md": {"overview": experiments_overview},
+    "docs/optimizers/cma.md": {"optimizer-choice": optimizer_choice},
     "docs/long-lag.md": {"long-lag": long_lag_results, "long-lag-lags": long_lag_lags,
                          "anbn": lambda: language_table("anbn", beyond="test"),
                          "mackey-glass": mackey_glass_results},
