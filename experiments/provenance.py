@@ -13,14 +13,21 @@ import numpy as np
 
 from evolino.provenance import provenance
 
+ROOT = Path(__file__).resolve().parent.parent
 
-def command_line(args: argparse.Namespace, positional: tuple[str, ...] = (), skip: tuple[str, ...] = ("out",)) -> str:
+
+def command_line(args: argparse.Namespace, positional: tuple[str, ...] = (), skip: tuple[str, ...] = ()) -> str:
     """The command that repeats this run: the script, the ``positional`` arguments, then every other option as
-    parsed (lists space-separated, a true flag alone; options left unset (None) or false flags are left out, so the
-    command parses again)."""
+    parsed (lists space-separated, a true flag alone, paths relative to the repository; options left unset (None)
+    or false flags are left out, so the command parses again and writes the same file)."""
+
+    def one(value) -> str:
+        if isinstance(value, Path) and value.resolve().is_relative_to(ROOT):
+            return str(value.resolve().relative_to(ROOT))
+        return str(value)
 
     def text(value) -> str:
-        return " ".join(map(str, value)) if isinstance(value, list) else str(value)
+        return " ".join(map(one, value)) if isinstance(value, list) else one(value)
 
     def option(key: str, value) -> str:
         flag = f"--{key.replace('_', '-')}"

@@ -213,7 +213,7 @@ def main() -> None:
     default = [r for r in rows if r["variant"] == "default"]
     summary = summarise(default)
     write_results(args.out, {"summary": summary, "rows": rows},
-                  command_line(args, skip=("out", "table", "figure")))
+                  command_line(args, skip=("table", "figure")))
     args.table.parent.mkdir(parents=True, exist_ok=True)
     args.table.write_text(table_markdown(summary, default))
     print(table_markdown(summary, default))

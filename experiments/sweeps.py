@@ -20,7 +20,7 @@ from evolino.sweep.runner import SWEEP_FILE, TRIALS_FOLDER, trial_records
 
 DEFAULT_SWEEP_DIR = Path("runs") / "experiments"
 # Options that say where and how the runs go, not what they compute: left out of the recorded command.
-SWEEP_ONLY = ("out", "sweep_dir", "address", "max_concurrent", "fresh")
+SWEEP_ONLY = ("sweep_dir", "address", "max_concurrent", "fresh")
 # Experiments keep only results: no checkpoints (a run is minutes) and no plots per run.
 QUIET_OUTPUT = {"checkpoint_every": 0, "plots": False}
 

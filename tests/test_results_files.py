@@ -108,7 +108,8 @@ def test_a_number_edited_by_hand_is_caught(tmp_path):
 
 
 def test_the_recorded_command_parses_again():
-    """Unset options and false flags are left out, true flags stand alone: the command in a results file reruns."""
+    """Unset options and false flags are left out, true flags stand alone, the output file is named (relative to the
+    repository): the command in a results file reruns and writes the same file."""
     import argparse
     import sys
 
@@ -125,8 +126,10 @@ def test_the_recorded_command_parses_again():
     parser.add_argument("--generations", type=int, default=None)
     parser.add_argument("--fast", action="store_true")
     parser.add_argument("--slow", action="store_true")
-    parser.add_argument("--out", default="x.json")
+    parser.add_argument("--out", type=Path, default=ROOT / "experiments" / "results" / "x.json")
     args = parser.parse_args(["lags", "--fast"])
     command = module.command_line(args, positional=("mode",))
-    assert command.endswith("lags --seeds 0 1 --fast")
-    assert parser.parse_args(command.split()[2:]) == argparse.Namespace(**{**vars(args), "out": "x.json"})
+    assert command.endswith("lags --seeds 0 1 --fast --out experiments/results/x.json")
+    again = parser.parse_args(command.split()[2:])
+    assert (ROOT / again.out).resolve() == args.out.resolve()
+    assert {**vars(again), "out": None} == {**vars(args), "out": None}
