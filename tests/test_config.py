@@ -40,7 +40,8 @@ BAD_INPUTS = [
     ("[optimizer]\npopulation = -4\n", [], "optimizer.population"),
     ("[optimizer]\noptions = { bogus = 1 }\n", [], "bogus"),
     ("[optimizer]\noptions = { sigma0 = -1.0 }\n", [], "optimizer.options: sigma0"),
-    ("[optimizer]\noptions = { separable = 'maybe' }\n", [], "optimizer.options: option separable"),
+    ("[optimizer]\nname = 'cma'\noptions = { separable = 'maybe' }\n", [], "optimizer.options: option separable"),
+    ("[optimizer]\noptions = { separable = true }\n", [], "unknown option(s) separable for optimizer 'sep-cma'"),
     ("[optimizer]\nname = 'esp'\noptions = { trials = 2.5 }\n", [], "option trials of optimizer 'esp'"),
     ("[optimizer]\npopulation = 1\n", [], "optimizer.population: CMA-ES needs a population of at least 2"),
     (None, ["--opt", "sigma0=abc"], "must be a number"),
@@ -116,7 +117,7 @@ def test_toml_round_trip_keeps_every_value():
 
 def test_flags_override_file_which_overrides_defaults(tmp_path):
     path = tmp_path / "run.toml"
-    path.write_text("seed = 5\n[network]\ncells = 4\n[optimizer]\noptions = { sigma0 = 0.2 }\n")
+    path.write_text("seed = 5\n[network]\ncells = 4\n[optimizer]\nname = \"cma\"\noptions = { sigma0 = 0.2 }\n")
     config = apply_overrides(load_config(path), {"network.cells": 6, "optimizer.options": {"separable": True},
                                                  "stop.generations": None})
     assert config.seed == 5 and config.network.cells == 6 and config.stop.generations == RunConfig().stop.generations

@@ -299,8 +299,8 @@ def test_an_experiment_script_runs_through_a_sweep_with_the_estimators_numbers(t
     assert [(r["task"], r["seed"]) for r in rows] == [("mso2", 0), ("mso2", 1)]
     assert "--sweep-dir" not in json.loads(out.read_text())["meta"]["command"]
     for row in rows:
-        alone = evolino.Evolino(cells=10, generations=4, seed=row["seed"], population=40, feedback_scale=1e-4,
-                                rcond=1e-14, init_scale=0.1).fit(evolino.make_task("mso2")).result_
+        alone = evolino.Evolino(cells=10, generations=4, seed=row["seed"], optimizer=row["optimizer"], population=40,
+                                feedback_scale=1e-4, rcond=1e-14, init_scale=0.1).fit(evolino.make_task("mso2")).result_
         assert row["test_error"] == alone.test_error and row["validation_error"] == alone.validation_error
 
 
