@@ -38,7 +38,7 @@ def make_problem(cells: int, steps: int, genomes: int, seed: int = 0):
     """A 2-sine generative task whose fitness runs ``steps`` steps: 3/4 teacher-forced, 1/4 closed loop."""
     train_end = steps * 3 // 4
     task = oscillator_task("bench", MSO_FREQUENCIES[:2], train_end=train_end, validation_end=steps,
-                           test_end=steps + 1, washout=steps // 4)
+                           test_end=steps + 50, washout=steps // 4)  # the test part is never run here
     spec = LSTMSpec(cells=cells)
     population = np.random.default_rng(seed).normal(0.0, 0.3, (genomes, spec.dimension))
     return spec, task, population

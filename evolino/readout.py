@@ -22,16 +22,19 @@ so the cutoff means exactly what it means for ``pinv(X)``.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 
 from evolino.blas import single_threaded_blas
+from evolino.kernels import compiled_threads
 
 __all__ = ["ReadoutConfig", "ReadoutStats", "design_matrix", "fit_readout", "DEFAULT_RIDGE_GRID"]
 
 DEFAULT_RIDGE_GRID = (0.0, 1e-8, 1e-6, 1e-4, 1e-2, 1.0, 100.0, 1e8)
 CHOOSERS = ("auto", "validation")
+PARALLEL_SVD_WORK = 2e6  # n * p^3 above which the batched SVD is split over the kernel's threads
 
 
 @dataclass(frozen=True)
@@ -206,8 +209,7 @@ class ReadoutStats:
         dof = np.full((len(config.candidates), n), np.nan)
         if not finite.any():
             return solutions, dof
-        with single_threaded_blas():
-            u, s, vt = np.linalg.svd(self.r[finite], full_matrices=False)
+        u, s, vt = batched_svd(self.r[finite])
         keep = s > config.rcond * s[:, :1]
         projected = np.matmul(u.transpose(0, 2, 1), self.qtd[finite])
         for g, (weights, ridge) in enumerate(zip(solutions, config.candidates, strict=True)):
@@ -255,6 +257,27 @@ class ReadoutStats:
                 rss = np.sum(extra * extra, axis=(1, 2)) + self.rss.sum(axis=1)
                 scores[g] = rss / n_rows / (1.0 - dof[g] / n_rows) ** 2
         return np.where(np.isfinite(scores) & (dof < n_rows), scores, np.inf)
+
+
+def batched_svd(stack: np.ndarray, threads: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``np.linalg.svd(stack, full_matrices=False)`` of a stack (n, p, p), on single-threaded BLAS, split over
+    ``threads`` threads (None: the compiled kernel's, :func:`evolino.kernels.compiled_threads`) when the stack is big
+    enough to pay for them. numpy releases the GIL in the loop over matrices, and each matrix is decomposed alone, so
+    the result is the same on any number of threads. The chunks are small (at least four per thread, at most about 16
+    matrices) and written into the result as they finish, so little more memory is held than for one call."""
+    n, p = stack.shape[0], stack.shape[-1]
+    threads = compiled_threads() if threads is None else threads
+    with single_threaded_blas():
+        if threads <= 1 or n < 2 or n * p**3 < PARALLEL_SVD_WORK:
+            return np.linalg.svd(stack, full_matrices=False)
+        u, s, vt = np.empty(stack.shape), np.empty((n, p)), np.empty(stack.shape)
+
+        def decompose(rows: np.ndarray) -> None:
+            u[rows], s[rows], vt[rows] = np.linalg.svd(stack[rows], full_matrices=False)
+
+        with ThreadPoolExecutor(min(threads, n)) as pool:
+            list(pool.map(decompose, np.array_split(np.arange(n), min(max(4 * threads, n // 16), n))))
+    return u, s, vt
 
 
 def _solve_upper(upper: np.ndarray, rhs: np.ndarray) -> np.ndarray:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -143,12 +145,15 @@ def test_fast_tanh_is_accurate():
             out[i] = fast_tanh(x[i])
         return out
 
-    x = np.concatenate([np.linspace(-25, 25, 20001), np.geomspace(1e-300, 30, 2000), [0.625, -0.625, 20.0]])
+    tiny_to_large = np.geomspace(1e-300, 30, 2000)
+    x = np.concatenate([np.linspace(-25, 25, 20001), tiny_to_large, -tiny_to_large, [0.625, -0.625, 20.0],
+                        np.random.default_rng(0).normal(0.0, 3.0, 100_000)])
     ref = np.tanh(x)
     got = apply(x)
     assert np.max(np.abs(got - ref) / np.abs(np.where(ref == 0, 1, ref))) < 1e-15
-    special = apply(np.array([np.inf, -np.inf, np.nan, 0.0]))
+    special = apply(np.array([np.inf, -np.inf, np.nan, 0.0, -0.0, 1e300, -1e300]))
     assert special[0] == 1.0 and special[1] == -1.0 and np.isnan(special[2]) and special[3] == 0.0
+    assert np.signbit(special[4]) and special[4] == 0.0 and special[5] == 1.0 and special[6] == -1.0
 
 
 def test_kernel_selection(monkeypatch):
@@ -169,8 +174,8 @@ def test_kernel_selection(monkeypatch):
 
 @pytest.mark.parametrize("bias", [True, False])
 def test_folded_readout_statistics_match_the_householder_ones(bias):
-    """The compiled kernel folds rows into R by Givens rotations while it runs; R^T R and R^T Q^T D must equal the
-    numpy path's (X^T X and X^T D of the stored states), and so must the solved readout."""
+    """The compiled kernel folds rows into R by Householder reflections while it runs; R^T R and R^T Q^T D must equal
+    the numpy path's (X^T X and X^T D of the stored states), and so must the solved readout."""
     from evolino.fitness import previous_targets
     from evolino.kernels import compiled
     from evolino.network import external_sources
@@ -208,18 +213,45 @@ def test_folded_readout_statistics_match_the_householder_ones(bias):
     np.testing.assert_allclose(total(folded, weights), total(reference, weights), rtol=1e-10)
 
 
-def test_the_givens_fold_keeps_tiny_rows_exact():
-    """Rows of 1e-200 square to 0 in floating point: the rotation must not divide by a zero radius."""
-    from evolino.kernels._numba_lstm import _givens_fold
+@pytest.mark.parametrize("block", [1, 4, 6])
+def test_the_block_fold_solves_least_squares_also_for_tiny_rows(block):
+    """Folding rows in blocks (the last one partial) gives the R factor and solution of the stacked rows; rows of
+    1e-200 square to 0 in floating point, and must neither divide by zero nor be taken for zeros."""
+    from numba import njit
 
+    from evolino.kernels._numba_lstm import _fold_block
+
+    fold = njit(error_model="numpy")(_fold_block.py_func)
     rng = np.random.default_rng(11)
-    rows, targets = rng.normal(size=(6, 3)), rng.normal(size=(6, 1))
+    rows, targets = rng.normal(size=(7, 3)), rng.normal(size=(7, 1))
+    rows[2, 0] = 0.0  # an exact zero in one row of a block
     for scale in (1.0, 1e-200):
         r, qtd, rss = np.zeros((3, 3)), np.zeros((3, 1)), np.zeros(1)
-        for row, target in zip(rows * scale, targets * scale, strict=True):
-            _givens_fold(r, qtd, rss, row.copy(), target.copy())
-        assert np.isfinite(r).all() and np.isfinite(qtd).all()
+        for start in range(0, len(rows), block):
+            chunk = slice(start, start + block)
+            fold(r, qtd, rss, np.ascontiguousarray(rows[chunk].T * scale),
+                 np.ascontiguousarray(targets[chunk].T * scale), len(rows[chunk]))
+        assert np.isfinite(r).all() and np.isfinite(qtd).all() and np.all(np.tril(r, -1) == 0)
         np.testing.assert_allclose((r.T @ r) / scale**2 if scale == 1.0 else (r / scale).T @ (r / scale),
                                    rows.T @ rows, rtol=1e-12)
-        np.testing.assert_allclose(np.linalg.solve(r, qtd), np.linalg.lstsq(rows, targets, rcond=None)[0],
-                                   rtol=1e-10)
+        solution = np.linalg.lstsq(rows, targets, rcond=None)[0]
+        np.testing.assert_allclose(np.linalg.solve(r, qtd), solution, rtol=1e-10)
+        if scale == 1.0:  # what is left over is the residual sum of squares
+            np.testing.assert_allclose(rss, np.sum((rows @ solution - targets) ** 2), rtol=1e-10)
+            # rows far below R's scale (their squares underflow) change nothing, and break nothing
+            fold(r, qtd, rss, np.ascontiguousarray(rows[:block].T * 1e-170),
+                 np.ascontiguousarray(targets[:block].T * 1e-170), block)
+            assert np.isfinite(r).all() and np.isfinite(qtd).all()
+            np.testing.assert_allclose(np.linalg.solve(r, qtd), solution, rtol=1e-10)
+
+
+def test_the_kernels_cache_follows_the_inlined_tanh():
+    """numba keys a cached kernel to its own file: the kernel file carries the fingerprint of _tanh.py, so that a
+    change to the inlined tanh changes the kernel file and no stale compiled kernel is loaded."""
+    import hashlib
+
+    from evolino.kernels import _numba_lstm
+
+    source = Path(_numba_lstm.__file__).with_name("_tanh.py").read_bytes()
+    assert _numba_lstm.TANH_FINGERPRINT == hashlib.sha256(source).hexdigest()[:16], (
+        "update TANH_FINGERPRINT in evolino/kernels/_numba_lstm.py to sha256(_tanh.py)[:16]")

@@ -134,3 +134,17 @@ def test_a_fixed_ridge_is_one_candidate_and_validation_needs_validation_data():
         stats.solve(ReadoutConfig(ridge="validation"))
     with pytest.raises(ValueError, match='"auto" or "validation"'):
         ReadoutConfig(ridge="sometimes")
+
+
+def test_the_batched_svd_is_the_same_on_any_number_of_threads():
+    """Split over threads (a stack big enough to be split), the SVD is numpy's, bit for bit, and reconstructs."""
+    from evolino.readout import PARALLEL_SVD_WORK, batched_svd
+
+    stack = np.random.default_rng(3).normal(size=(33, 40, 40))
+    assert stack.shape[0] * 40**3 >= PARALLEL_SVD_WORK
+    alone = batched_svd(stack, threads=1)
+    for threads in (2, 3):
+        split = batched_svd(stack, threads=threads)
+        assert all(np.array_equal(a, b) for a, b in zip(alone, split, strict=True))
+    u, s, vt = alone
+    np.testing.assert_allclose(np.matmul(u * s[:, None, :], vt), stack, atol=1e-12)

@@ -21,7 +21,7 @@ from typing import Any
 from evolino.errors import ConfigError, EvolinoError
 
 __all__ = ["KERNEL_CHOICES", "ForwardOps", "default_kernel", "resolve_kernel", "forward_ops", "compiled_available",
-           "limit_compiled_threads"]
+           "limit_compiled_threads", "compiled_threads"]
 
 KERNEL_CHOICES = ("auto", "numpy", "compiled", "jax")
 ENV_VAR = "EVOLINO_KERNEL"
@@ -61,6 +61,16 @@ def limit_compiled_threads(threads: int) -> None:
         import numba
 
         numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+
+
+def compiled_threads() -> int:
+    """The compiled kernel's thread count on the calling thread (1 while numba is not loaded): the population-level
+    parallelism that the readout's batched SVD follows too (:mod:`evolino.readout`)."""
+    if "numba" in sys.modules:
+        import numba
+
+        return numba.get_num_threads()
+    return 1
 
 
 def compiled_available() -> bool:

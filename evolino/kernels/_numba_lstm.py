@@ -3,7 +3,7 @@
 Imported only by :mod:`evolino.kernels.compiled`; importing this module needs numba.
 
 Layout (see :class:`evolino.kernels.compiled.KernelWeights`): a genome's units are stored unit-major, each unit block
-(z, i, [f,] o) padded from C to ``Cp`` cells (a multiple of 8), so the pre-activation update
+(z, i, [f,] o) padded from C to ``Cp`` cells (a multiple of 4, one AVX2 vector), so the pre-activation update
 ``pre += h[k] * w_rec[j, k, :]`` and the activation loops run over long, unit-stride, SIMD-width multiples: LLVM
 vectorises them without a scalar tail, and without reordering any sum. tanh is :func:`fast_tanh` (arithmetic only,
 so it vectorises; libm's tanh would be a call per element).
@@ -21,7 +21,11 @@ from numba import njit, prange
 
 from evolino.kernels._tanh import fast_tanh
 
+# numba's cache of a kernel is invalidated when this file changes, not when the _tanh.py it inlines does: this
+# fingerprint of _tanh.py (tests/test_kernels.py checks it) makes every change there a change here too.
+TANH_FINGERPRINT = "d887f66178ba346d"
 TINY_SQUARES = 1e-280  # below this, a sum of two squares may have lost digits to underflow
+FOLD_BLOCK = 16  # readout rows folded together (see _fold_block)
 
 
 @njit(cache=True, inline="always", error_model="numpy")
@@ -79,39 +83,79 @@ def _step(pre, work, bias, w_ext, source, w_rec, peep, unit_scale, unit_offset, 
 
 
 @njit(cache=True, inline="always", error_model="numpy")
-def _givens_fold(r, qtd, rss, row, target):
-    """Fold one observation into a least-squares factor: [R | Q^T D; row | target] -> upper-triangular again.
+def _fold_block(r, qtd, rss, block, block_targets, count):
+    """Fold a block of observations into a least-squares factor: [R | Q^T D; rows | targets] -> triangular again.
 
-    r (p, p) upper triangular, qtd (p, m) and rss (m,) are updated in place; row (p,) and target (m,) are used as
-    scratch. What is left of the target once the row is rotated to zero is the row's share of the residual sum of
-    squares.
-    Givens rotations are backward stable, so R stays the R factor of the stacked design matrix (same singular
-    values), as the Householder QR of :class:`evolino.readout.ReadoutStats` would give, to rounding.
+    r (p, p) upper triangular, qtd (p, m) and rss (m,) are updated in place by the first ``count`` columns of
+    block (p, B) (one observation per column) with their targets block_targets (m, B); both are used as scratch.
+    Column k of R and the block is reduced by one Householder reflection of the k-th entries (R[k, k] and the block's
+    row k), applied to the columns right of k and to the targets (as LAPACK's triangular-pentagonal QR, dtpqrt,
+    does). What is left of the targets is their share of the residual sum of squares. Householder reflections are
+    backward stable, so R stays an R factor of the stacked design matrix (same singular values), to rounding; its
+    diagonal may come out negative (:func:`_positive_diagonal` makes it non-negative again).
+    A block costs one square root and one division per column, where rotating the rows in one by one cost one per
+    column and row, and the loops over the block's B observations are unit-stride, so they vectorise.
     """
     p = r.shape[0]
+    m = qtd.shape[1]
     for k in range(p):
-        x = row[k]
-        if x == 0.0:
-            continue
-        a = r[k, k]
-        squares = a * a + x * x
-        if squares > TINY_SQUARES:
-            radius = np.sqrt(squares)  # |h| <= 1, so no overflow; hypot is a slower libm call
-        else:
-            radius = math.hypot(a, x)  # the squares of tiny entries underflow (a zero radius would divide by zero)
-        cs = a / radius
-        sn = x / radius
-        r[k, k] = radius
+        v = block[k]
+        sigma = 0.0
+        for b in range(count):
+            sigma += v[b] * v[b]
+        if sigma == 0.0:  # rare: all zero (a feature that is 0 at these steps), or squares that underflow
+            nonzero = False
+            for b in range(count):
+                nonzero |= v[b] != 0.0
+            if not nonzero:
+                continue
+        x0 = r[k, k]
+        scale = 1.0
+        if x0 * x0 + sigma <= TINY_SQUARES:  # rare: entries so tiny that their squares underflow
+            scale = abs(x0)
+            for b in range(count):
+                scale = max(scale, abs(v[b]))
+            x0 /= scale  # the reflection of the entries scaled to <= 1 is the same
+            sigma = 0.0
+            for b in range(count):
+                v[b] /= scale
+                sigma += v[b] * v[b]
+        alpha = -math.copysign(np.sqrt(x0 * x0 + sigma), x0)  # the new R[k, k] (scaled); signs as LAPACK's dlarfg
+        u0 = x0 - alpha  # the reflection's vector is (u0, v); |u0| >= |alpha|, no cancellation
+        inv = 1.0 / (alpha * u0)  # H y = y + (u . y) / (alpha u0) u
         for j in range(k + 1, p):
-            rkj = r[k, j]
-            r[k, j] = cs * rkj + sn * row[j]
-            row[j] = cs * row[j] - sn * rkj
-        for q in range(qtd.shape[1]):
-            a_q = qtd[k, q]
-            qtd[k, q] = cs * a_q + sn * target[q]
-            target[q] = cs * target[q] - sn * a_q
-    for q in range(qtd.shape[1]):
-        rss[q] += target[q] * target[q]
+            w = block[j]
+            dot = u0 * r[k, j]
+            for b in range(count):
+                dot += v[b] * w[b]
+            f = dot * inv
+            r[k, j] += f * u0
+            for b in range(count):
+                w[b] += f * v[b]
+        for q in range(m):
+            w = block_targets[q]
+            dot = u0 * qtd[k, q]
+            for b in range(count):
+                dot += v[b] * w[b]
+            f = dot * inv
+            qtd[k, q] += f * u0
+            for b in range(count):
+                w[b] += f * v[b]
+        r[k, k] = scale * alpha
+    for q in range(m):
+        for b in range(count):
+            rss[q] += block_targets[q, b] * block_targets[q, b]
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _positive_diagonal(r, qtd):
+    """Negate the rows of r (p, p) and qtd (p, m) whose diagonal entry is negative (exact; Q^T changes alike)."""
+    for k in range(r.shape[0]):
+        if r[k, k] < 0.0:
+            for j in range(k, r.shape[1]):
+                r[k, j] = -r[k, j]
+            for q in range(qtd.shape[1]):
+                qtd[k, q] = -qtd[k, q]
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -135,8 +179,9 @@ def teacher_forced_kernel(w_ext, w_rec, bias, peep, unit_scale, unit_offset, sou
     for j in prange(n):
         pre = np.empty(bias.shape[1])
         work = np.zeros(2 * Cp)
-        row = np.empty(p)
-        target = np.empty(targets.shape[1])
+        block = np.empty((p, FOLD_BLOCK))
+        block_targets = np.empty((targets.shape[1], FOLD_BLOCK))
+        count = 0
         hj = h[j].copy()
         cj = c[j].copy()
         for t in range(T):
@@ -145,12 +190,21 @@ def teacher_forced_kernel(w_ext, w_rec, bias, peep, unit_scale, unit_offset, sou
             if t >= record_from:
                 states[j, t - record_from, :] = hj
             if folds and fold_rows[t]:
-                row[:C] = hj
+                for k in range(C):
+                    block[k, count] = hj[k]
                 for d in range(D):
-                    row[C + d] = direct[t, d]
-                row[p - 1] = bias_value
-                target[:] = targets[t]
-                _givens_fold(r[j], qtd[j], rss[j], row, target)
+                    block[C + d, count] = direct[t, d]
+                block[p - 1, count] = bias_value
+                for q in range(targets.shape[1]):
+                    block_targets[q, count] = targets[t, q]
+                count += 1
+                if count == FOLD_BLOCK:
+                    _fold_block(r[j], qtd[j], rss[j], block, block_targets, count)
+                    count = 0
+        if count:
+            _fold_block(r[j], qtd[j], rss[j], block, block_targets, count)
+        if folds:
+            _positive_diagonal(r[j], qtd[j])
         h[j, :] = hj
         c[j, :] = cj
 

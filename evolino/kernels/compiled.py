@@ -22,7 +22,7 @@ from evolino.network import LSTMSpec, LSTMState, LSTMWeights, external_sources, 
 
 __all__ = ["KernelWeights", "kernel_weights", "teacher_forced", "closed_loop", "teacher_forced_into", "fold_readout"]
 
-PAD = 8  # unit blocks are padded to a multiple of this many cells (one 512-bit vector of float64)
+PAD = 4  # unit blocks are padded to a multiple of this many cells (one 256-bit AVX2 vector of float64)
 
 
 @dataclass(frozen=True)
