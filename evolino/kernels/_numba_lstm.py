@@ -82,7 +82,7 @@ def _step(pre, work, bias, w_ext, source, w_rec, peep, unit_scale, unit_offset, 
     _activate(pre, peep, unit_scale, unit_offset, work, h, c, h.shape[0], forget_gate)
 
 
-@njit(cache=True, inline="always", error_model="numpy")
+@njit(cache=True, error_model="numpy")  # called every 16 rows: not inlined, so it compiles once
 def _fold_block(r, qtd, rss, block, block_targets, count):
     """Fold a block of observations into a least-squares factor: [R | Q^T D; rows | targets] -> triangular again.
 
