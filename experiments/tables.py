@@ -334,7 +334,8 @@ def _solved_span(rows: list[dict]) -> str:
 # The long-lag table's sources: the main run, and runs of one method with another budget (label of its rows).
 LONG_LAG_FILES = (("long_lag", None), ("long_lag_adding500", "Evolino, 500 generations"),
                   ("long_lag_adding_population100", "Evolino, population 100, 250 generations"),
-                  ("long_lag_bptt_minibatch", "LSTM by BPTT, minibatches of 32"))
+                  ("long_lag_bptt_minibatch", "LSTM by BPTT, minibatches of 32"),
+                  ("long_lag_sep-cma", "Evolino, sep-CMA-ES"))
 
 
 def long_lag_results() -> str:
