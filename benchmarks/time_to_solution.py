@@ -80,8 +80,7 @@ def main() -> None:
         one_run(task, int(seed), optimizer, out)
         return
     folder = Path(tempfile.mkdtemp(prefix="time-to-solution-"))
-    import evolino.optimizers  # noqa: F401  (the optimizers given must exist before anything is timed)
-    from evolino.optimizers import optimizer_names
+    from evolino.optimizers import optimizer_names  # the optimizers given must exist before anything is timed
 
     unknown = sorted(set(args.optimizers) - set(optimizer_names()))
     if unknown:

@@ -82,6 +82,19 @@ def _step(pre, work, bias, w_ext, source, w_rec, peep, unit_scale, unit_offset, 
     _activate(pre, peep, unit_scale, unit_offset, work, h, c, h.shape[0], forget_gate)
 
 
+@njit(cache=True, inline="always", error_model="numpy")
+def _reflect_column(u0, v, inv, head, column, count):
+    """Apply the reflection (u0, v) of :func:`_fold_block` to one column: its entry ``head`` in R (or Q^T D) and its
+    first ``count`` entries in the block, ``column``, updated in place. Returns the new head."""
+    dot = u0 * head
+    for b in range(count):
+        dot += v[b] * column[b]
+    f = dot * inv
+    for b in range(count):
+        column[b] += f * v[b]
+    return head + f * u0
+
+
 @njit(cache=True, error_model="numpy")  # called every 16 rows: not inlined, so it compiles once
 def _fold_block(r, qtd, rss, block, block_targets, count):
     """Fold a block of observations into a least-squares factor: [R | Q^T D; rows | targets] -> triangular again.
@@ -124,23 +137,9 @@ def _fold_block(r, qtd, rss, block, block_targets, count):
         u0 = x0 - alpha  # the reflection's vector is (u0, v); |u0| >= |alpha|, no cancellation
         inv = 1.0 / (alpha * u0)  # H y = y + (u . y) / (alpha u0) u
         for j in range(k + 1, p):
-            w = block[j]
-            dot = u0 * r[k, j]
-            for b in range(count):
-                dot += v[b] * w[b]
-            f = dot * inv
-            r[k, j] += f * u0
-            for b in range(count):
-                w[b] += f * v[b]
+            r[k, j] = _reflect_column(u0, v, inv, r[k, j], block[j], count)
         for q in range(m):
-            w = block_targets[q]
-            dot = u0 * qtd[k, q]
-            for b in range(count):
-                dot += v[b] * w[b]
-            f = dot * inv
-            qtd[k, q] += f * u0
-            for b in range(count):
-                w[b] += f * v[b]
+            qtd[k, q] = _reflect_column(u0, v, inv, qtd[k, q], block_targets[q], count)
         r[k, k] = scale * alpha
     for q in range(m):
         for b in range(count):
