@@ -153,7 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--holdout", type=_finite_float, default=None, help="fraction of the training part evolution "
                      "is scored on; the validation part then chooses the final ridge (0: fitness = validation error)"
                      "; default 0 on benchmark tasks, 0.2 otherwise")
-    run.add_argument("--optimizer", default=None, help="optimizer name, default cma")
+    run.add_argument("--optimizer", default=None, help="optimizer name, default sep-cma")
     run.add_argument("--opt", action="append", default=[], metavar="KEY=VALUE",
                      help="optimizer option (repeatable), e.g. --opt sigma0=0.1 --opt separable=true")
     run.add_argument("--cells", type=_positive_int, default=None, help="LSTM memory cells, default 10")
