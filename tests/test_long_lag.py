@@ -12,6 +12,7 @@ from evolino.tasks.long_lag import (
     adding_sequence,
     embedded_reber_string,
     parity_sequence,
+    reber_misses,
     solved_fraction,
     temporal_order_sequence,
     two_sequence,
@@ -133,3 +134,18 @@ def test_anbn_strings_and_a_perfect_counter():
     assert generalization_limit(counter, 60, anbn_string) == 60
     task = make_task("anbn")
     assert len(task.train) == 10 and task.test[-1].steps == 101
+
+
+def test_reber_misses_tell_the_long_lag_step_from_the_grammar():
+    pairs = make_task("embedded-reber", train=4, validation=2, test=6).test
+    outputs = [np.nan_to_num(p.targets) for p in pairs]
+    assert reber_misses(outputs, pairs) == {"strings": 6, "wrong": 0, "wrong_at_lag": 0, "wrong_elsewhere": 0}
+    for k, (pair, out) in enumerate(zip(pairs, outputs, strict=True)):
+        text = "".join(REBER_SYMBOLS[i] for i in np.argmax(pair.inputs, axis=1))
+        lag_step = len(text) - 3  # the inner E, after which the second symbol must come again
+        assert text[lag_step] == "E" and pair.targets[lag_step, REBER_SYMBOLS.index(text[1])] == 1.0
+        if k < 3:
+            out[lag_step] = 0.5 * np.ones(len(REBER_SYMBOLS))  # undecided between T and P (and wrong on E)
+        if k in (2, 3):
+            out[1] = 1.0 - out[1]  # the grammar's prediction after the second symbol wrong
+    assert reber_misses(outputs, pairs) == {"strings": 6, "wrong": 4, "wrong_at_lag": 3, "wrong_elsewhere": 2}

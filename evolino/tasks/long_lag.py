@@ -41,7 +41,7 @@ import numpy as np
 from evolino.tasks.base import SequencePair, Task, register_task
 
 __all__ = ["adding_sequence", "temporal_order_sequence", "two_sequence", "parity_sequence", "reber_string",
-           "embedded_reber_string", "solved_fraction", "REBER_SYMBOLS", "TEMPORAL_SYMBOLS"]
+           "embedded_reber_string", "solved_fraction", "reber_misses", "REBER_SYMBOLS", "TEMPORAL_SYMBOLS"]
 
 TEMPORAL_SYMBOLS = "EBabcdXY"
 REBER_SYMBOLS = "BTPSXVE"
@@ -228,3 +228,22 @@ def solved_fraction(task: Task, outputs: list[np.ndarray], pairs=None) -> float:
             ok = np.all((yhat > rule["threshold"]) == (y > rule["threshold"]))
         solved.append(bool(ok))
     return float(np.mean(solved))
+
+
+def reber_misses(outputs: list[np.ndarray], pairs: list[SequencePair]) -> dict[str, int]:
+    """Where predictions of embedded Reber strings go wrong: the long-lag step (the symbol after the inner E, which
+    must repeat the second symbol) or elsewhere (the grammar itself).
+
+    ``outputs``: one (L, 7) array per string of ``pairs``. Returns the counts of strings ``wrong`` (any thresholded
+    prediction wrong), ``wrong_at_lag`` (the long-lag prediction wrong) and ``wrong_elsewhere`` (some other step
+    wrong); a string can count in both of the last two.
+    """
+    counts = {"strings": len(pairs), "wrong": 0, "wrong_at_lag": 0, "wrong_elsewhere": 0}
+    for pair, out in zip(pairs, outputs, strict=True):
+        mask = pair.scored
+        steps = np.flatnonzero(np.any((np.asarray(out)[mask] > 0.5) != (pair.targets[mask] > 0.5), axis=1))
+        lag_step = int(np.count_nonzero(mask)) - 2  # the last scored step predicts E; the one before, the lag symbol
+        counts["wrong"] += bool(steps.size)
+        counts["wrong_at_lag"] += bool(np.any(steps == lag_step))
+        counts["wrong_elsewhere"] += bool(np.any(steps != lag_step))
+    return counts
