@@ -386,6 +386,8 @@ def mackey_glass_results() -> str:
         label = labels.get(method, f"ESN, {rows[0].get('units')} units")
         if method == "evolino":
             label += f", {rows[0]['settings']['cells']} cells"
+        if "train" in rows[0]["settings"]:  # files before the default became Jaeger's 3,000 samples lack it
+            label += f", {rows[0]['settings']['train']:,} training samples"
         lines.append(f"| {label} | {summary['runs']} | {fmt(summary['median_nrmse84'])} | "
                      f"{fmt(summary['best_nrmse84'])} | {seconds(rows)} |")
     for published in data["published"].values():
