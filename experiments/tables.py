@@ -434,7 +434,8 @@ def _overview_rows() -> list[str]:
                  "Gers & Schmidhuber 2001) |")
     mg = load("mackey_glass")
     for method, summary in mg["summary"].items():
-        label = "Evolino, 30 cells" if method == "evolino" else f"ESN, {method.split('_')[1]} units"
+        cells = _rows(mg, method=method)[0]["settings"].get("cells")
+        label = f"Evolino, {cells} cells" if method == "evolino" else f"ESN, {method.split('_')[1]} units"
         published = "1.9e-3 (Evolino paper); 2.8e-4 (ESN, 400 units, Jaeger 2001)" if method == "evolino" else "-"
         lines.append(f"| `mackey_glass.py` | Mackey-Glass, {label}, NRMSE84 (median of {summary['runs']}) | "
                      f"{fmt(summary['median_nrmse84'])} | {published} |")
