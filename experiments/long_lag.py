@@ -136,7 +136,7 @@ def tasks_table(args: argparse.Namespace) -> dict:
     rows = []
     for name in args.tasks:
         setting = SETTINGS[name]
-        chosen = {key: getattr(args, key) for key in ("generations", "population", "init_scale", "optimizer")
+        chosen = {key: getattr(args, key) for key in ("generations", "population", "init_scale", "optimizer", "cells")
                   if getattr(args, key) is not None}
         if chosen:
             setting = {**setting, "evolino": {**setting["evolino"], **chosen}}
@@ -169,7 +169,7 @@ def lag_study(args: argparse.Namespace) -> dict:
     rows = []
     for name, needed in LAG_TASKS.items():
         settings = dict(SETTINGS[name]["evolino"], generations=args.generations,
-                        **{key: getattr(args, key) for key in ("population", "init_scale", "optimizer")
+                        **{key: getattr(args, key) for key in ("population", "init_scale", "optimizer", "cells")
                            if getattr(args, key) is not None})
         for steps in args.lags:
             options = dict(SETTINGS[name]["task"], steps=steps, **LAG_TRAINING)
@@ -226,6 +226,8 @@ def main() -> None:
     parser.add_argument("--population", type=int, default=None, help=f"Evolino's population (default {POPULATION})")
     parser.add_argument("--optimizer", default=None, help=f"Evolino's optimizer (default {OPTIMIZER})")
     parser.add_argument("--init-scale", type=float, default=None, help="Evolino's initial weight scale (default: "
+                        "each task's own)")
+    parser.add_argument("--cells", type=int, default=None, help="Evolino's cells, and the baselines' size (default: "
                         "each task's own)")
     parser.add_argument("--bptt-iterations", type=int, default=BPTT_ITERATIONS, help="Adam steps per learning rate")
     parser.add_argument("--bptt-batch", type=int, default=None, help="BPTT minibatch size (default: full batch)")
