@@ -334,6 +334,7 @@ def _solved_span(rows: list[dict]) -> str:
 # The long-lag table's sources: the main run, and runs of one method with another budget (label of its rows).
 LONG_LAG_FILES = (("long_lag", None), ("long_lag_adding500", "Evolino, 500 generations"),
                   ("long_lag_adding_population100", "Evolino, population 100, 250 generations"),
+                  ("long_lag_adding_4cells", "Evolino, 4 cells, 1000 generations"),
                   ("long_lag_bptt_minibatch", "LSTM by BPTT, minibatches of 32"),
                   ("long_lag_sep-cma", "Evolino, sep-CMA-ES"))
 
@@ -447,6 +448,14 @@ def _overview_rows() -> list[str]:
         lines.append(f"| `long_lag.py` | {task}: fresh test sequences solved, median, "
                      f"{' / '.join(METHOD_LABELS[m] for m in solved)} | {' / '.join(solved.values())} | "
                      f"{published['text']} ({published['source']}) |")
+    adding_file = load("long_lag_adding_4cells")
+    adding, quoted = adding_file["rows"], adding_file["published"]["adding"]
+    chosen = adding[0]["settings"]
+    lines.append(f"| `long_lag.py --cells {chosen['cells']} --generations {chosen['generations']}` | adding: fresh "
+                 f"test sequences solved, median of {len(adding)}, Evolino with {chosen['cells']} cells, "
+                 f"{chosen['generations']} generations of {chosen['population']} | "
+                 f"{_percent(float(np.median([r['solved'] for r in adding])))} | "
+                 f"{quoted['text']} ({quoted['source']}) |")
     for task, summary in load("long_lag_lags")["summary"].items():
         largest = summary["largest_lag"]
         lines.append(f"| `long_lag.py lags` | {task}: largest T with {_percent(summary['needed'])} of fresh test "
