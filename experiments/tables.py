@@ -336,14 +336,16 @@ LONG_LAG_FILES = (("long_lag", None), ("long_lag_adding500", "Evolino, 500 gener
                   ("long_lag_adding_population100", "Evolino, population 100, 250 generations"),
                   ("long_lag_adding_4cells", "Evolino, 4 cells, 1000 generations"),
                   ("long_lag_bptt_minibatch", "LSTM by BPTT, minibatches of 32"),
-                  ("long_lag_sep-cma", "Evolino, sep-CMA-ES"))
+                  ("long_lag_sep-cma", "Evolino, sep-CMA-ES"),
+                  ("long_lag_reber_20cells", "{method}, 20 cells"))
 
 
 def long_lag_results() -> str:
     labelled = []
     for name, label in LONG_LAG_FILES:
         data = load(name)
-        labelled += [(row, label or METHOD_LABELS[row["method"]], data["published"]) for row in data["rows"]]
+        labelled += [(row, (label or "{method}").format(method=METHOD_LABELS[row["method"]]), data["published"])
+                     for row in data["rows"]]
     lines = ["| task | method | runs | fresh test sequences solved: median (range) | sequences seen | time per run "
              "| published |", "|---|---|---|---|---|---|---|"]
     for task in dict.fromkeys(row["task"] for row, _, _ in labelled):
@@ -455,6 +457,13 @@ def _overview_rows() -> list[str]:
                  f"test sequences solved, median of {len(adding)}, Evolino with {chosen['cells']} cells, "
                  f"{chosen['generations']} generations of {chosen['population']} | "
                  f"{_percent(float(np.median([r['solved'] for r in adding])))} | "
+                 f"{quoted['text']} ({quoted['source']}) |")
+    reber = load("long_lag_reber_20cells")
+    solved = {m: _percent(float(np.median([r["solved"] for r in _rows(reber, method=m)])))
+              for m in METHOD_LABELS if _rows(reber, method=m)}
+    quoted = reber["published"]["embedded-reber"]
+    lines.append(f"| `long_lag.py --cells 20 --generations 300` | embedded-reber, 20 cells: fresh test strings "
+                 f"solved, median, {' / '.join(METHOD_LABELS[m] for m in solved)} | {' / '.join(solved.values())} | "
                  f"{quoted['text']} ({quoted['source']}) |")
     for task, summary in load("long_lag_lags")["summary"].items():
         largest = summary["largest_lag"]
