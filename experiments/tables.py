@@ -335,6 +335,7 @@ def _solved_span(rows: list[dict]) -> str:
 LONG_LAG_FILES = (("long_lag", None), ("long_lag_adding500", "Evolino, 500 generations"),
                   ("long_lag_adding_population100", "Evolino, population 100, 250 generations"),
                   ("long_lag_adding_4cells", "Evolino, 4 cells, 1000 generations"),
+                  ("long_lag_adding_4cells_2000", "Evolino, 4 cells, 2000 generations"),
                   ("long_lag_bptt_minibatch", "LSTM by BPTT, minibatches of 32"),
                   ("long_lag_sep-cma", "Evolino, sep-CMA-ES"),
                   ("long_lag_reber_20cells", "{method}, 20 cells"))
@@ -404,6 +405,16 @@ def _median_of(rows: list[dict], key: str) -> float:
     return median(r[key] for r in rows)
 
 
+def _adding_overview(data: dict) -> str:
+    """The overview line of one adding-problem file of Evolino runs."""
+    rows, quoted = data["rows"], data["published"]["adding"]
+    chosen = rows[0]["settings"]
+    return (f"| `long_lag.py --cells {chosen['cells']} --generations {chosen['generations']}` | adding: fresh test "
+            f"sequences solved, median of {len(rows)}, Evolino with {chosen['cells']} cells, {chosen['generations']} "
+            f"generations of {chosen['population']} | {_percent(float(np.median([r['solved'] for r in rows])))} | "
+            f"{quoted['text']} ({quoted['source']}) |")
+
+
 def _overview_rows() -> list[str]:
     """One line per experiment: what it measures, its headline numbers, the published figure beside them."""
     mso, sines5, esn, ablation = load("mso_table"), load("sines5"), load("esn_baseline"), load("mso_ablation")
@@ -450,14 +461,8 @@ def _overview_rows() -> list[str]:
         lines.append(f"| `long_lag.py` | {task}: fresh test sequences solved, median, "
                      f"{' / '.join(METHOD_LABELS[m] for m in solved)} | {' / '.join(solved.values())} | "
                      f"{published['text']} ({published['source']}) |")
-    adding_file = load("long_lag_adding_4cells")
-    adding, quoted = adding_file["rows"], adding_file["published"]["adding"]
-    chosen = adding[0]["settings"]
-    lines.append(f"| `long_lag.py --cells {chosen['cells']} --generations {chosen['generations']}` | adding: fresh "
-                 f"test sequences solved, median of {len(adding)}, Evolino with {chosen['cells']} cells, "
-                 f"{chosen['generations']} generations of {chosen['population']} | "
-                 f"{_percent(float(np.median([r['solved'] for r in adding])))} | "
-                 f"{quoted['text']} ({quoted['source']}) |")
+    for name in ("long_lag_adding_4cells", "long_lag_adding_4cells_2000"):
+        lines.append(_adding_overview(load(name)))
     reber = load("long_lag_reber_20cells")
     solved = {m: _percent(float(np.median([r["solved"] for r in _rows(reber, method=m)])))
               for m in METHOD_LABELS if _rows(reber, method=m)}
