@@ -131,13 +131,18 @@ def run_esn(name: str, seed: int, task_options: dict, units: int) -> dict:
             "seconds": round(time.perf_counter() - started, 1)}
 
 
+def _evolino_flags(args: argparse.Namespace, *extra: str) -> dict:
+    """Evolino's settings given on the command line (those left out keep each task's own)."""
+    keys = ("population", "init_scale", "optimizer", "cells", *extra)
+    return {key: getattr(args, key) for key in keys if getattr(args, key) is not None}
+
+
 def tasks_table(args: argparse.Namespace) -> dict:
     print("| task | method | seed | solved (test) | test MSE | sequences seen | time |\n|---|---|---|---|---|---|---|")
     rows = []
     for name in args.tasks:
         setting = SETTINGS[name]
-        chosen = {key: getattr(args, key) for key in ("generations", "population", "init_scale", "optimizer", "cells")
-                  if getattr(args, key) is not None}
+        chosen = _evolino_flags(args, "generations")
         if chosen:
             setting = {**setting, "evolino": {**setting["evolino"], **chosen}}
         cells = setting["evolino"]["cells"]
@@ -168,9 +173,7 @@ def lag_study(args: argparse.Namespace) -> dict:
     print("| task | T | seed | solved (test) | evaluations | time |\n|---|---|---|---|---|---|")
     rows = []
     for name, needed in LAG_TASKS.items():
-        settings = dict(SETTINGS[name]["evolino"], generations=args.generations,
-                        **{key: getattr(args, key) for key in ("population", "init_scale", "optimizer", "cells")
-                           if getattr(args, key) is not None})
+        settings = dict(SETTINGS[name]["evolino"], generations=args.generations, **_evolino_flags(args))
         for steps in args.lags:
             options = dict(SETTINGS[name]["task"], steps=steps, **LAG_TRAINING)
             for seed in args.seeds:

@@ -390,8 +390,7 @@ def mackey_glass_results() -> str:
         label = labels.get(method, f"ESN, {rows[0].get('units')} units")
         if method == "evolino":
             label += f", {rows[0]['settings']['cells']} cells"
-        if "train" in rows[0]["settings"]:  # files before the default became Jaeger's 3,000 samples lack it
-            label += f", {rows[0]['settings']['train']:,} training samples"
+        label += f", {rows[0]['settings']['train']:,} training samples"
         lines.append(f"| {label} | {summary['runs']} | {fmt(summary['median_nrmse84'])} | "
                      f"{fmt(summary['best_nrmse84'])} | {seconds(rows)} |")
     for published in data["published"].values():
@@ -405,14 +404,22 @@ def _median_of(rows: list[dict], key: str) -> float:
     return median(r[key] for r in rows)
 
 
-def _adding_overview(data: dict) -> str:
-    """The overview line of one adding-problem file of Evolino runs."""
-    rows, quoted = data["rows"], data["published"]["adding"]
-    chosen = rows[0]["settings"]
-    return (f"| `long_lag.py --cells {chosen['cells']} --generations {chosen['generations']}` | adding: fresh test "
-            f"sequences solved, median of {len(rows)}, Evolino with {chosen['cells']} cells, {chosen['generations']} "
-            f"generations of {chosen['population']} | {_percent(float(np.median([r['solved'] for r in rows])))} | "
-            f"{quoted['text']} ({quoted['source']}) |")
+def _long_lag_line(command: str, what: str, data: dict, task: str) -> str:
+    """The overview line of one task of a long-lag results file: the median share solved by each method in it."""
+    solved = {m: _percent(float(np.median([r["solved"] for r in _rows(data, task=task, method=m)])))
+              for m in METHOD_LABELS if _rows(data, task=task, method=m)}
+    quoted, methods = data["published"][task], " / ".join(METHOD_LABELS[m] for m in solved)
+    return (f"| `{command}` | {what}: fresh test sequences solved, median, {methods} | {' / '.join(solved.values())} "
+            f"| {quoted['text']} ({quoted['source']}) |")
+
+
+def _variant_line(name: str, task: str) -> str:
+    """The overview line of a long-lag file that reran one task with other cells and generations."""
+    data = load(name)
+    chosen = _rows(data, method="evolino")[0]["settings"]
+    command = f"long_lag.py --cells {chosen['cells']} --generations {chosen['generations']}"
+    return _long_lag_line(command, f"{task}, {chosen['cells']} cells, {chosen['generations']} generations of "
+                          f"{chosen['population']}", data, task)
 
 
 def _overview_rows() -> list[str]:
@@ -455,21 +462,10 @@ def _overview_rows() -> list[str]:
                      f"{fmt(summary['median_nrmse84'])} | {published} |")
     long_lag = load("long_lag")
     for task in dict.fromkeys(r["task"] for r in long_lag["rows"]):
-        solved = {m: _percent(float(np.median([r["solved"] for r in _rows(long_lag, task=task, method=m)])))
-                  for m in METHOD_LABELS if _rows(long_lag, task=task, method=m)}
-        published = long_lag["published"][task]
-        lines.append(f"| `long_lag.py` | {task}: fresh test sequences solved, median, "
-                     f"{' / '.join(METHOD_LABELS[m] for m in solved)} | {' / '.join(solved.values())} | "
-                     f"{published['text']} ({published['source']}) |")
-    for name in ("long_lag_adding_4cells", "long_lag_adding_4cells_2000"):
-        lines.append(_adding_overview(load(name)))
-    reber = load("long_lag_reber_20cells")
-    solved = {m: _percent(float(np.median([r["solved"] for r in _rows(reber, method=m)])))
-              for m in METHOD_LABELS if _rows(reber, method=m)}
-    quoted = reber["published"]["embedded-reber"]
-    lines.append(f"| `long_lag.py --cells 20 --generations 300` | embedded-reber, 20 cells: fresh test strings "
-                 f"solved, median, {' / '.join(METHOD_LABELS[m] for m in solved)} | {' / '.join(solved.values())} | "
-                 f"{quoted['text']} ({quoted['source']}) |")
+        lines.append(_long_lag_line("long_lag.py", task, long_lag, task))
+    for name, task in (("long_lag_adding_4cells", "adding"), ("long_lag_adding_4cells_2000", "adding"),
+                       ("long_lag_reber_20cells", "embedded-reber")):
+        lines.append(_variant_line(name, task))
     for task, summary in load("long_lag_lags")["summary"].items():
         largest = summary["largest_lag"]
         lines.append(f"| `long_lag.py lags` | {task}: largest T with {_percent(summary['needed'])} of fresh test "
