@@ -84,3 +84,18 @@ def test_minibatches_are_reproducible_and_a_batch_as_large_as_the_data_is_the_fu
     assert whole.train_loss == full.train_loss
     with pytest.raises(ValueError, match="batch_size"):
         BPTTLSTM(batch_size=0).fit(several)
+
+
+def test_forget_bias_shifts_exactly_the_forget_gates_initial_biases():
+    from evolino.baselines.bptt import _split
+
+    task = make_task("latch", steps=20, train=4, validation=2, test=2)
+    # one Adam step of 1e-12 leaves the initial weights as they were (to 1e-9)
+    plain = BPTTLSTM(cells=3, iterations=1, learning_rate=1e-12, random_state=2).fit(task).model_
+    shifted = BPTTLSTM(cells=3, iterations=1, learning_rate=1e-12, forget_bias=3.0, random_state=2).fit(task).model_
+    difference = shifted.genome - plain.genome
+    expected = np.zeros_like(difference)
+    _split(plain.spec, expected)["bf"][:] = 3.0
+    np.testing.assert_allclose(difference, expected, atol=1e-9)
+    without = BPTTLSTM(cells=3, iterations=1, learning_rate=1e-12, forget_gate=False, forget_bias=3.0, random_state=2)
+    assert without.fit(task).model_.genome.shape[0] < plain.genome.shape[0]  # no forget gate, nothing to shift

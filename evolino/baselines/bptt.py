@@ -174,6 +174,10 @@ class BPTTLSTM(FittedNetworkMixin, ParamsMixin):
         Gradient norm clip (exploding gradients are part of what this baseline shows).
     init_scale : float
         Initial weights N(0, init_scale^2).
+    forget_bias : float
+        Added to the forget gates' initial biases: a forget gate starting near 0.5 halves the cell state and the
+        back-propagated error every step, so long lags need a start near 1 (Gers, Schmidhuber & Cummins, Learning
+        to forget, 2000). Ignored without forget gates.
     batch_size : int, optional
         Sequences per step (minibatches, reshuffled every epoch); None: every training sequence at every step.
     random_state : int
@@ -183,7 +187,7 @@ class BPTTLSTM(FittedNetworkMixin, ParamsMixin):
     def __init__(self, cells: int = 10, peepholes: bool = True, forget_gate: bool = True,
                  feedback_scale: float = 1.0, iterations: int = 300, learning_rate: float = 1e-2,
                  clip: float = 1.0, init_scale: float = 0.1, batch_size: int | None = None,
-                 random_state: int = 0) -> None:
+                 random_state: int = 0, forget_bias: float = 0.0) -> None:
         self.cells = cells
         self.peepholes = peepholes
         self.forget_gate = forget_gate
@@ -194,6 +198,7 @@ class BPTTLSTM(FittedNetworkMixin, ParamsMixin):
         self.init_scale = init_scale
         self.batch_size = batch_size
         self.random_state = random_state
+        self.forget_bias = forget_bias
 
     def fit(self, task: Task) -> BPTTLSTM:
         """Train on ``task.train``; the errors on the validation and test parts are in ``result_``, the network is
@@ -214,6 +219,8 @@ class BPTTLSTM(FittedNetworkMixin, ParamsMixin):
         init_rng = np.random.default_rng(self.random_state)
         batch_rng = np.random.default_rng(np.random.SeedSequence(self.random_state).spawn(1)[0])
         params = [init_rng.normal(0, self.init_scale, spec.dimension), np.zeros((spec.cells + 1, spec.n_outputs))]
+        if spec.forget_gate:
+            _split(spec, params[0])["bf"][:] += self.forget_bias
         losses = self._adam(spec, params, task, batch_rng)
         self.model_ = EvolinoModel(spec, params[0], params[1], task.scaler, task.input_names, task.target_names,
                                    task.washout)
