@@ -31,6 +31,10 @@ def test_adding_sequences_follow_the_1997_definition():
         assert (markers[0] in (-1.0, 1.0)) and markers[-1] == -1.0
         x = [0.0 if k == 0 else values[k] for k in marked]
         assert np.isnan(pair.targets[:-1]).all() and pair.targets[-1, 0] == pytest.approx(0.5 + sum(x) / 4)
+    short = make_task("adding", steps=10, train=20, validation=2, test=2)  # the shortest the definition allows
+    assert all(np.sum(p.inputs[:, 1] == 1.0) == 2 for p in short.train)
+    with pytest.raises(ValueError, match="steps >= 10"):
+        make_task("adding", steps=5)
 
 
 def test_temporal_order_classes_are_the_order_of_the_relevant_symbols():

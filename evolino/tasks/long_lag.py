@@ -163,6 +163,8 @@ def _task(name: str, draw, sizes, seed: int, metric: str, description: str, info
 @register_task("adding", "adding problem (1997): sum of the two marked values at the end, T = 100; solved: |error| "
                "< 0.04")
 def adding_task(steps: int = 100, train: int = 300, validation: int = 100, test: int = 2000, seed: int = 0) -> Task:
+    if steps < 10:  # the first marked value falls among the first 10 steps
+        raise ValueError(f"the adding problem needs steps >= 10, got {steps}")
     return _task("adding", lambda rng: adding_sequence(rng, steps), (train, validation, test), seed, "mse",
                  f"adding problem, lengths {steps}..{steps + steps // 10}",
                  {"steps": steps, "success": {"absolute_error": 0.04}})
