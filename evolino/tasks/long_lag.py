@@ -21,7 +21,8 @@ counts as solved (``success``), which :func:`solved_fraction` and :func:`evolino
     ``first_noise``; the rest Gaussian noise of variance 0.2; length in [T, T + T/10]. Target at the end: 1 or 0.
     Solved: the output thresholded at 0.5 gives the class.
 ``latch`` (Schmidhuber & Hochreiter, Guessing can outperform many long time lag algorithms, 1996)
-    As two-sequence with N = 1 and no noise on the first element, length in [T, 1.1 T] = [500, 550] by default; target +1 or -1.
+    As two-sequence with N = 1 and no noise on the first element, length in [T, 1.1 T] = [500, 550] by default;
+    target +1 or -1.
     Solved: the sign of the output gives the class.
 ``parity`` (1996)
     Inputs +1 or -1, length in [500, 600] by default; target 1 when the number of +1 is odd, else 0. Solved: the
