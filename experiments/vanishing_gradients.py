@@ -7,8 +7,10 @@ the median over networks. Beside it, evolino's own LSTM without forget gate (f =
 ||dc_T / dc_{T-q}|| measured by central finite differences through the forward pass.
 
     python experiments/vanishing_gradients.py
+    python experiments/vanishing_gradients.py --plot-only   # redraw the figure from the committed results
 
-Writes experiments/results/vanishing_gradients.json (with provenance) and prints a markdown table.
+Writes experiments/results/vanishing_gradients.json (with provenance), prints a markdown table and draws
+docs/images/vanishing_gradients.png from the results file.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import numpy as np
 from provenance import command_line, write_results
 
 RESULTS = Path(__file__).parent / "results"
+FIGURE = Path(__file__).resolve().parent.parent / "docs" / "images" / "vanishing_gradients.png"
 LAGS = (1, 10, 20, 50, 100)
 
 
@@ -67,16 +70,50 @@ def lstm_carousel_norms(cells: int = 8, networks: int = 20, seed: int = 0, eps: 
     return {q: float(np.median(v)) for q, v in norms.items()}
 
 
+def plot(results: Path, figure: Path) -> None:
+    """The median norms against the lag q, log-log: one line per network (from the results file)."""
+    import json
+
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    data = json.loads(results.read_text())
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    for name, norms in data["median_norms"].items():
+        lags = sorted(int(q) for q in norms)
+        ax.plot(lags, [norms[str(q)] for q in lags], marker="o", label=name.split(", ||")[0])
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("lag q (steps back)")
+    ax.set_ylabel("median norm of the back-propagated Jacobian")
+    ax.set_title("Error flow back through time")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    figure.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(figure, dpi=100)
+    plt.close(fig)
+    print(f"wrote {figure}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=RESULTS / "vanishing_gradients.json")
+    parser.add_argument("--figure", type=Path, default=FIGURE)
+    parser.add_argument("--plot-only", action="store_true", help="only redraw the figure from --out")
     args = parser.parse_args()
+    if args.plot_only:
+        plot(args.out, args.figure)
+        return
     rows = {f"tanh RNN, spectral radius {r}": jacobian_norms(r) for r in (0.9, 1.0, 3.0)}
     rows["evolino LSTM, no forget gate (constant error carousel), ||dc_T/dc_{T-q}||"] = lstm_carousel_norms()
     print("| network | " + " | ".join(f"q={q}" for q in LAGS) + " |\n|---|" + "---|" * len(LAGS))
     for name, values in rows.items():
         print(f"| {name} | " + " | ".join(f"{values[q]:.1e}" for q in LAGS) + " |")
-    write_results(args.out, {"lags": list(LAGS), "median_norms": rows}, command_line(args))
+    write_results(args.out, {"lags": list(LAGS), "median_norms": rows}, command_line(args, skip=("figure",
+                                                                                                  "plot_only")))
+    plot(args.out, args.figure)
 
 
 if __name__ == "__main__":
