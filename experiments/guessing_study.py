@@ -1,10 +1,11 @@
 """Random weight guessing on the latch and parity problems (Schmidhuber & Hochreiter 1996).
 
-    python experiments/guessing_study.py                       # 20 seeds per row, the five rows below
+    python experiments/guessing_study.py                       # 20 seeds per row, the seven rows below
     python experiments/guessing_study.py --seeds 0 1 2 --rows parity:a2-noself --out /tmp/guess.json
 
-Protocol (evolino.baselines.guessing_nets): every weight (biases included) iid U[-100, 100]; logistic units,
-activations reset to 0 at the start of each sequence; layered update (the output reads the current hidden state).
+Protocol (evolino.baselines.guessing_nets): every weight (biases included) iid U[-100, 100]; logistic units (the
+hidden unit of ``one-tanh`` is tanh), activations reset to 0 at the start of each sequence; layered update (the
+output reads the current hidden state).
 Each run draws ``--train`` training sequences (100, as evolino's latch and parity tasks), lengths 500-600, then
 guesses nets until one classifies every training sequence right (output > 0.5 for class 1 at the sequence's last
 step), at most ``--max-trials``; the trials are counted in guessing order (1-based). The solving net is then scored
@@ -15,14 +16,18 @@ from the run's seed, so the rows of one seed share their training sequences and 
 Rows (task:architecture):
 
 * ``latch:a1``: the first element +1 (class 1) or -1 (class 0), then Gaussian noise of variance 0.2, one hidden
-  unit (A1: with one state unit the noisy latch is unsolvable, see the module docstring).
+  unit (A1: with one logistic state unit the noisy latch is unsolvable, see the module docstring).
+* ``latch:one-tanh``: the same noisy latch on one self-recurrent tanh unit read by a logistic output (the paper's
+  "latch II" net; a tanh unit reset to 0 starts in the middle of its range and can hold the sign of the first
+  element, see the module docstring).
+* ``latch:one-tanh-nobias``: the same net without biases (three weights).
 * ``latch-noiseless:a1``: the same without the noise (the rest of the sequence is 0).
 * ``parity:a1``, ``parity:a2``, ``parity:a2-noself``: +1/-1 inputs, class 1 when the number of +1 is odd; A1 (one
   hidden unit), A2 (ten), A2 without the hidden self-connections.
 
 Published (the brief's figures, recalled, not verified; whether each is a mean or a median is not verified either):
-latch 22 trials; parity A1 2906, A2 2797, A2 without self-connections 250 (Schmidhuber & Hochreiter 1996; Hochreiter
-& Schmidhuber 1997, section 3).
+latch ("latch II", one tanh unit) 22 trials; parity A1 2906, A2 2797, A2 without self-connections 250
+(Schmidhuber & Hochreiter 1996; Hochreiter & Schmidhuber 1997, section 3).
 
 Writes experiments/results/guessing_study.json (with provenance) and prints a markdown table.
 """
@@ -50,8 +55,10 @@ SOURCE = "Schmidhuber & Hochreiter 1996"
 TASKS = {"latch": lambda rng, n: latch_sequences(rng, n, noise=0.2),
          "latch-noiseless": lambda rng, n: latch_sequences(rng, n, noise=0.0),
          "parity": lambda rng, n: parity_sequences(rng, n)}
-ROWS = ["latch:a1", "latch-noiseless:a1", "parity:a1", "parity:a2", "parity:a2-noself"]
-PUBLISHED = {"latch": (22, "latch, one hidden unit"), "latch-noiseless": (22, "latch, one hidden unit"),
+ROWS = ["latch:a1", "latch:one-tanh", "latch:one-tanh-nobias", "latch-noiseless:a1", "parity:a1", "parity:a2",
+        "parity:a2-noself"]
+LATCH_II = (22, "latch II, one tanh hidden unit")
+PUBLISHED = {"latch": LATCH_II, "latch-noiseless": LATCH_II,
              "parity:a1": (2906, "parity, A1"), "parity:a2": (2797, "parity, A2"),
              "parity:a2-noself": (250, "parity, A2 without self-connections")}
 
@@ -150,7 +157,10 @@ def main() -> None:
         runs += these
         summary.append(summarise(task, arch, these))
     print(table(summary, args.max_trials))
-    protocol = {"weights": "iid U[-100, 100], biases included", "units": "logistic, reset to 0 per sequence",
+    protocol = {"weights": "iid U[-100, 100], biases included",
+                "units": "logistic (one-tanh: tanh hidden unit, logistic output), reset to 0 per sequence",
+                "hidden_activation": {arch: get_architecture(arch).hidden_activation for arch in dict.fromkeys(
+                    arch for _, arch in rows)},
                 "update": "layered: hidden from u(t) and the state at t-1, output from the hidden state at t",
                 "lengths": [500, 600], "train_sequences": args.train, "fresh_sequences": args.test,
                 "max_trials": args.max_trials, "latch_noise_variance": {"latch": 0.2, "latch-noiseless": 0.0},

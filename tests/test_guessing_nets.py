@@ -1,5 +1,5 @@
-"""The random-guessing nets: vectorised forward pass against a plain loop, the layered update, trial counts that do
-not depend on the batch, hand-built solutions, and argument checks."""
+"""The random-guessing nets: vectorised forward pass against a plain loop (logistic and tanh hidden units), the
+layered update, trial counts that do not depend on the batch, hand-built solutions, and argument checks."""
 
 from __future__ import annotations
 
@@ -25,6 +25,8 @@ from evolino.tasks import make_task
 
 EVERYTHING = Architecture("everything", hidden=3, self_loops=True, lateral=True, output_to_hidden=True,
                           output_self=True, input_to_output=True)
+EVERYTHING_TANH = Architecture("everything-tanh", hidden=3, self_loops=True, lateral=True, output_to_hidden=True,
+                               output_self=True, input_to_output=True, hidden_activation="tanh")
 
 # Hand-built solutions (genome layout: w_in, W_hh, w_fb, b_h, w_out, w_uy, w_yy, b_y).
 # Parity on A1: y(t) holds the parity; h(t) = [u(t) = +1 and y(t-1) = 0]; y(t) = [2h + y(t-1) - u' > 0.5], u' = (u+1)/2.
@@ -34,6 +36,9 @@ A1_PARITY = np.array([20.0, 0.0, -40.0, 0.0, 80.0, -20.0, 40.0, -40.0])
 A1_LATCH = np.array([-20.0, 100.0, -100.0, 0.0, -50.0, 10.0, 50.0, -5.0])
 # Noiseless latch on one self-recurrent unit read by the output.
 ONE_UNIT_LATCH = np.array([40.0, 60.0, -20.0, 40.0, -20.0])
+# Noisy latch on one tanh unit (w_in, w_hh, b_h, w_out, b_y): the first element sends h to +-1, a self-weight of 50
+# against an input weight of 5 holds it there (a flip needs noise beyond 10), the output reads its sign.
+ONE_TANH_LATCH = np.array([5.0, 50.0, 0.0, 50.0, 0.0])
 
 
 def logistic(x: float) -> float:
@@ -56,16 +61,17 @@ def reference_outputs(arch: Architecture, genome: np.ndarray, inputs: list[float
     w_yy = next(g) if arch.output_self else 0.0
     b_y = next(g) if arch.bias else 0.0
     assert next(g, None) is None
+    f = {"logistic": logistic, "tanh": math.tanh}[arch.hidden_activation]
     h, y, out = [0.0] * H, 0.0, []
     for u in inputs:
-        h = [logistic(w_in[i] * u + sum(w_hh[i][j] * h[j] for j in range(H)) + w_fb[i] * y + b_h[i])
+        h = [f(w_in[i] * u + sum(w_hh[i][j] * h[j] for j in range(H)) + w_fb[i] * y + b_h[i])
              for i in range(H)]
         y = logistic(sum(w_out[i] * h[i] for i in range(H)) + w_uy * u + w_yy * y + b_y)
         out.append(y)
     return out
 
 
-@pytest.mark.parametrize("arch", [EVERYTHING, *ARCHITECTURES.values()], ids=lambda a: a.name)
+@pytest.mark.parametrize("arch", [EVERYTHING, EVERYTHING_TANH, *ARCHITECTURES.values()], ids=lambda a: a.name)
 def test_vectorised_nets_match_a_plain_loop_on_sequences_of_different_lengths(arch):
     rng = np.random.default_rng(3)
     genomes = rng.uniform(-3.0, 3.0, (4, arch.n_weights))  # small weights: outputs away from 0 and 1
@@ -121,6 +127,34 @@ def test_unpack_puts_each_weight_in_its_place_and_absent_connections_at_zero():
     dense = ARCHITECTURES["a2-dense"]
     assert dense.n_weights == 10 + 100 + 10 + 10 + 1
     assert [get_architecture(n).n_weights for n in ("one-unit", "a1", "a2", "a2-noself")] == [5, 8, 53, 43]
+    # one-tanh: one-unit's layout and weights, only the hidden unit's squashing differs
+    tanh, logistic_unit = ARCHITECTURES["one-tanh"], ARCHITECTURES["one-unit"]
+    assert tanh.n_weights == 5 and tanh.hidden_activation == "tanh" and logistic_unit.hidden_activation == "logistic"
+    assert all(a.hidden_activation == "logistic" for name, a in ARCHITECTURES.items()
+               if not name.startswith("one-tanh"))
+    nobias = ARCHITECTURES["one-tanh-nobias"]
+    assert nobias.n_weights == 3 and nobias.hidden_activation == "tanh"
+    # without biases the unpacked biases are 0 and the three weights land where one-tanh keeps them
+    net = nobias.unpack(np.array([[5.0, 50.0, 50.0]]))
+    assert np.all(net.b_h == 0) and np.all(net.b_y == 0)
+    w, v = tanh.unpack(np.arange(1.0, 6.0)), logistic_unit.unpack(np.arange(1.0, 6.0))
+    for field in ("w_in", "w_hh", "w_fb", "b_h", "w_out", "w_uy", "w_yy", "b_y"):
+        np.testing.assert_array_equal(getattr(w, field), getattr(v, field))
+    assert w.hidden_activation == "tanh" and w.take(np.array([0])).hidden_activation == "tanh"
+
+
+def test_tanh_hidden_unit_ranges_over_minus_one_to_one_and_the_output_stays_logistic():
+    # h(t) = tanh(100 u(t)); y(t) = sigmoid(h(t)): y(t) = sigmoid(+-1) with a tanh unit, never below 0.5 if logistic
+    genome = np.array([100.0, 0.0, 0.0, 1.0, 0.0])
+    u = np.array([[1.0, -1.0]])
+    y_tanh = run(ARCHITECTURES["one-tanh"].unpack(genome), u)[0, 0]
+    y_logistic = run(ARCHITECTURES["one-unit"].unpack(genome), u)[0, 0]
+    np.testing.assert_allclose(y_tanh, [1 / (1 + math.exp(-1)), 1 / (1 + math.exp(1))], rtol=1e-12)
+    np.testing.assert_allclose(y_logistic, [1 / (1 + math.exp(-1)), 0.5], rtol=1e-12)
+    with np.errstate(all="raise"):  # huge weights saturate tanh units without overflow
+        genomes = np.random.default_rng(0).uniform(-100, 100, (50, EVERYTHING_TANH.n_weights)) * 1e3
+        out = run(EVERYTHING_TANH.unpack(genomes), np.ones((2, 5)))
+    assert np.isfinite(out).all() and out.min() >= 0.0 and out.max() <= 1.0
 
 
 def test_trials_do_not_depend_on_the_batch_and_are_the_first_solver_in_guessing_order():
@@ -147,6 +181,7 @@ def test_no_success_within_the_cap():
 
 @pytest.mark.parametrize(("arch", "genome", "task", "noise"), [
     ("a1", A1_LATCH, "latch", 0.2), ("a1", A1_LATCH, "latch", 0.0), ("one-unit", ONE_UNIT_LATCH, "latch", 0.0),
+    ("one-tanh", ONE_TANH_LATCH, "latch", 0.2), ("one-tanh", ONE_TANH_LATCH, "latch", 0.0),
     ("a1", A1_PARITY, "parity", None)])
 def test_hand_built_nets_classify_every_fresh_sequence_right(arch, genome, task, noise):
     rng = np.random.default_rng(11)
@@ -164,6 +199,18 @@ def test_hand_built_nets_classify_every_fresh_sequence_right(arch, genome, task,
 def test_one_state_unit_cannot_hold_the_noisy_latch():
     rng = np.random.default_rng(5)
     assert accuracy("one-unit", ONE_UNIT_LATCH, latch_sequences(rng, 400, noise=0.2)) < 0.7
+
+
+def test_guessing_one_tanh_unit_solves_the_noisy_latch_and_counts_trials_in_guessing_order():
+    train = latch_sequences(np.random.default_rng(4), 30)
+    found = {batch: guess_until_solved("one-tanh", train, np.random.default_rng(9), 5000, batch=batch)
+             for batch in (1, 100)}
+    assert found[1].trials is not None and found[1].trials == found[100].trials
+    np.testing.assert_array_equal(found[1].genome, found[100].genome)
+    arch = ARCHITECTURES["one-tanh"]
+    genomes = np.random.default_rng(9).uniform(-100, 100, (found[1].trials, arch.n_weights))
+    solved = classified_right(arch.unpack(genomes), train).all(axis=1)
+    assert np.flatnonzero(solved)[0] + 1 == found[1].trials
 
 
 def test_sequences_from_generators_and_from_tasks():
@@ -199,6 +246,9 @@ def test_bad_arguments_raise_value_error():
         guess_until_solved("a1", np.ones((4, 5)), rng, 10)
     with pytest.raises(ValueError, match="hidden"):
         Architecture("x", hidden=0)
+    for activation in ("relu", "Tanh", "", None, ["tanh"]):
+        with pytest.raises(ValueError, match="hidden_activation"):
+            Architecture("x", hidden=1, hidden_activation=activation)
     with pytest.raises(ValueError, match="shape"):
         ARCHITECTURES["a1"].unpack(np.zeros((2, 7)))
     with pytest.raises(ValueError, match="lengths"):

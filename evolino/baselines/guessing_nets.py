@@ -7,17 +7,19 @@ sequence right, and count the nets tried ("trials"). Long time-lag benchmarks th
 trials say little about a learning algorithm. :class:`evolino.optimizers.RandomGuessing` draws the weights and
 counts the trials; this module holds the nets it is run on, their data, and the search loop.
 
-Network. One input ``u(t)`` (+1/-1 for parity; the latch's first element +1/-1, then noise), H logistic hidden
-units ``h`` and one logistic output unit ``y``, both reset to 0 at the start of every sequence. Layered update: at
-step t the hidden units read the input at t and the state at t-1, then the output reads the *new* hidden state::
+Network. One input ``u(t)`` (+1/-1 for parity; the latch's first element +1/-1, then noise), H hidden units ``h``
+and one logistic output unit ``y``, both reset to 0 at the start of every sequence. Layered update: at step t the
+hidden units read the input at t and the state at t-1, then the output reads the *new* hidden state::
 
-    h(t) = sigmoid(w_in u(t) + W_hh h(t-1) + w_fb y(t-1) + b_h)          (H,)
+    h(t) = f(w_in u(t) + W_hh h(t-1) + w_fb y(t-1) + b_h)                (H,)
     y(t) = sigmoid(w_out . h(t) + w_uy u(t) + w_yy y(t-1) + b_y)          scalar
 
-with ``sigmoid(x) = 1 / (1 + exp(-x))`` (:func:`evolino.network.sigmoid`). An :class:`Architecture` says which of
-these connections exist; an absent one is a weight fixed at 0 and not drawn. Every unit has a bias (a weight from a
-unit that is always 1), drawn like every other weight. A sequence of length L is classified by the output at its own
-last step: class 1 (parity odd; latch first element +1) when ``y(L) > 0.5``, else class 0.
+with ``sigmoid(x) = 1 / (1 + exp(-x))`` (:func:`evolino.network.sigmoid`) and ``f`` the hidden units' squashing
+function, :attr:`Architecture.hidden_activation`: the logistic ``sigmoid`` (the default, range (0, 1)) or ``tanh``
+(range (-1, 1); only ``one-tanh`` below). The output is logistic in every architecture. An :class:`Architecture`
+says which of these connections exist; an absent one is a weight fixed at 0 and not drawn. Every unit has a bias (a
+weight from a unit that is always 1), drawn like every other weight. A sequence of length L is classified by the
+output at its own last step: class 1 (parity odd; latch first element +1) when ``y(L) > 0.5``, else class 0.
 
 Architectures (:data:`ARCHITECTURES`; weights drawn per net, biases included):
 
@@ -34,6 +36,13 @@ Architectures (:data:`ARCHITECTURES`; weights drawn per net, biases included):
     One self-recurrent hidden unit and a non-recurrent output that sees only it (the layered net of the 1997
     paper's experiment 2): the literal reading of "1 input, 1 self-recurrent hidden unit, 1 output". It cannot solve
     parity nor the noisy latch (below); kept to show it.
+``one-tanh`` (5)
+    ``one-unit`` with a tanh hidden unit: one self-recurrent tanh unit with a bias, and a non-recurrent logistic
+    output that sees only that unit's current value (plus its bias). The paper's "latch II" net, one tanh unit
+    (Schmidhuber & Hochreiter 1996). It can hold the noisy latch (below); like ``one-unit`` it cannot solve parity.
+``one-tanh-nobias`` (3)
+    ``one-tanh`` without biases: the three weights input -> unit, unit -> itself, unit -> output. Whether the
+    paper's latch net had biases is not stated where we looked; both readings are run.
 ``a2-dense`` (131)
     Ten fully recurrent hidden units (every one sees every one) and a non-recurrent output that sees only them:
     the other reading of A2. Guessing found no solution of parity in 5 x 20,000 trials (A2: a median of 1,733).
@@ -47,12 +56,20 @@ unit. (3) The noisy latch is unsolvable with one state unit (``one-unit``): its 
 logistic range, at or below any later state, so a later noise value beyond the first element's magnitude (about 7
 per sequence of 550 steps at variance 0.2) pushes a sequence at least as far as the first element did (the update
 is monotone in state and input). Two state units (A1) can latch: one marks class 0 and blocks the other, which
-holds class 1 (the test suite builds such a net). With these readings guessing takes trials of the published order
-on parity (A1 about 2.4 times as many; see docs/random-guessing.md); on the latch it matches the published 22 only
-without the noise (about 12,000 trials with it).
+holds class 1 (the test suite builds such a net). (4) One *tanh* state unit (``one-tanh``) can latch: its reset
+value 0 is the middle of its range, so the first element sends it towards +1 or -1 according to its sign, and a
+self-weight large against the input weight makes both ends stable fixed points (near h = +-1 the self-input
+``w_hh h`` outweighs ``w_in`` times any likely noise value: with self-weight 50 and input weight 5 it would take a
+noise value beyond 10, 22 standard deviations), so the unit holds the sign through the noise and the output reads
+it off with a threshold (the test suite builds such a net: self-weight 50, input weight 5, output weight 50). The
+argument of (3) fails because a class-0 sequence's state sits near -1, below the reset value. With these readings
+guessing takes trials of the published order on parity (A1 about 2.4 times as many; see docs/random-guessing.md).
+On the noisy latch A1 takes about 12,000 trials; the published 22 ("latch II") is for one tanh unit
+(``one-tanh``), and A1 matches it only without the noise.
 
 Genome layout (one row of the (n, n_weights) array :meth:`Architecture.unpack` reads), the present connections
 only, in this order: ``w_in (H), W_hh (row-major, present entries only), w_fb (H), b_h (H), w_out (H), w_uy, w_yy,
+b_y``. The hidden activation does not change it: ``one-unit`` and ``one-tanh`` both read ``w_in, w_hh, b_h, w_out,
 b_y``.
 
 Shapes. :class:`NetWeights` holds n nets (leading axis n); a :class:`Sequences` batch holds S sequences zero-padded
@@ -75,9 +92,10 @@ from evolino.tasks.long_lag import parity_sequence
 
 __all__ = ["Architecture", "ARCHITECTURES", "NetWeights", "Sequences", "GuessResult", "get_architecture",
            "latch_sequences", "parity_sequences", "run", "final_outputs", "classified_right", "accuracy",
-           "guess_until_solved", "HALF_WIDTH"]
+           "guess_until_solved", "HALF_WIDTH", "HIDDEN_ACTIVATIONS"]
 
 HALF_WIDTH = 100.0  # the papers' weight range: U[-100, 100]
+HIDDEN_ACTIVATIONS = {"logistic": sigmoid, "tanh": np.tanh}  # the hidden units' squashing; the output is logistic
 
 
 @dataclass(frozen=True)
@@ -105,6 +123,9 @@ class Architecture:
         The output sees the input at t (w_uy).
     bias : bool
         Every hidden unit and the output have a bias.
+    hidden_activation : str
+        The hidden units' squashing function, a key of :data:`HIDDEN_ACTIVATIONS`: ``"logistic"`` (range (0, 1))
+        or ``"tanh"`` (range (-1, 1)). The output unit is logistic either way.
     """
 
     name: str
@@ -115,10 +136,14 @@ class Architecture:
     output_self: bool = False
     input_to_output: bool = False
     bias: bool = True
+    hidden_activation: str = "logistic"
 
     def __post_init__(self) -> None:
         if isinstance(self.hidden, bool) or not isinstance(self.hidden, int | np.integer) or self.hidden < 1:
             raise ValueError(f"hidden must be an integer >= 1, got {self.hidden!r}")
+        if not isinstance(self.hidden_activation, str) or self.hidden_activation not in HIDDEN_ACTIVATIONS:
+            raise ValueError(f"unknown hidden_activation {self.hidden_activation!r}; choose from "
+                             f"{sorted(HIDDEN_ACTIVATIONS)}")
 
     @property
     def recurrent_mask(self) -> np.ndarray:
@@ -154,7 +179,7 @@ class Architecture:
         b_y = next(columns)[:, 0] if self.bias else np.zeros(n)
         return NetWeights(w_in=np.ascontiguousarray(w_in), w_hh=w_hh, w_fb=np.ascontiguousarray(w_fb),
                           b_h=np.ascontiguousarray(b_h), w_out=np.ascontiguousarray(w_out), w_uy=w_uy, w_yy=w_yy,
-                          b_y=b_y)
+                          b_y=b_y, hidden_activation=self.hidden_activation)
 
     def _block_sizes(self) -> list[int]:
         h = self.hidden
@@ -166,6 +191,8 @@ class Architecture:
 
 ARCHITECTURES: dict[str, Architecture] = {
     "one-unit": Architecture("one-unit", hidden=1),
+    "one-tanh": Architecture("one-tanh", hidden=1, hidden_activation="tanh"),
+    "one-tanh-nobias": Architecture("one-tanh-nobias", hidden=1, hidden_activation="tanh", bias=False),
     "a1": Architecture("a1", hidden=1, output_to_hidden=True, output_self=True, input_to_output=True),
     "a2": Architecture("a2", hidden=10, output_to_hidden=True, output_self=True, input_to_output=True),
     "a2-noself": Architecture("a2-noself", hidden=10, self_loops=False, output_to_hidden=True, output_self=True,
@@ -197,6 +224,8 @@ class NetWeights:
     w_uy : (n,)         input(t) -> output
     w_yy : (n,)         output(t-1) -> output
     b_y : (n,)          output bias
+    hidden_activation : str
+        The hidden units' squashing function (a key of :data:`HIDDEN_ACTIVATIONS`), the same for all n nets.
     """
 
     w_in: np.ndarray
@@ -207,6 +236,12 @@ class NetWeights:
     w_uy: np.ndarray
     w_yy: np.ndarray
     b_y: np.ndarray
+    hidden_activation: str = "logistic"
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.hidden_activation, str) or self.hidden_activation not in HIDDEN_ACTIVATIONS:
+            raise ValueError(f"unknown hidden_activation {self.hidden_activation!r}; choose from "
+                             f"{sorted(HIDDEN_ACTIVATIONS)}")
 
     @property
     def n(self) -> int:
@@ -218,7 +253,8 @@ class NetWeights:
 
     def take(self, index: np.ndarray) -> NetWeights:
         """The nets at ``index`` (an integer array or a slice)."""
-        return NetWeights(*(getattr(self, f)[index] for f in self.__dataclass_fields__))
+        arrays = {f: getattr(self, f)[index] for f in self.__dataclass_fields__ if f != "hidden_activation"}
+        return NetWeights(**arrays, hidden_activation=self.hidden_activation)
 
 
 @dataclass(frozen=True, eq=False)
@@ -322,7 +358,7 @@ def _step(weights: NetWeights, u: np.ndarray, h: np.ndarray, y: np.ndarray) -> t
     a = u[None, :, None] * w.w_in[:, None, :] + y[:, :, None] * w.w_fb[:, None, :] + w.b_h[:, None, :]
     for j in range(w.hidden):  # a fixed summation order: a net's result never depends on its batch
         a = a + h[:, :, j, None] * w.w_hh[:, None, :, j]
-    h = sigmoid(a)
+    h = HIDDEN_ACTIVATIONS[w.hidden_activation](a)
     z = w.b_y[:, None] + u[None, :] * w.w_uy[:, None] + y * w.w_yy[:, None]
     for j in range(w.hidden):
         z = z + h[:, :, j] * w.w_out[:, j, None]
