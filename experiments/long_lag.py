@@ -4,6 +4,7 @@ test sequences, with the cost of each.
     python experiments/long_lag.py                          # every task: Evolino 5 seeds, BPTT and ESN 2 seeds
     python experiments/long_lag.py tasks --tasks adding --seeds 0 1 --methods evolino
     python experiments/long_lag.py lags                     # adding and temporal order at T = 100, 200, 500, 1000
+    python experiments/long_lag.py plot                     # redraw the lag study's figure from its results
 
 Tasks and their published figures (the papers themselves; the figures recalled, not verified):
 adding, temporal order (3 symbols: 8 classes), two-sequence and embedded Reber from Hochreiter & Schmidhuber, Long
@@ -43,6 +44,7 @@ from pathlib import Path
 
 import numpy as np
 from provenance import command_line, error_or_inf, finite_or_none, write_results
+from tables import LAG_FILES, merged_lag_study
 
 import evolino
 from evolino.baselines import BPTTLSTM, ESNSearch
@@ -248,7 +250,8 @@ def plot_lags(payload: dict, path: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("mode", nargs="?", choices=["tasks", "lags"], default="tasks")
+    parser.add_argument("mode", nargs="?", choices=["tasks", "lags", "plot"], default="tasks",
+                        help="plot: redraw the lag study's figure from its results files")
     parser.add_argument("--tasks", nargs="+", default=list(SETTINGS), choices=list(SETTINGS))
     parser.add_argument("--methods", nargs="+", default=["evolino", "bptt", "esn"], choices=["evolino", "bptt", "esn"])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4],
@@ -268,11 +271,14 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=None, help="default experiments/results/long_lag[_lags].json")
     parser.add_argument("--figure", type=Path, default=FIGURE, help="the lag study's plot")
     args = parser.parse_args()
+    if args.mode == "plot":
+        plot_lags(merged_lag_study(RESULTS), args.figure)
+        return
     payload = tasks_table(args) if args.mode == "tasks" else lag_study(args)
     out = args.out or RESULTS / ("long_lag.json" if args.mode == "tasks" else "long_lag_lags.json")
     write_results(out, payload, command_line(args, positional=("mode",), skip=("figure",)))
-    if args.mode == "lags":
-        plot_lags(payload, args.figure)
+    if args.mode == "lags" and args.out is None and all((RESULTS / f"{name}.json").exists() for name in LAG_FILES):
+        plot_lags(merged_lag_study(RESULTS), args.figure)
 
 
 if __name__ == "__main__":

@@ -336,16 +336,21 @@ LONG_LAG_FILES = (("long_lag", None), ("long_lag_adding500", "Evolino, 500 gener
                   ("long_lag_adding_population100", "Evolino, population 100, 250 generations"),
                   ("long_lag_adding_4cells", "Evolino, 4 cells, 1000 generations"),
                   ("long_lag_adding_4cells_2000", "Evolino, 4 cells, 2000 generations"),
-                  ("long_lag_bptt_minibatch", "LSTM by BPTT, minibatches of 32"),
+                  ("long_lag_bptt_minibatch", "LSTM by BPTT, minibatches of 32, forget-gate bias 0"),
                   ("long_lag_sep-cma", "Evolino, sep-CMA-ES"),
                   ("long_lag_reber_20cells", "{method}, 20 cells"))
+
+
+# The main run's BPTT rows predate the forget-gate bias among BPTT's settings: they all started it at 0.
+MAIN_RUN_LABELS = {**METHOD_LABELS, "bptt": "LSTM by BPTT, forget-gate bias 0"}
 
 
 def long_lag_results() -> str:
     labelled = []
     for name, label in LONG_LAG_FILES:
         data = load(name)
-        labelled += [(row, (label or "{method}").format(method=METHOD_LABELS[row["method"]]), data["published"])
+        labels = MAIN_RUN_LABELS if name == "long_lag" else METHOD_LABELS
+        labelled += [(row, (label or "{method}").format(method=labels[row["method"]]), data["published"])
                      for row in data["rows"]]
     lines = ["| task | method | runs | fresh test sequences solved: median (range) | sequences seen | time per run "
              "| published |", "|---|---|---|---|---|---|---|"]
@@ -362,23 +367,53 @@ def long_lag_results() -> str:
     return "\n".join(lines)
 
 
+def _lag_budget(method: str, budget: dict) -> str:
+    if method == "evolino":
+        return f"{budget['cells']} cells, {budget['generations']:,} generations of {budget['population']}"
+    if method == "bptt":
+        return f"{budget['cells']} cells, {budget['iterations']:,} Adam steps per setting"
+    return f"{budget['units']} units, settings chosen on validation"
+
+
+def _largest_lag(summary: dict) -> str:
+    return f"T = {summary['largest_lag']}" if summary["largest_lag"] else "none"
+
+
+# The lag study's results: Evolino's runs and the baselines' (run side by side as two processes).
+LAG_FILES = ("long_lag_lags", "long_lag_lags_baselines")
+
+
+def merged_lag_study(results: Path = RESULTS) -> dict:
+    """The lag study's rows and per-task, per-method summaries, merged over LAG_FILES."""
+    merged = {"summary": {}, "rows": []}
+    for name in LAG_FILES:
+        data = json.loads((results / f"{name}.json").read_text())
+        merged["rows"] += data["rows"]
+        for task, methods in data["summary"].items():
+            merged["summary"].setdefault(task, {}).update(methods)
+    return merged
+
+
 def long_lag_lags() -> str:
-    data = load("long_lag_lags")
-    lines = ["| task | T | runs | fresh test sequences solved: median (range) | evaluations | time per run |",
-             "|---|---|---|---|---|---|"]
-    for task, summary in data["summary"].items():
-        for steps in sorted(int(t) for t in summary["median_solved"]):
-            rows = _rows(data, task=task, steps=steps)
-            lines.append(f"| {task} | {steps} | {len(rows)} | {_solved_span(rows)} | "
-                         f"{int(np.median([r['evaluations'] for r in rows])):,} | {seconds(rows)} |")
+    data = merged_lag_study(RESULTS)
+    lines = ["| task | method | T | runs | fresh test sequences solved: median (range) | cost per run | time per run |",
+             "|---|---|---|---|---|---|---|"]
     verdicts = []
-    for task, summary in data["summary"].items():
-        budget = summary["budget"]
-        largest = summary["largest_lag"]
-        reach = f"up to T = {largest}" if largest else "at none of the lags tried"
-        verdicts.append(f"{task}: the median run answers at least {_percent(summary['needed'])} of the fresh test "
-                        f"sequences {reach} ({budget['generations']} generations of {budget['population']})")
-    return "\n".join(lines) + "\n\n" + prose("; ".join(verdicts) + ".")
+    for task, methods in data["summary"].items():
+        for method, summary in methods.items():
+            for steps in sorted(int(t) for t in summary["median_solved"]):
+                rows = _rows(data, task=task, method=method, steps=steps)
+                seen = [r["sequences_seen"] for r in rows if "sequences_seen" in r]
+                cost = f"{np.median(seen):,.0f} sequences" if seen else f"{rows[0]['settings_scored']} settings"
+                lines.append(f"| {task} | {METHOD_LABELS[method]} | {steps} | {len(rows)} | {_solved_span(rows)} | "
+                             f"{cost} | {seconds(rows)} |")
+            verdicts.append(f"{task}, {METHOD_LABELS[method]} ({_lag_budget(method, summary['budget'])}): "
+                            f"{_largest_lag(summary)}")
+    needed = "; ".join(f"{_percent(next(iter(m.values()))['needed'])} for {task}"
+                       for task, m in data["summary"].items())
+    return "\n".join(lines) + "\n\n" + prose(f"The largest lag at which the median run answers the share of fresh "
+                                              f"test sequences that counts as success ({needed}): "
+                                              + "; ".join(verdicts) + ".")
 
 
 def mackey_glass_results() -> str:
@@ -404,11 +439,11 @@ def _median_of(rows: list[dict], key: str) -> float:
     return median(r[key] for r in rows)
 
 
-def _long_lag_line(command: str, what: str, data: dict, task: str) -> str:
+def _long_lag_line(command: str, what: str, data: dict, task: str, labels: dict = METHOD_LABELS) -> str:
     """The overview line of one task of a long-lag results file: the median share solved by each method in it."""
     solved = {m: _percent(float(np.median([r["solved"] for r in _rows(data, task=task, method=m)])))
-              for m in METHOD_LABELS if _rows(data, task=task, method=m)}
-    quoted, methods = data["published"][task], " / ".join(METHOD_LABELS[m] for m in solved)
+              for m in labels if _rows(data, task=task, method=m)}
+    quoted, methods = data["published"][task], " / ".join(labels[m] for m in solved)
     return (f"| `{command}` | {what}: fresh test sequences solved, median, {methods} | {' / '.join(solved.values())} "
             f"| {quoted['text']} ({quoted['source']}) |")
 
@@ -462,15 +497,17 @@ def _overview_rows() -> list[str]:
                      f"{fmt(summary['median_nrmse84'])} | {published} |")
     long_lag = load("long_lag")
     for task in dict.fromkeys(r["task"] for r in long_lag["rows"]):
-        lines.append(_long_lag_line("long_lag.py", task, long_lag, task))
+        lines.append(_long_lag_line("long_lag.py", task, long_lag, task, MAIN_RUN_LABELS))
     for name, task in (("long_lag_adding_4cells", "adding"), ("long_lag_adding_4cells_2000", "adding"),
                        ("long_lag_reber_20cells", "embedded-reber")):
         lines.append(_variant_line(name, task))
-    for task, summary in load("long_lag_lags")["summary"].items():
-        largest = summary["largest_lag"]
-        lines.append(f"| `long_lag.py lags` | {task}: largest T with {_percent(summary['needed'])} of fresh test "
-                     f"sequences solved ({summary['budget']['generations']} generations, one seed) | "
-                     f"{largest if largest else 'none of 100-1000'} | - |")
+    lags = merged_lag_study(RESULTS)
+    for task, methods in lags["summary"].items():
+        seeds = len({r["seed"] for r in _rows(lags, task=task)})
+        reach = ", ".join(f"{METHOD_LABELS[m]} {_largest_lag(v)}" for m, v in methods.items())
+        lines.append(f"| `long_lag.py lags` | {task}: largest T of 100-1000 with "
+                     f"{_percent(next(iter(methods.values()))['needed'])} of fresh test sequences solved (median of "
+                     f"{seeds}) | {reach} | - |")
     passed = [name for name, v in real["summary"].items() if v.get("one_step_ok") and v.get("free_run_ok")
               and v.get("no_seed_above_limit")]
     lines.append(f"| `real_series.py` | real series (statsmodels), default settings: free run and one-step forecast "
@@ -479,6 +516,31 @@ def _overview_rows() -> list[str]:
     tanh, carousel = norms["tanh RNN, spectral radius 0.9"], next(v for k, v in norms.items() if "carousel" in k)
     lines.append(f"| `vanishing_gradients.py` | back-propagated error over 50 steps: tanh RNN (radius 0.9) vs an LSTM "
                  f"cell's carousel | {fmt(tanh['50'])} vs {fmt(carousel['50'])} | - |")
+    return lines + _fundamental_rows()
+
+
+def _fundamental_rows() -> list[str]:
+    """The overview's lines for the ways around the fundamental deep learning problem."""
+    lines = []
+    lags = load("gradient_lags")
+    for task, nets in lags["summary"].items():
+        reach = " / ".join(f"{nets[net]['largest_lag'] or 'none'}" for net in GRADIENT_NETS)
+        lines.append(f"| `gradient_lags.py` | {task}: largest T of 10-100 solved by BPTT, plain RNN / LSTM (median "
+                     f"of {len({r['seed'] for r in lags['rows']})}) | {reach} | - |")
+    for s in load("guessing_study")["summary"]:
+        published = f"{s['published']['trials']:,} (Schmidhuber & Hochreiter 1996)" if s.get("published") else "-"
+        lines.append(f"| `guessing_study.py` | random guessing, {s['task']}, {s['architecture']}: median trials "
+                     f"({s['runs']} runs) | {s['median_trials']:,.0f} | {published} |")
+    levin = _rows(load("levin_search"), method="levin")[0]
+    lines.append(f"| `levin_search.py` | counting inputs: Levin search, programs tried, share of 161,700 test inputs "
+                 f"right | {levin['programs_tried']:,}, {_percent(levin['test_fraction'])} | ~74 programs "
+                 "(Schmidhuber 1997, another instruction set) |")
+    for s in load("history_compressor")["summary"]:
+        median = f"{s['median_sequences']:,.0f}" if s["median_sequences"] is not None else f"> {s['budget']:,}"
+        published = "< 5,000 in 13 of 17 runs (Schmidhuber 1992)" if s["method"] == "compressor" and \
+            s["task"] == "chunking-20" else "-"
+        lines.append(f"| `history_compressor.py` | {s['task']}, {s['method']}: runs solved, median training "
+                     f"sequences | {s['solved']} of {s['runs']}, {median} | {published} |")
     return lines
 
 
@@ -508,6 +570,144 @@ def optimizer_choice() -> str:
     return "\n".join(lines)
 
 
+# ------------------------------------------------------------- docs/fundamental-problem.md: the ways around
+
+GRADIENT_NETS = {"rnn": "plain RNN (tanh)", "bptt": "LSTM"}
+
+
+def gradient_lags() -> str:
+    """The plain RNN and the LSTM, both by BPTT, at growing lags: the median share of fresh sequences solved."""
+    data = load("gradient_lags")
+    lags = sorted({r["steps"] for r in data["rows"]})
+    lines = ["| task | net (BPTT) | " + " | ".join(f"T = {t}" for t in lags) + " | largest T solved |",
+             "|---|---|" + "---|" * len(lags) + "---|"]
+    for task, nets in data["summary"].items():
+        for net, summary in nets.items():
+            cells = [_percent(summary["median_solved"][str(t)]) if str(t) in summary["median_solved"] else "-"
+                     for t in lags]
+            largest = summary["largest_lag"]
+            lines.append(f"| {task} | {GRADIENT_NETS[net]} | " + " | ".join(cells) + f" | {largest or 'none'} |")
+    runs = len({r["seed"] for r in data["rows"]})
+    return "\n".join(lines) + "\n\n" + prose(
+        f"Median of {runs} seeds; solved: at least {_percent(data['needed'])} of 1,000 fresh test sequences right; "
+        "- : not tried (a net moves to a longer lag only while one of its seeds succeeds).")
+
+
+def _trials(summary: dict, cap: int) -> str:
+    """Median trials (quartiles) of a guessing row; a run that hit the cap of ``cap`` trials counts as above it."""
+    def one(x: float | None) -> str:
+        return f"{x:,.0f}" if x is not None else f"> {cap:,}"
+
+    low, high = summary["quartiles"]
+    return f"{one(summary['median_trials'])} ({one(low)} .. {one(high)})"
+
+
+def guessing_table() -> str:
+    data = load("guessing_study")
+    lines = ["| task | architecture | weights | runs solved | median trials (quartiles) | published trials | "
+             "runs right on every fresh sequence | time per run |", "|---|---|---|---|---|---|---|---|"]
+    cap = data["protocol"]["max_trials"]
+    for s in data["summary"]:
+        published = f"{s['published']['trials']:,}" if s.get("published") else "-"
+        lines.append(f"| {s['task']} | {s['architecture']} | {s['weights']} | {s['solved']} / {s['runs']} | "
+                     f"{_trials(s, cap)} | {published} | {_percent(s['generalise_fraction'])} | "
+                     f"{s['median_seconds']:.1f} s |")
+    protocol = data["protocol"]
+    return "\n".join(lines) + "\n\n" + prose(
+        f"{protocol['train_sequences']} training sequences of {protocol['lengths'][0]}-{protocol['lengths'][1]} "
+        f"steps, {protocol['fresh_sequences']:,} fresh ones, at most {protocol['max_trials']:,} trials per run; "
+        "published: Schmidhuber & Hochreiter 1996 (recalled, not verified).")
+
+
+def levin_table() -> str:
+    data = load("levin_search")
+    lines = ["| method | programs or trials | steps | time | training examples right | "
+             f"right of all {data['task']['test_inputs']:,} inputs |", "|---|---|---|---|---|---|"]
+    labels = {"levin": "Levin search", "least_squares": "least squares (minimum norm)",
+              "random_guessing": "random guessing"}
+    for r in data["rows"]:
+        tried = r.get("programs_tried", r.get("trials"))
+        steps = f"{r['steps_total']:,}" if "steps_total" in r else "-"
+        lines.append(f"| {labels.get(r['method'], r['method'])} | {f'{tried:,}' if tried else '-'} | {steps} | "
+                     f"{r['seconds']:.2f} s | {r['train_right']} of 3 | {100 * r['test_fraction']:.4f}% |")
+    levin = _rows(data, method="levin")[0]
+    return "\n".join(lines) + "\n\n" + prose(
+        f"Levin search's program: `{levin['program']}` (phase {levin['phase']}, {levin['program_steps']} steps).")
+
+
+def compressor_table() -> str:
+    data = load("history_compressor")
+    labels = {"compressor": "history compressor", "rnn": "single RNN",
+              "rnn-radius-1": "single RNN, recurrent weights at spectral radius 1"}
+    lines = ["| task | learner | runs solved (budget) | median training sequences to success | fresh-test accuracy | "
+             "time per run |", "|---|---|---|---|---|---|"]
+    for s in data["summary"]:
+        median = f"{s['median_sequences']:,.0f}" if s["median_sequences"] is not None else f"> {s['budget']:,}"
+        accuracy = sorted(s["test_accuracy"])
+        lines.append(f"| {s['task']} | {labels.get(s['method'], s['method'])} | {s['solved']} of {s['runs']} "
+                     f"({s['budget']:,}) | {median} | {_percent(accuracy[0])} .. {_percent(accuracy[-1])} | "
+                     f"{s['median_seconds']:.1f} s |")
+    published = data["published"]
+    return "\n".join(lines) + "\n\n" + prose(
+        f"Published: {published['compressor']}; {published['rnn']} ({published['source']}).")
+
+
+SUMMARY_TASKS = ("latch", "parity", "two-sequence", "adding", "temporal-order", "chunking-20")
+
+
+def _solved_cell(rows: list[dict]) -> str:
+    seen = [r["sequences_seen"] for r in rows if "sequences_seen" in r]
+    cost = f", {np.median(seen):,.0f} sequences" if seen else ""
+    return f"{_solved_span(rows)} ({len(rows)} runs{cost})"
+
+
+def _lag_reach(summary: dict, rows: list[dict], needed: float) -> str:
+    """Where a BPTT net of gradient_lags.py still solves the task, and what its last successful lag cost."""
+    medians = {int(t): m for t, m in summary["median_solved"].items()}
+    largest = summary["largest_lag"]
+    if not largest:
+        return f"fails from T = {min(medians)}"
+    seen = np.median([r["sequences_seen"] for r in rows if r["steps"] == largest])
+    failed = [t for t, m in medians.items() if t > largest and m < needed]
+    end = f", fails at T = {min(failed)}" if failed else ""
+    return f"solved up to T = {largest} ({seen:,.0f} sequences){end}"
+
+
+def fundamental_summary() -> str:
+    """Method by task: each cell the success and its cost, from the experiments' own files (their protocols differ:
+    the notes under the table say how)."""
+    long_lag, lags = load("long_lag"), load("gradient_lags")
+    guessing_data = load("guessing_study")
+    guessing = {(s["task"], s["architecture"]): s for s in guessing_data["summary"]}
+    cap = guessing_data["protocol"]["max_trials"]
+    compressor = {(s["method"], s["task"]): s for s in load("history_compressor")["summary"]}
+    cells: dict[str, dict[str, str]] = {}
+    for task in SUMMARY_TASKS[:-1]:
+        for method, label in (("evolino", "Evolino"), ("esn", "ESN, same size")):
+            cells.setdefault(label, {})[task] = _solved_cell(_rows(long_lag, task=task, method=method))
+        for net, label in (("bptt", "LSTM by BPTT"), ("rnn", "plain RNN by BPTT")):
+            if task in lags["summary"]:
+                rows = _rows(lags, task=task, method=net)
+                cells.setdefault(label, {})[task] = _lag_reach(lags["summary"][task][net], rows, lags["needed"])
+    for task, archs in (("latch", ("one-tanh", "one-tanh-nobias")), ("parity", ("a2-noself",))):
+        rows = [(arch, guessing[(task, arch)]) for arch in archs]
+        cells.setdefault("random weight guessing", {})[task] = "; ".join(
+            f"{arch}: {s['solved']} / {s['runs']} runs, median {_trials(s, cap)} trials, "
+            f"{_percent(s['generalise_fraction'])} of runs right on every fresh sequence" for arch, s in rows)
+    for method, label in (("compressor", "history compressor"), ("rnn", "plain RNN by BPTT")):
+        s = compressor[(method, "chunking-20")]
+        median = f"{s['median_sequences']:,.0f}" if s["median_sequences"] is not None else f"> {s['budget']:,}"
+        cells.setdefault(label, {})["chunking-20"] = f"{s['solved']} / {s['runs']} runs, median {median} sequences"
+    lines = ["| method | " + " | ".join(SUMMARY_TASKS) + " |", "|---|" + "---|" * len(SUMMARY_TASKS)]
+    for label, row in cells.items():
+        lines.append(f"| {label} | " + " | ".join(row.get(task, "-") for task in SUMMARY_TASKS) + " |")
+    adding = load("long_lag_adding_4cells_2000")
+    chosen = _rows(adding, method="evolino")
+    return "\n".join(lines) + "\n\n" + prose(
+        f"Evolino on the adding problem with {chosen[0]['settings']['cells']} cells and "
+        f"{chosen[0]['settings']['generations']:,} generations: {_solved_cell(chosen)} (the long time-lag page).")
+
+
 BLOCKS: dict[str, dict[str, Callable[[], str]]] = {
     "docs/architecture.md": {"readout-cutoff": architecture_cutoff},
     "README.md": {"results": readme_results},
@@ -519,6 +719,8 @@ BLOCKS: dict[str, dict[str, Callable[[], str]]] = {
     "docs/long-lag.md": {"long-lag": long_lag_results, "long-lag-lags": long_lag_lags,
                          "anbn": lambda: language_table("anbn", beyond="test"),
                          "mackey-glass": mackey_glass_results},
+    "docs/fundamental-problem.md": {"summary": fundamental_summary, "gradient-lags": gradient_lags,
+                                    "guessing": guessing_table, "levin": levin_table, "compressor": compressor_table},
 }
 
 
