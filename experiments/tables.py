@@ -332,7 +332,8 @@ def _solved_span(rows: list[dict]) -> str:
 
 
 # The long-lag table's sources: the main run, and runs of one method with another budget (label of its rows).
-LONG_LAG_FILES = (("long_lag", None), ("long_lag_adding500", "Evolino, 500 generations"),
+LONG_LAG_FILES = (("long_lag", None), ("long_lag_bptt", "LSTM by BPTT, forget-gate bias chosen"),
+                  ("long_lag_adding500", "Evolino, 500 generations"),
                   ("long_lag_adding_population100", "Evolino, population 100, 250 generations"),
                   ("long_lag_adding_4cells", "Evolino, 4 cells, 1000 generations"),
                   ("long_lag_adding_4cells_2000", "Evolino, 4 cells, 2000 generations"),
@@ -501,6 +502,10 @@ def _overview_rows() -> list[str]:
     for name, task in (("long_lag_adding_4cells", "adding"), ("long_lag_adding_4cells_2000", "adding"),
                        ("long_lag_reber_20cells", "embedded-reber")):
         lines.append(_variant_line(name, task))
+    rerun = load("long_lag_bptt")
+    for task in dict.fromkeys(r["task"] for r in rerun["rows"]):
+        lines.append(_long_lag_line("long_lag.py --methods bptt", f"{task}, forget-gate bias among the settings",
+                                    rerun, task))
     lags = merged_lag_study(RESULTS)
     for task, methods in lags["summary"].items():
         seeds = len({r["seed"] for r in _rows(lags, task=task)})
