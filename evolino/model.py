@@ -23,7 +23,25 @@ from evolino.network import LSTMSpec
 from evolino.scaling import Standardizer
 from evolino.tasks.base import SequencePair
 
-__all__ = ["EvolinoModel"]
+__all__ = ["EvolinoModel", "check_columns"]
+
+
+def check_columns(array: np.ndarray | None, columns: int, name: str, steps: int | None = None) -> np.ndarray | None:
+    """One sequence's ``array`` as float64 (steps, columns) (a 1-d array is one column); None when the network takes
+    no such columns. ValueError, naming ``name``, when it is missing, misshapen or not finite."""
+    if columns == 0:
+        return None
+    if array is None:
+        raise ValueError(f"this network needs {name} with {columns} column(s)")
+    array = np.asarray(array, dtype=np.float64)
+    if array.ndim == 1:
+        array = array[:, None]
+    if array.ndim != 2 or array.shape[1] != columns or (steps is not None and array.shape[0] != steps):
+        want = f"({steps if steps is not None else 'T'}, {columns})"
+        raise ValueError(f"{name} must have shape {want}, got {array.shape}")
+    if not np.isfinite(array).all():
+        raise ValueError(f"{name} contain NaN or infinite values")
+    return array
 
 FORMAT_VERSION = 2
 
@@ -64,21 +82,6 @@ class EvolinoModel:
         self.washout = int(washout)
         self._passes = ForwardPasses(spec, genome[None], "numpy")
 
-    def _check(self, array: np.ndarray | None, columns: int, name: str, steps: int | None = None):
-        if columns == 0:
-            return None
-        if array is None:
-            raise ValueError(f"this network needs {name} with {columns} column(s)")
-        array = np.asarray(array, dtype=np.float64)
-        if array.ndim == 1:
-            array = array[:, None]
-        if array.ndim != 2 or array.shape[1] != columns or (steps is not None and array.shape[0] != steps):
-            want = f"({steps if steps is not None else 'T'}, {columns})"
-            raise ValueError(f"{name} must have shape {want}, got {array.shape}")
-        if not np.isfinite(array).all():
-            raise ValueError(f"{name} contain NaN or infinite values")
-        return array
-
     @property
     def settle_steps(self) -> int:
         """Steps from a zero state before the readout's rows begin: the washout, and the readout's lags."""
@@ -109,8 +112,8 @@ class EvolinoModel:
         if reference is None:
             raise ValueError("predict needs inputs or (for a feedback network) targets")
         steps = np.asarray(reference).shape[0]
-        inputs = self._check(inputs, self.spec.n_inputs, "inputs", steps)
-        targets = self._check(targets, self.spec.n_feedback, "targets (fed back one step delayed)", steps)
+        inputs = check_columns(inputs, self.spec.n_inputs, "inputs", steps)
+        targets = check_columns(targets, self.spec.n_feedback, "targets (fed back one step delayed)", steps)
         inputs, targets = self._to_model(inputs, targets)
         if targets is None:
             targets = np.full((steps, self.spec.n_outputs), np.nan)  # not fed back: only the shape matters
@@ -138,10 +141,10 @@ class EvolinoModel:
             raise ValueError("generate needs a network that feeds its output back (a generative task)")
         if steps < 1:
             raise ValueError(f"steps must be >= 1, got {steps}")
-        history = self._check(history, self.spec.n_outputs, "history")
+        history = check_columns(history, self.spec.n_outputs, "history")
         known = history.shape[0]
-        history_inputs = self._check(history_inputs, self.spec.n_inputs, "history_inputs", known)
-        future_inputs = self._check(future_inputs, self.spec.n_inputs, "future_inputs", steps)
+        history_inputs = check_columns(history_inputs, self.spec.n_inputs, "history_inputs", known)
+        future_inputs = check_columns(future_inputs, self.spec.n_inputs, "future_inputs", steps)
         history_inputs, history = self._to_model(history_inputs, history)
         future_inputs, _ = self._to_model(future_inputs, None)
         future = SequencePair(np.full((steps, self.spec.n_outputs), np.nan), future_inputs)

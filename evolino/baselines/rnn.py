@@ -50,6 +50,7 @@ import numpy as np
 from evolino.blas import single_threaded_blas
 from evolino.errors import NotFittedError
 from evolino.fitness import ScorePool, previous_targets
+from evolino.model import check_columns
 from evolino.network import sigmoid
 from evolino.params import ParamsMixin
 from evolino.scaling import Standardizer
@@ -473,20 +474,6 @@ class BPTTRNN(ParamsMixin):
             raise NotFittedError(f"this {type(self).__name__} is not fitted yet: call fit(task) first")
         return self.spec_
 
-    def _columns(self, array: np.ndarray | None, columns: int, name: str, steps: int | None = None):
-        if columns == 0:
-            return None
-        if array is None:
-            raise ValueError(f"this network needs {name} with {columns} column(s)")
-        array = np.asarray(array, dtype=np.float64)
-        array = array[:, None] if array.ndim == 1 else array
-        if array.ndim != 2 or array.shape[1] != columns or (steps is not None and array.shape[0] != steps):
-            raise ValueError(f"{name} must have shape ({steps if steps is not None else 'T'}, {columns}), "
-                             f"got {array.shape}")
-        if not np.isfinite(array).all():
-            raise ValueError(f"{name} contain NaN or infinite values")
-        return array
-
     def _to_model(self, inputs: np.ndarray | None, targets: np.ndarray | None):
         scaler: Standardizer | None = self.scaler_
         if scaler is None:
@@ -516,8 +503,8 @@ class BPTTRNN(ParamsMixin):
         if reference is None:
             raise ValueError("predict needs inputs or (for a generative task's network) targets")
         steps = len(reference)
-        inputs = self._columns(inputs, self._external_inputs(), "inputs", steps)
-        targets = self._columns(targets, spec.n_outputs if self.generative_ else 0, "targets", steps)
+        inputs = check_columns(inputs, self._external_inputs(), "inputs", steps)
+        targets = check_columns(targets, spec.n_outputs if self.generative_ else 0, "targets", steps)
         inputs, targets = self._to_model(inputs, targets)
         pair = SequencePair(np.zeros((steps, spec.n_outputs)) if targets is None else targets, inputs)
         return self._to_original(rnn_forward(self.params_, self._sources(pair), spec)[0])
@@ -541,9 +528,9 @@ class BPTTRNN(ParamsMixin):
         if not self.generative_:
             raise ValueError("generate needs a network fitted on a generative task (it feeds its output back)")
         _check_count("steps", steps, 1)
-        history = self._columns(history, spec.n_outputs, "history")
-        history_inputs = self._columns(history_inputs, self._external_inputs(), "history_inputs", len(history))
-        future_inputs = self._columns(future_inputs, self._external_inputs(), "future_inputs", steps)
+        history = check_columns(history, spec.n_outputs, "history")
+        history_inputs = check_columns(history_inputs, self._external_inputs(), "history_inputs", len(history))
+        future_inputs = check_columns(future_inputs, self._external_inputs(), "future_inputs", steps)
         history_inputs, history = self._to_model(history_inputs, history)
         future_inputs, _ = self._to_model(future_inputs, None)
         _, states = rnn_forward(self.params_, self._sources(SequencePair(history, history_inputs)), spec)
