@@ -1,7 +1,8 @@
 """Per-column standardisation fitted on the training part only: the map between original and model units.
 
 A network sees ``z = (x - mean) / std`` for every input and target column, with mean and standard deviation taken
-over the training sequences (the steps that have a target, for targets). Validation and test data are mapped with
+over the training sequences (for targets, the steps that have a measured target: filled-in gaps are left out, so
+that interpolated values do not shrink the spread). Validation and test data are mapped with
 the same numbers, so nothing about them leaks into the fit. The model stores the map, so ``predict`` and ``generate``
 take and return original units.
 
@@ -50,10 +51,12 @@ class Standardizer:
     @classmethod
     def fit(cls, train, scale_targets: bool = True, input_names: Sequence[str] = (),
             target_names: Sequence[str] = ()) -> Standardizer:
-        """Fit on training :class:`~evolino.tasks.SequencePair` s; ValueError names a constant column."""
+        """Fit on training :class:`~evolino.tasks.SequencePair` s (targets (T, m) NaN where missing; filled steps
+        are ignored); ValueError names a constant column."""
         m = train[0].targets.shape[1]
         if scale_targets:
-            target_mean, target_std = _column_stats([p.targets for p in train], "target", target_names)
+            measured = [p.targets if p.filled is None else p.targets[~p.filled] for p in train]
+            target_mean, target_std = _column_stats(measured, "target", target_names)
         else:
             target_mean, target_std = np.zeros(m), np.ones(m)
         if train[0].inputs is None:

@@ -3,9 +3,12 @@
 A task is data plus protocol. Evolution only ever sees ``train`` and ``validation``; ``test`` is used once, to
 report the final error of the trained network.
 
-Sequences. Each split is a list of :class:`SequencePair` (targets, optional inputs, optional mask). A target step
-that is NaN (or masked out) has no target: it is left out of the readout regression and of every error, which is how
-a label at the last step of a sequence, or a target every tenth step, is written.
+Sequences. Each split is a list of :class:`SequencePair` (targets, optional inputs, optional mask, optional filled
+marks). A target step that is NaN (or masked out) has no target: it is left out of the readout regression and of
+every error, which is how a label at the last step of a sequence, or a target every tenth step, is written. A
+*filled* step holds a value that was not measured (a gap interpolated, :mod:`evolino.tasks.data`): it is fed back
+like any other value of the series, but it is not scored, not a target of the readout's fit and not part of the
+standardisation; :attr:`SequencePair.scored` leaves out both kinds.
 
 Continued or independent. In a *continued* task, ``validation[i]`` continues ``train[i]`` and ``test[i]`` continues
 ``validation[i]`` (or ``train[i]``): the network's state runs on from where the preceding data ended, and only the
@@ -43,14 +46,17 @@ __all__ = ["SequencePair", "Task", "register_task", "make_task", "task_names", "
            "DIVERGENCE_BOUND"]
 
 DIVERGENCE_BOUND = 10.0  # a free run beyond the validation data may not exceed this many times max |train target|
-TASK_FORMAT_VERSION = 1
+TASK_FORMAT_VERSION = 2  # 2: filled marks; written only by tasks that have them, so others stay readable as 1
+TASK_FORMAT_VERSIONS = (1, 2)
 
 
 @dataclass(frozen=True, eq=False)
 class SequencePair:
-    """One sequence: targets (T, n_outputs), optional inputs (T, n_inputs) and an optional target mask.
+    """One sequence: targets (T, n_outputs), optional inputs (T, n_inputs), an optional target mask and optional
+    marks of filled steps.
 
-    After construction ``mask`` is None when every step has a target, else the (T,) bool array of steps that do.
+    After construction ``mask`` is None when every step has a target, else the (T,) bool array of steps that do;
+    ``filled`` is None when no step was filled, else the (T,) bool array of filled steps.
 
     Parameters
     ----------
@@ -60,26 +66,33 @@ class SequencePair:
         Must be finite.
     mask : (T,) bool, optional
         False marks a step without a target (its targets become NaN).
+    filled : (T,) bool, optional
+        True marks a step whose target value was filled in (interpolated), not measured: it is fed back as the
+        series' value but never scored nor fitted (see :attr:`scored`). A filled step must hold a value.
     """
 
     targets: np.ndarray
     inputs: np.ndarray | None = None
     mask: np.ndarray | None = None
+    filled: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         targets = _as_2d(self.targets, "targets", allow_nan=True)
         if self.mask is not None:
-            mask = np.asarray(self.mask)
-            if mask.shape != (targets.shape[0],) or mask.dtype != bool:
-                raise ValueError(f"mask must be a bool array of shape ({targets.shape[0]},), got {mask.dtype} "
-                                 f"{mask.shape}")
-            targets = np.where(mask[:, None], targets, np.nan)
+            targets = np.where(_step_flags(self.mask, targets.shape[0], "mask")[:, None], targets, np.nan)
         present = np.isfinite(targets)
         if not (present.all(axis=1) | ~present.any(axis=1)).all():
             raise ValueError("targets of one step must be all present or all missing (NaN)")
         rows = present.all(axis=1)
+        filled = None
+        if self.filled is not None:
+            filled = _step_flags(self.filled, targets.shape[0], "filled")
+            if (filled & ~rows).any():
+                raise ValueError(f"filled step {int(np.argmax(filled & ~rows))} has no value: a filled step holds the "
+                                 "value it was filled with")
         object.__setattr__(self, "targets", targets)
         object.__setattr__(self, "mask", None if rows.all() else rows)
+        object.__setattr__(self, "filled", filled if filled is not None and filled.any() else None)
         if self.inputs is not None:
             inputs = _as_2d(self.inputs, "inputs")
             if inputs.shape[0] != targets.shape[0]:
@@ -87,9 +100,11 @@ class SequencePair:
             object.__setattr__(self, "inputs", inputs)
 
     def __repr__(self) -> str:
-        scored = "every step" if self.mask is None else f"{int(self.mask.sum())} steps"
+        scored = "every step" if self.mask is None and self.filled is None else f"{int(self.scored.sum())} steps"
+        filled = "" if self.filled is None else f" ({int(self.filled.sum())} filled steps not scored)"
         inputs = 0 if self.inputs is None else self.inputs.shape[1]
-        return f"SequencePair({self.steps} steps, {self.targets.shape[1]} targets at {scored}, {inputs} inputs)"
+        return (f"SequencePair({self.steps} steps, {self.targets.shape[1]} targets at {scored}{filled}, "
+                f"{inputs} inputs)")
 
     @property
     def steps(self) -> int:
@@ -97,13 +112,28 @@ class SequencePair:
 
     @property
     def scored(self) -> np.ndarray:
-        """(T,) bool: the steps that have a target."""
-        return np.ones(self.steps, dtype=bool) if self.mask is None else self.mask
+        """(T,) bool: the steps that have a measured target (not NaN, not masked, not filled)."""
+        scored = np.ones(self.steps, dtype=bool) if self.mask is None else self.mask.copy()
+        if self.filled is not None:
+            scored &= ~self.filled
+        return scored
 
     @property
     def filled_targets(self) -> np.ndarray:
         """Targets with 0 at the steps without one (for arithmetic that skips them anyway)."""
         return self.targets if self.mask is None else np.where(self.mask[:, None], self.targets, 0.0)
+
+    def part(self, start: int, stop: int) -> SequencePair:
+        """Steps [start, stop) with their inputs and marks."""
+        return SequencePair(self.targets[start:stop], None if self.inputs is None else self.inputs[start:stop],
+                            filled=None if self.filled is None else self.filled[start:stop])
+
+
+def _step_flags(flags, steps: int, name: str) -> np.ndarray:
+    flags = np.asarray(flags)
+    if flags.shape != (steps,) or flags.dtype != bool:
+        raise ValueError(f"{name} must be a bool array of shape ({steps},), got {flags.dtype} {flags.shape}")
+    return flags
 
 
 def _as_2d(array: np.ndarray, name: str, allow_nan: bool = False) -> np.ndarray:
@@ -131,13 +161,11 @@ def _as_pairs(value) -> tuple[SequencePair, ...]:
                  else SequencePair(v) for v in value)
 
 
-def _part(pair: SequencePair, start: int, stop: int) -> SequencePair:
-    return SequencePair(pair.targets[start:stop], None if pair.inputs is None else pair.inputs[start:stop])
-
-
 def _join(first: SequencePair, second: SequencePair) -> SequencePair:
     inputs = None if first.inputs is None else np.concatenate([first.inputs, second.inputs])
-    return SequencePair(np.concatenate([first.targets, second.targets]), inputs)
+    filled = None if first.filled is None and second.filled is None else \
+        np.concatenate([p.filled if p.filled is not None else np.zeros(p.steps, dtype=bool) for p in (first, second)])
+    return SequencePair(np.concatenate([first.targets, second.targets]), inputs, filled=filled)
 
 
 @dataclass(frozen=True, eq=False)
@@ -323,8 +351,8 @@ class Task:
             cuts = [p.steps - max(1, round(fraction * p.steps)) for p in self.train]
             if any(cut <= self.washout for cut in cuts):
                 raise ValueError(f"the training part is too short to hold out {fraction:g} of it beyond the washout")
-            train = [_part(p, 0, cut) for p, cut in zip(self.train, cuts, strict=True)]
-            validation = [_part(p, cut, p.steps) for p, cut in zip(self.train, cuts, strict=True)]
+            train = [p.part(0, cut) for p, cut in zip(self.train, cuts, strict=True)]
+            validation = [p.part(cut, p.steps) for p, cut in zip(self.train, cuts, strict=True)]
         else:
             cut = len(self.train) - max(1, round(fraction * len(self.train)))
             if cut < 1:
@@ -371,7 +399,7 @@ class Task:
         scaler = Standardizer.fit(self.train, scale_targets, self.input_names, self.target_names)
 
         def convert(pairs):
-            return [SequencePair(scaler.targets_to_model(p.targets), scaler.inputs_to_model(p.inputs))
+            return [SequencePair(scaler.targets_to_model(p.targets), scaler.inputs_to_model(p.inputs), filled=p.filled)
                     for p in pairs]
 
         return replace(self, train=convert(self.train), validation=convert(self.validation),
@@ -387,7 +415,9 @@ class Task:
         """Write the task (every sequence and the protocol) to one NPZ file, atomically; no pickle."""
         if callable(self.metric):
             raise ValueError("a task with a callable metric cannot be saved; use a metric name")
-        meta = {"format_version": TASK_FORMAT_VERSION, "name": self.name, "washout": int(self.washout),
+        pairs = [*self.train, *self.validation, *self.test]
+        version = TASK_FORMAT_VERSION if any(p.filled is not None for p in pairs) else 1
+        meta = {"format_version": version, "name": self.name, "washout": int(self.washout),
                 "generative": self.generative, "metric": self.metric, "description": self.description,
                 "info": self.info, "continued": self.continued, "forecast_horizon": self.forecast_horizon,
                 "validation_windows": self.validation_windows, "free_run_steps": self.free_run_steps,
@@ -401,6 +431,8 @@ class Task:
                 arrays[f"{split}_{i}_targets"] = pair.targets
                 if pair.inputs is not None:
                     arrays[f"{split}_{i}_inputs"] = pair.inputs
+                if pair.filled is not None:
+                    arrays[f"{split}_{i}_filled"] = pair.filled
         path = Path(path)
         with atomic.atomic_file(path, "wb") as handle:
             np.savez(handle, **arrays)
@@ -411,10 +443,11 @@ class Task:
         """Read a task written by :meth:`save`."""
         with np.load(path, allow_pickle=False) as data:
             meta = json.loads(str(data["meta"]))
-            if meta.pop("format_version") != TASK_FORMAT_VERSION:
-                raise ValueError(f"{path}: unsupported task format")
+            if meta.pop("format_version") not in TASK_FORMAT_VERSIONS:
+                raise ValueError(f"{path}: unsupported task format (written by a newer evolino?)")
             counts = meta.pop("counts")
-            splits = {split: [SequencePair(data[f"{split}_{i}_targets"], data.get(f"{split}_{i}_inputs"))
+            splits = {split: [SequencePair(data[f"{split}_{i}_targets"], data.get(f"{split}_{i}_inputs"),
+                                           filled=data.get(f"{split}_{i}_filled"))
                               for i in range(counts[split])] for split in ("train", "validation", "test")}
         scaler = meta.pop("scaler")
         return cls(**meta, **splits, scaler=None if scaler is None else Standardizer.from_dict(scaler))
