@@ -1,8 +1,9 @@
-"""Tasks from your own data files: CSV (with or without a header line), NPY and NPZ tables.
+"""Tasks from your own data: a :class:`~evolino.tasks.table.Table` (read from CSV, NPY or NPZ by
+:func:`~evolino.tasks.table.read_table`) becomes a :class:`Task`.
 
-A file is read as a :class:`Table` of named columns (rows are time steps). :func:`data_task` picks target and input
-columns (by name or 0-based index), cuts the rows into train / validation / test, and builds a :class:`Task` of one of
-four kinds:
+Idea. :func:`data_task` picks target and input columns (by name or 0-based index), cuts the rows into train /
+validation / test, fills gaps only where asked and only from the part they are in, and builds a task of one of four
+kinds:
 
 ``generate``
     Continue the target series closed-loop (the network feeds its output back); validated by free runs from several
@@ -17,224 +18,53 @@ four kinds:
     The target column holds class labels (numbers or words), encoded one-hot; empty cells mean "no label here". With
     a ``sequence`` column the label is taken at the last row of each sequence (sequence classification).
 
+Layout. Columns are chosen (:func:`_choose_columns`), read as arrays, cut into pieces (one per sequence; a series is
+one piece, and ``predict`` pairs the values at t with the targets at t + horizon), the pieces split into parts, and
+each part's pieces become :class:`SequencePair` s, gaps filled within the piece when ``missing="interpolate"``.
+
 Rows with the same value in the ``sequence`` column, consecutive, form one sequence; sequences are independent (each
 starts from a zero state after the washout) and the split counts sequences. Without it the file is one series,
 split by steps, and each part continues the previous one.
 
+Missing values (empty or NaN cells) of ``generate`` and ``predict`` targets are an error by default, naming the first
+row. ``missing="interpolate"`` fills them linearly inside each of train / validation / test on its own (a gap at a
+part's edge takes the part's nearest value), so that no part is filled from another's values; the filled steps are
+marked (``SequencePair.filled``): fed back as the series' value, but never fitted by the readout, never scored, and
+left out of the standardisation.
+
+Dates. The table's time index (a column of dates, or ``time``) is never a target or an input. Its dates must
+increase (within each sequence); ``task.info["time"]`` records the column, the frequency's name and season length
+(:func:`evolino.tasks.dates.infer_frequency`, None when irregular) and the first and last date as ISO text, or is
+None without dates.
+
 Defaults: split 0.7 / 0.15 / 0.15; washout min(50, a tenth of the training part) for a series, 0 for sequences;
 per-column standardisation fitted on the training part (classification labels are left alone); for ``generate``,
 five validation free runs each as long as the test part. Every problem with the data raises ValueError with one line
-that names the file and the column.
+that names the file and the column (and the row, where there is one).
+
+Shapes. A table column is (T,); the targets of a task with m target columns are (T, m) per sequence, its inputs
+(T, k); ``predict`` tasks have T - horizon steps per sequence.
 """
 
 from __future__ import annotations
 
-import csv
-import hashlib
 import math
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from evolino import atomic
+from evolino.tasks import dates
 from evolino.tasks.base import SequencePair, Task
+from evolino.tasks.table import Table, as_number, as_times, read_table, save_table
 
 __all__ = ["Table", "read_table", "data_task", "KINDS", "DEFAULT_SPLIT", "save_table"]
 
 KINDS = ("generate", "predict", "map", "classify")
 DEFAULT_SPLIT = (0.7, 0.15, 0.15)
 DEFAULT_VALIDATION_WINDOWS = 5
-
-
-@dataclass(frozen=True, eq=False)
-class Table:
-    """Named columns of equal length: float arrays (NaN where a cell is empty) or, where some cell is not a number,
-    string arrays.
-
-    Attributes
-    ----------
-    names : tuple of str
-    columns : tuple of (T,) arrays
-    source : str
-        The file it was read from.
-    sha256 : str
-        Hash of that file's bytes.
-    """
-
-    names: tuple[str, ...]
-    columns: tuple[np.ndarray, ...]
-    source: str
-    sha256: str
-
-    @classmethod
-    def from_arrays(cls, data, source: str = "arrays") -> Table:
-        """A table from a dict {name: (T,) array}, or a (T,) or (T, k) array (columns ``column_0``, ...)."""
-        if isinstance(data, dict):
-            names = [str(k) for k in data]
-            columns = [np.asarray(v) for v in data.values()]
-        else:
-            names, columns = _from_array(np.asarray(data), Path(source))
-        if not columns or any(c.ndim != 1 or c.shape != columns[0].shape for c in columns) or not len(columns[0]):
-            raise ValueError("columns must be non-empty 1-D arrays of one length")
-        columns = [c.astype(np.float64) if c.dtype.kind in "fiub" else c.astype(str) for c in columns]
-        digest = hashlib.sha256(b"".join(np.ascontiguousarray(c).tobytes() for c in columns)).hexdigest()
-        return cls(tuple(names), tuple(columns), source, digest)
-
-    @property
-    def rows(self) -> int:
-        return self.columns[0].shape[0]
-
-    def index(self, column: str | int) -> int:
-        """Position of a column given by name or by 0-based index (a name wins over an index)."""
-        if isinstance(column, str) and column in self.names:
-            return self.names.index(column)
-        try:
-            position = int(column)
-        except (TypeError, ValueError):
-            position = None
-        if position is None or str(column).strip() != str(position) or not 0 <= position < len(self.names):
-            known = ", ".join(repr(n) for n in self.names[:12]) + (", ..." if len(self.names) > 12 else "")
-            raise ValueError(f"{self.source}: no column {column!r} (columns: {known}; or a 0-based index)")
-        return position
-
-    def numbers(self, position: int, role: str) -> np.ndarray:
-        """Column ``position`` as floats; ValueError naming the first cell that is not a number."""
-        column = self.columns[position]
-        if column.dtype.kind == "f":
-            return column
-        for row, cell in enumerate(column):
-            if cell.strip() and _number(cell) is None:
-                raise ValueError(f"{self.source}: {role} column {self.names[position]!r}, data row {row + 1}: "
-                                 f"{cell[:40]!r} is not a number")
-        return np.array([_number(cell) if cell.strip() else np.nan for cell in column])
-
-
-def _number(text: str) -> float | None:
-    try:
-        return float(text)
-    except ValueError:
-        return None
-
-
-def _hash(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def read_table(path: str | os.PathLike, header: bool | None = None) -> Table:
-    """Read a CSV, NPY or NPZ file (by its suffix; anything else is read as CSV).
-
-    CSV: comma-separated; ``header`` None detects a header line (a first row that is not numbers where the rows below
-    are); empty cells are missing values. NPY: a (T,) or (T, k) numeric array, columns named ``column_0``...
-    NPZ: 1-D arrays of equal length, each a column named by its key, or one 2-D array ``data`` with optional names in
-    ``columns``.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"data file {str(path)!r} not found" if not path.exists() else f"{path} is not a file")
-    suffix = path.suffix.lower()
-    try:
-        if suffix == ".npy":
-            names, columns = _from_array(np.load(path, allow_pickle=False), path)
-        elif suffix == ".npz":
-            names, columns = _from_npz(path)
-        else:
-            names, columns = _from_csv(path, header)
-    except (OSError, ValueError, UnicodeDecodeError) as exc:
-        message = str(exc)
-        raise ValueError(message if message.startswith(str(path)) else f"{path}: {message}") from None
-    if not columns or columns[0].shape[0] == 0:
-        raise ValueError(f"{path} has no data rows")
-    return Table(tuple(names), tuple(columns), str(path), _hash(path))
-
-
-def _from_array(array: np.ndarray, path: Path, names: Sequence[str] | None = None):
-    if array.dtype.kind not in "fiub":
-        raise ValueError(f"{path}: expected a numeric array, got dtype {array.dtype}")
-    array = np.asarray(array, dtype=np.float64)
-    if array.ndim == 1:
-        array = array[:, None]
-    if array.ndim != 2:
-        raise ValueError(f"{path}: expected a (T,) or (T, k) array, got shape {array.shape}")
-    names = list(names) if names is not None else [f"column_{j}" for j in range(array.shape[1])]
-    if len(names) != array.shape[1]:
-        raise ValueError(f"{path}: {len(names)} column names for {array.shape[1]} columns")
-    return names, [np.ascontiguousarray(array[:, j]) for j in range(array.shape[1])]
-
-
-def _from_npz(path: Path):
-    with np.load(path, allow_pickle=False) as data:
-        keys = list(data.files)
-        if "data" in keys:
-            names = [str(n) for n in data["columns"]] if "columns" in keys else None
-            return _from_array(data["data"], path, names)
-        if "columns" in keys:  # evolino's own copy: column_j arrays named by `columns`
-            names = [str(n) for n in data["columns"]]
-            columns = [data[f"column_{j}"] for j in range(len(names))]
-        else:
-            names, columns = keys, [data[k] for k in keys]
-    for name, column in zip(names, columns, strict=True):
-        if column.ndim != 1:
-            raise ValueError(f"{path}: array {name!r} must be 1-D (one column), got shape {column.shape}")
-        if column.shape != columns[0].shape:
-            raise ValueError(f"{path}: columns have different lengths ({name!r}: {column.shape[0]})")
-    return names, [c.astype(np.float64) if c.dtype.kind in "fiub" else c.astype(str) for c in columns]
-
-
-def _from_csv(path: Path, header: bool | None):
-    with open(path, newline="", encoding="utf-8-sig") as handle:
-        rows = [[cell.strip() for cell in row] for row in csv.reader(handle) if any(cell.strip() for cell in row)]
-    if not rows:
-        raise ValueError(f"{path} is empty")
-    width = len(rows[0])
-    for number, row in enumerate(rows[1:], start=2):
-        if len(row) != width:
-            raise ValueError(f"{path}: line {number} has {len(row)} cells, the first has {width}")
-    if header is None:
-        header = _looks_like_header(rows)
-    names = [cell or f"column_{j}" for j, cell in enumerate(rows[0])] if header else \
-        [f"column_{j}" for j in range(width)]
-    if len(set(names)) != len(names):
-        raise ValueError(f"{path}: the header repeats a column name")
-    body = rows[1:] if header else rows
-    if not body:
-        raise ValueError(f"{path} has no data rows")
-    columns = []
-    for j in range(width):
-        cells = [row[j] for row in body]
-        values = [_number(cell) if cell else math.nan for cell in cells]
-        columns.append(np.array(cells) if any(v is None for v in values) else np.array(values, dtype=np.float64))
-    return names, columns
-
-
-def _looks_like_header(rows: list[list[str]]) -> bool:
-    """A first row is a header when a cell of it is not a number but the cells below it in that column are."""
-    if len(rows) < 2:
-        return _number(rows[0][0]) is None if rows[0] else False
-    for j, cell in enumerate(rows[0]):
-        below = [row[j] for row in rows[1:] if row[j]]
-        if _number(cell) is None and below and all(_number(c) is not None for c in below):
-            return True
-    return all(_number(cell) is None for cell in rows[0]) and any(_number(c) is not None for c in rows[1])
-
-
-def save_table(table: Table, path: str | os.PathLike, columns: Sequence[int] | None = None) -> Path:
-    """Write (some of) a table's columns to an NPZ file that :func:`read_table` reads back as they were."""
-    positions = range(len(table.names)) if columns is None else columns
-    arrays = {f"column_{k}": table.columns[j] for k, j in enumerate(positions)}
-    path = Path(path)
-    with atomic.atomic_file(path, "wb") as handle:  # atomically: a full disk or a kill leaves no half file
-        np.savez(handle, columns=np.array([table.names[j] for j in positions]), **arrays)
-    return path
-
-
-# ---------------------------------------------------------------------------------------------------------- tasks
+PARTS = ("train", "validation", "test")
 
 
 def _as_list(value) -> list:
@@ -277,6 +107,7 @@ def data_task(
     validation_windows: int | None = None,
     free_run_steps: int | None = None,
     name: str | None = None,
+    time: str | int | None = None,
 ) -> Task:
     """A :class:`Task` of the given kind from a table (see the module docstring for the kinds and defaults).
 
@@ -285,8 +116,8 @@ def data_task(
     table : Table, dict of (T,) arrays, or a (T,) / (T, k) array
         The data (:func:`read_table` reads a file; arrays become columns ``column_0``, ...).
     target, inputs : column names or 0-based indices
-        ``target`` defaults to every column not otherwise used for ``generate`` and ``predict``; it is required for
-        ``map`` and ``classify`` (one label column).
+        ``target`` defaults to every column not otherwise used (and not dates) for ``generate`` and ``predict``; it
+        is required for ``map`` and ``classify`` (one label column).
     sequence : column, optional
         Consecutive rows with equal values form one independent sequence.
     horizon : int
@@ -298,22 +129,29 @@ def data_task(
     metric : str, optional
         Default nrmse, and mse for ``classify`` (the accuracy is reported beside it).
     missing : {"error", "interpolate"}
-        Empty target cells of ``generate`` / ``predict``: an error, or filled by linear interpolation.
+        Empty target cells of ``generate`` / ``predict``: an error naming the first, or filled by linear
+        interpolation within each part, the filled steps marked so that they are neither fitted nor scored.
     validation_windows, free_run_steps : int, optional
         ``generate``: free runs per validation part and their length.
     name : str, optional
         Task name (default: the file's stem).
+    time : column, optional
+        The column of dates (default: the table's time index, if it has one).
     """
     if not isinstance(table, Table):
         table = Table.from_arrays(table)
     _check_choices(kind, missing, horizon)
-    columns = _choose_columns(table, kind, target, inputs, sequence)
+    table, time_pos = _time_index(table, time, target, inputs, sequence)
+    columns = _choose_columns(table, kind, target, inputs, sequence, time_pos)
     y, u, target_names, classes = _column_arrays(table, kind, columns, missing)
+    bounds = _sequence_bounds(table, columns.sequence)
+    time_info = _time_info(table, time_pos, bounds)
     input_names = [table.names[j] for j in columns.inputs]
-    pairs, input_names = _pairs(kind, y, u, _sequence_bounds(table, columns.sequence), horizon, target_names,
-                                input_names)
-    train, validation, test, sizes, washout = _split_pairs(pairs, columns.sequence is not None, split, washout,
-                                                          table.source, kind)
+    pieces, input_names = _pieces(kind, y, u, bounds, horizon, target_names, input_names)
+    parts, sizes, washout = _split_pieces(pieces, columns.sequence is not None, split, washout, table.source, kind)
+    fill = kind in ("generate", "predict")
+    train, validation, test = ([_pair(p, fill, table.source, part, target_names, input_names) for p in pieces]
+                               for part, pieces in zip(PARTS, parts, strict=True))
     unit = "sequences" if columns.sequence is not None else "steps"
     generate = kind == "generate"
     if generate:
@@ -321,10 +159,14 @@ def data_task(
                                                                 free_run_steps)
     description = (f"{kind} {', '.join(target_names)}" + (f" from {', '.join(input_names)}" if input_names else "")
                    + (f" {horizon} step(s) ahead" if kind == "predict" else "")
-                   + f"; {Path(table.source).name}, {'/'.join(map(str, sizes))} {unit} train/validation/test")
+                   + f"; {Path(table.source).name}, {'/'.join(map(str, sizes))} {unit} train/validation/test"
+                   + (f", {time_info['frequency'] or 'irregular'} dates {time_info['first']} to {time_info['last']}"
+                      if time_info else ""))
     info = {"kind": kind, "source": table.source, "sha256": table.sha256,
             "horizon": horizon if kind == "predict" else None, "split": list(sizes), "split_unit": unit,
-            "classes": classes, "columns": columns.names(table)}
+            "classes": classes, "columns": columns.names(table), "time": time_info,
+            "filled": [sum(0 if p.filled is None else int(p.filled.sum()) for p in part)
+                       for part in (train, validation, test)] if fill else None}
     task = Task(
         name=name or Path(table.source).stem, train=train, validation=validation, test=test, washout=washout,
         generative=generate, metric=metric or ("mse" if kind == "classify" else "nrmse"), description=description,
@@ -345,20 +187,79 @@ def _check_choices(kind: str, missing: str, horizon) -> None:
         raise ValueError(f"horizon must be an integer >= 1, got {horizon!r}")
 
 
+# ------------------------------------------------------------------------------------------------ columns, dates
+
+
 @dataclass(frozen=True)
 class _Columns:
-    """Positions of the target, input and sequence columns in a table."""
+    """Positions of the target, input, sequence and time columns in a table."""
 
     targets: list[int]
     inputs: list[int]
     sequence: int | None
+    time: int | None = None
 
     def names(self, table: Table) -> dict:
+        def name(position):
+            return None if position is None else table.names[position]
+
         return {"targets": [table.names[j] for j in self.targets], "inputs": [table.names[j] for j in self.inputs],
-                "sequence": None if self.sequence is None else table.names[self.sequence]}
+                "sequence": name(self.sequence), "time": name(self.time)}
 
 
-def _choose_columns(table: Table, kind: str, target, inputs, sequence) -> _Columns:
+def _time_index(table: Table, time, target, inputs, sequence) -> tuple[Table, int | None]:
+    """The table with the time index the task uses, and its position (None without one).
+
+    ``time`` names it explicitly (it must hold dates, and may not be used otherwise). The table's own time index (the
+    first column of dates) is dropped when that column is named as the sequence column: dates may mark sequences.
+    """
+    named = {table.index(c): role for role, given in (("target", target), ("input", inputs))
+             for c in _as_list(given)}
+    if sequence is not None:
+        named.setdefault(table.index(sequence), "sequence")
+    if time is not None:
+        position = table.index(time)
+        if table.time_name != table.names[position]:
+            table = table.with_time(position)
+    elif table.time is not None:
+        position = table.names.index(table.time_name)
+        if named.get(position) == "sequence":
+            return table, None
+    else:
+        return table, None
+    if position in named:
+        raise ValueError(f"{table.source}: column {table.names[position]!r} holds the dates (the time index); it "
+                         f"cannot also be the {named[position]} column")
+    return table, position
+
+
+def _time_info(table: Table, position: int | None, bounds: list[int]) -> dict | None:
+    """``task.info["time"]``; ValueError naming the row where a date is empty, repeats or goes back."""
+    if position is None:
+        return None
+    times, column = table.time, table.names[position]
+    empty = np.isnat(times)
+    if empty.any():
+        raise ValueError(f"{table.source}: time column {column!r} is empty at {table.where(int(np.argmax(empty)))}; "
+                         "every row needs its date")
+    found = set()
+    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+        bad = dates.first_unordered(times[a:b])
+        if bad is not None:
+            row = a + bad
+            now, before = str(np.datetime_as_string(times[row])), str(np.datetime_as_string(times[row - 1]))
+            what = f"repeats {now!r}" if now == before else f"goes back to {now!r} after {before!r}"
+            raise ValueError(f"{table.source}: time column {column!r} {what} at {table.where(row)}; dates must "
+                             "increase" + (" within each sequence" if len(bounds) > 2 else ""))
+        if b - a > 1:
+            found.add(dates.infer_frequency(times[a:b]))
+    frequency = found.pop() if len(found) == 1 else None
+    return {"column": column, "frequency": None if frequency is None else frequency.name,
+            "season": None if frequency is None else frequency.season,
+            "first": str(np.datetime_as_string(times[0])), "last": str(np.datetime_as_string(times[-1]))}
+
+
+def _choose_columns(table: Table, kind: str, target, inputs, sequence, time: int | None) -> _Columns:
     source = table.source
     input_pos = [table.index(c) for c in _as_list(inputs)]
     sequence_pos = None if sequence is None else table.index(sequence)
@@ -366,7 +267,9 @@ def _choose_columns(table: Table, kind: str, target, inputs, sequence) -> _Colum
     if target is None:
         if kind in ("map", "classify"):
             raise ValueError(f"{source}: a {kind} task needs its target column(s) named (--target COL)")
-        target_pos = [j for j in range(len(table.names)) if j not in used]
+        # every other column, but no dates: a second column of dates is no target either
+        target_pos = [j for j in range(len(table.names)) if j not in used and j != time
+                      and as_times(table.columns[j]) is None]
     else:
         target_pos = [table.index(c) for c in _as_list(target)]
     if not target_pos:
@@ -380,16 +283,19 @@ def _choose_columns(table: Table, kind: str, target, inputs, sequence) -> _Colum
                          "classify tasks")
     if kind == "classify" and len(target_pos) != 1:
         raise ValueError(f"{source}: a classify task takes one label column, got {len(target_pos)}")
-    return _Columns(target_pos, input_pos, sequence_pos)
+    return _Columns(target_pos, input_pos, sequence_pos, time)
 
 
 def _column_arrays(table: Table, kind: str, columns: _Columns, missing: str):
-    """(targets (T, m), inputs (T, k) or None, target names, classes or None) of the chosen columns."""
+    """(targets (T, m), inputs (T, k) or None, target names, classes or None) of the chosen columns; targets are NaN
+    where a cell is empty."""
     source = table.source
     u = np.stack([table.numbers(j, "input") for j in columns.inputs], axis=1) if columns.inputs else None
     if u is not None and not np.isfinite(u).all():
-        bad = columns.inputs[int(np.argmax(~np.isfinite(u).all(axis=0)))]
-        raise ValueError(f"{source}: input column {table.names[bad]!r} has missing or non-finite values")
+        bad = ~np.isfinite(u)
+        row, j = (int(k) for k in np.argwhere(bad)[0])
+        raise ValueError(f"{source}: input column {table.names[columns.inputs[j]]!r} has missing or non-finite "
+                         f"values, the first at {table.where(row)}")
     target_names = [table.names[j] for j in columns.targets]
     if kind == "classify":
         y, classes = _one_hot(table, columns.targets[0])
@@ -401,34 +307,109 @@ def _column_arrays(table: Table, kind: str, columns: _Columns, missing: str):
     y = np.stack([table.numbers(j, "target") for j in columns.targets], axis=1)
     if np.isinf(y).any():
         raise ValueError(f"{source}: a target column has infinite values")
-    if kind in ("generate", "predict"):
-        y = _fill_missing(y, missing, source, target_names)
+    if kind in ("generate", "predict") and missing == "error":
+        _refuse_gaps(table, y, target_names)
     return y, u, target_names, None
 
 
-def _split_pairs(pairs: list[SequencePair], sequences: bool, split, washout: int | None, source: str, kind: str):
-    """(train, validation, test, (their sizes), washout): a series cut by steps, or sequences dealt out in order."""
+def _refuse_gaps(table: Table, y: np.ndarray, names: list[str]) -> None:
+    """One line naming the first empty target cell and how many more rows have one."""
+    gaps = np.isnan(y)
+    rows = np.flatnonzero(gaps.any(axis=1))
+    if not rows.size:
+        return
+    first = int(rows[0])
+    column = names[int(np.argmax(gaps[first]))]
+    more = f" and in {rows.size - 1} more row{'s' if rows.size > 2 else ''}" if rows.size > 1 else ""
+    raise ValueError(f"{table.source}: target column {column!r} is empty at {table.where(first)}{more}; fill "
+                     f"{'them' if more else 'it'}, or let evolino interpolate (--missing interpolate)")
+
+
+# ------------------------------------------------------------------------------------------- pieces and parts
+
+
+@dataclass(frozen=True, eq=False)
+class _Piece:
+    """Steps of one sequence before they become a :class:`SequencePair`: targets (T, m) and inputs (T, k) or None,
+    NaN where a cell is empty."""
+
+    targets: np.ndarray
+    inputs: np.ndarray | None
+
+    @property
+    def steps(self) -> int:
+        return self.targets.shape[0]
+
+    def cut(self, start: int, stop: int) -> _Piece:
+        return _Piece(self.targets[start:stop], None if self.inputs is None else self.inputs[start:stop])
+
+
+def _pieces(kind: str, y: np.ndarray, u: np.ndarray | None, bounds: list[int], horizon: int, target_names,
+            input_names) -> tuple[list[_Piece], list[str]]:
+    """One piece per sequence for the kind, and the input column names the network sees."""
+    pieces = []
+    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+        if kind == "predict":
+            if b - a <= horizon:
+                raise ValueError(f"a sequence of {b - a} steps is too short to predict {horizon} step(s) ahead")
+            seen = y[a : b - horizon] if u is None else np.concatenate([y[a : b - horizon], u[a : b - horizon]], 1)
+            pieces.append(_Piece(y[a + horizon : b], seen))
+        else:
+            pieces.append(_Piece(y[a:b], None if u is None else u[a:b]))
+    names = [*target_names, *input_names] if kind == "predict" else list(input_names)
+    return pieces, names
+
+
+def _split_pieces(pieces: list[_Piece], sequences: bool, split, washout: int | None, source: str, kind: str):
+    """((train, validation, test) lists of pieces, their sizes, washout): a series cut by steps, or sequences dealt
+    out in order."""
     unit = "sequences" if sequences else "steps"
-    sizes = _split_sizes(split, len(pairs) if sequences else pairs[0].steps, unit, source)
+    sizes = _split_sizes(split, len(pieces) if sequences else pieces[0].steps, unit, source)
     n_train, n_val, _ = sizes
     if n_train < 1:
         raise ValueError(f"{source}: the split leaves no training {unit}")
     if kind == "generate" and n_val < 1:
         raise ValueError(f"{source}: a generate task needs validation steps (split {list(split)})")
     if sequences:
-        train, validation, test = pairs[:n_train], pairs[n_train:n_train + n_val], pairs[n_train + n_val:]
+        parts = (pieces[:n_train], pieces[n_train : n_train + n_val], pieces[n_train + n_val :])
         washout = 0 if washout is None else washout
     else:
         cuts = np.cumsum([0, *sizes])
-        train, validation, test = (_slice(pairs[0], a, b) for a, b in zip(cuts[:-1], cuts[1:], strict=True))
+        parts = tuple([pieces[0].cut(a, b)] if b > a else [] for a, b in zip(cuts[:-1], cuts[1:], strict=True))
         washout = min(50, n_train // 10) if washout is None else washout
     if not isinstance(washout, int) or isinstance(washout, bool) or washout < 0:
         raise ValueError(f"washout must be an integer >= 0, got {washout!r}")
-    shortest = min(p.steps for p in train)
+    shortest = min(p.steps for p in parts[0])
     if shortest <= washout:
         raise ValueError(f"{source}: the training part has {shortest} steps, fewer than the washout + 1 "
                          f"({washout + 1})")
-    return train, validation, test, sizes, washout
+    return parts, sizes, washout
+
+
+def _pair(piece: _Piece, fill: bool, source: str, part: str, target_names, input_names) -> SequencePair:
+    """The piece as a SequencePair; with ``fill``, its gaps interpolated from its own values and marked filled."""
+    if not fill:
+        return SequencePair(piece.targets, piece.inputs)
+    filled = np.isnan(piece.targets).any(axis=1)
+    targets = _interpolate(piece.targets, source, part, "target", target_names)
+    inputs = None if piece.inputs is None else _interpolate(piece.inputs, source, part, "input", input_names)
+    return SequencePair(targets, inputs, filled=filled if filled.any() else None)
+
+
+def _interpolate(values: np.ndarray, source: str, part: str, role: str, names) -> np.ndarray:
+    """(T, k) with every NaN replaced linearly from the known values of its column (the nearest one at the edges)."""
+    gaps = np.isnan(values)
+    if not gaps.any():
+        return values
+    filled = values.copy()
+    steps = np.arange(values.shape[0])
+    for j in np.flatnonzero(gaps.any(axis=0)):
+        known = ~gaps[:, j]
+        if not known.any():
+            raise ValueError(f"{source}: {role} column {names[j]!r} has no values in the {part} part, so there is "
+                             "nothing to interpolate from there")
+        filled[:, j] = np.interp(steps, steps[known], values[known, j])
+    return filled
 
 
 def _free_run_protocol(validation, test, with_inputs: bool, windows: int | None, steps: int | None):
@@ -450,7 +431,7 @@ def _one_hot(table: Table, position: int) -> tuple[np.ndarray, list[str]]:
     else:
         present = np.char.str_len(column) > 0
         labels = column
-    classes = sorted(set(labels[present].tolist()), key=lambda c: (_number(c) is None, _number(c) or 0, c))
+    classes = sorted(set(labels[present].tolist()), key=lambda c: (as_number(c) is None, as_number(c) or 0, c))
     if len(classes) < 2:
         raise ValueError(f"{table.source}: label column {table.names[position]!r} has fewer than two classes")
     encoded = np.full((table.rows, len(classes)), np.nan)
@@ -467,24 +448,6 @@ def _label(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else repr(float(value))
 
 
-def _fill_missing(y: np.ndarray, missing: str, source: str, names: list[str]) -> np.ndarray:
-    gaps = np.isnan(y)
-    if not gaps.any():
-        return y
-    column = names[int(np.argmax(gaps.any(axis=0)))]
-    if missing == "error":
-        raise ValueError(f"{source}: target column {column!r} has {int(gaps.sum())} missing value(s); fill them, or "
-                         "let evolino interpolate (missing = \"interpolate\", --missing interpolate)")
-    filled = y.copy()
-    steps = np.arange(y.shape[0])
-    for j in range(y.shape[1]):
-        known = ~gaps[:, j]
-        if not known.any():
-            raise ValueError(f"{source}: target column {names[j]!r} has no values")
-        filled[:, j] = np.interp(steps, steps[known], y[known, j])
-    return filled
-
-
 def _sequence_bounds(table: Table, position: int | None) -> list[int]:
     """Row boundaries [0, ..., rows] of the sequences (one sequence without a sequence column)."""
     if position is None:
@@ -492,26 +455,3 @@ def _sequence_bounds(table: Table, position: int | None) -> list[int]:
     ids = table.columns[position]
     change = np.flatnonzero(ids[1:] != ids[:-1]) + 1
     return [0, *change.tolist(), table.rows]
-
-
-def _pairs(kind: str, y: np.ndarray, u: np.ndarray | None, bounds: list[int], horizon: int, target_names,
-           input_names):
-    """SequencePairs of every sequence for the kind, and the input column names the network sees."""
-    pairs = []
-    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
-        if kind == "predict":
-            if b - a <= horizon:
-                raise ValueError(f"a sequence of {b - a} steps is too short to predict {horizon} step(s) ahead")
-            seen = y[a : b - horizon] if u is None else np.concatenate([y[a : b - horizon], u[a : b - horizon]], 1)
-            pairs.append(SequencePair(y[a + horizon : b], seen))
-        else:
-            pairs.append(SequencePair(y[a:b], None if u is None else u[a:b]))
-    names = [*target_names, *input_names] if kind == "predict" else list(input_names)
-    return pairs, names
-
-
-def _slice(pair: SequencePair, start: int, stop: int) -> list[SequencePair]:
-    """Steps [start, stop) of ``pair`` as a one-element list (empty when there are none)."""
-    if stop <= start:
-        return []
-    return [SequencePair(pair.targets[start:stop], None if pair.inputs is None else pair.inputs[start:stop])]
