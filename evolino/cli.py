@@ -136,6 +136,9 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument("--inputs", nargs="+", type=_column, default=None, metavar="COL", help="input column(s)")
     data.add_argument("--sequence", type=_column, default=None, metavar="COL",
                       help="column whose consecutive equal values mark one sequence")
+    data.add_argument("--time", type=_column, default=None, metavar="COL",
+                      help="column of dates, the time index (default: the first column of ISO dates; name a column "
+                      "of years to use it)")
     data.add_argument("--horizon", type=_positive_int, default=None, help="predict: steps ahead, default 1")
     data.add_argument("--split", nargs="+", default=None, metavar="X",
                       help="train validation test: fractions adding up to 1 or counts, default 0.7 0.15 0.15")
@@ -258,7 +261,8 @@ def _add_display_flags(parser: argparse.ArgumentParser) -> None:
 # solves MSO2 to NRMSE <= 1e-5 well within a minute on a 2-core machine).
 _FLAG_KEYS = {
     "task": "task.name", "data": "task.data", "kind": "task.kind", "target": "task.target",
-    "inputs": "task.inputs", "sequence": "task.sequence", "horizon": "task.horizon", "washout": "task.washout",
+    "inputs": "task.inputs", "sequence": "task.sequence", "time": "task.time", "horizon": "task.horizon",
+    "washout": "task.washout",
     "metric": "task.metric", "missing": "task.missing", "header": "task.header",
     "validation_windows": "task.validation_windows", "free_run_steps": "task.free_run_steps",
     "holdout": "task.holdout",
@@ -529,7 +533,8 @@ def _load_model(target: str):
 
 def _model_columns(table, names: tuple[str, ...], count: int, role: str, first: int = 0, total: int = 0):
     """(T, count) array of the columns ``names`` of a table (by name when its header has them all; otherwise by
-    position from ``first``, and then the table must have exactly ``total`` columns), or None when ``count`` is 0.
+    position from ``first`` among the columns other than the dates, and then the table must have exactly ``total``
+    of them), or None when ``count`` is 0.
     """
     import numpy as np
 
@@ -538,10 +543,11 @@ def _model_columns(table, names: tuple[str, ...], count: int, role: str, first: 
     if names and all(name in table.names for name in names):
         positions = [table.names.index(name) for name in names]
     else:
-        if len(table.names) != total:
-            raise UsageError(f"{table.source} has {len(table.names)} column(s); this model needs {total} "
+        values = [j for j, name in enumerate(table.names) if name != table.time_name]  # a date column is no value
+        if len(values) != total:
+            raise UsageError(f"{table.source} has {len(values)} column(s) of values; this model needs {total} "
                              f"({', '.join(names) if names else 'by position'}) or a header naming them")
-        positions = list(range(first, first + count))
+        positions = values[first : first + count]
     data = np.stack([table.numbers(j, role) for j in positions], axis=1)
     if not np.isfinite(data).all():
         raise UsageError(f"{table.source}: the {role} columns have empty or non-finite cells")

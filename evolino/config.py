@@ -80,6 +80,9 @@ class TaskSettings:
     metric: str | None = _setting(None, "nrmse, rmse, mse, mae or error_rate (default nrmse; mse for classify).")
     missing: str | None = _setting(None, '"error" (default) or "interpolate": empty target cells of a series.')
     header: bool | None = _setting(None, "CSV: the first line names the columns (default: detected).")
+    time: str | int | None = _setting(None, "Column of dates, by name or 0-based index: the time index, never a target "
+                                      "or input (default: the first column of ISO dates; a column of years such as "
+                                      "1949 is taken only when named here).")
     validation_windows: int | None = _setting(None, "`generate`: free runs started evenly across the validation "
                                               "part (default 5).", _positive, ">= 1")
     free_run_steps: int | None = _setting(None, "`generate`: length of each validation free run (default: as long "
@@ -96,7 +99,7 @@ class TaskSettings:
 
 # [task] keys that describe a data file (they need task.data)
 DATA_KEYS = ("kind", "target", "inputs", "sequence", "horizon", "split", "washout", "scale", "metric", "missing",
-             "validation_windows", "free_run_steps")
+             "validation_windows", "free_run_steps", "time")
 
 
 @dataclass

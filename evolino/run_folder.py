@@ -4,7 +4,8 @@
 Besides the results (:mod:`evolino.reporting`) a run folder holds:
 
 ``config.toml``  the run's settings; for a data file, ``[task] data = "data.npz"`` and the columns by name
-``data.npz``     the columns of the user's file that the task uses, in original units (data-file runs only)
+``data.npz``     the columns of the user's file that the task uses, in original units, and its column of dates as
+                 ISO text (data-file runs only)
 ``task.npz``     the task as it was built: every sequence (in model units), the protocol and the scaler
                  (:meth:`evolino.tasks.Task.save`), so that a task registered by a script of your own needs no script
 ``task.json``    the task's description: kind, columns, split sizes, scaling, the source file and its SHA-256
@@ -50,7 +51,7 @@ def build_task(settings: TaskSettings) -> tuple[Task, Table | None]:
             return make_task(settings.name or DEFAULT_TASK, **settings.options), None
         except TypeError as exc:
             raise ConfigError(f"task.options: {exc}") from None
-    table = read_table(settings.data, header=settings.header)
+    table = read_table(settings.data, header=settings.header, time=settings.time)
     try:
         task = data_task(table, name=settings.name, **settings.data_keys())
     except TypeError as exc:  # e.g. a split of the wrong shape from a config written by hand
@@ -65,11 +66,16 @@ def write_task_files(folder: str | os.PathLike, task: Task, table: Table | None,
     folder = Path(folder)
     if table is not None:
         columns = task.info["columns"]
-        used = [*columns["targets"], *columns["inputs"], *([columns["sequence"]] if columns["sequence"] else [])]
+        time = columns.get("time")
+        if time is not None and table.time_name != time:
+            table = table.with_time(time)
+        elif time is None and table.time_name is not None:  # dates the task does not use as its index
+            table = replace(table, time=None, time_name=None)
+        used = [*columns["targets"], *columns["inputs"], *(c for c in (columns["sequence"], time) if c is not None)]
         save_table(table, folder / "data.npz", [table.names.index(name) for name in used])
         settings = replace(settings, data="data.npz", header=None, name=task.name,
                            target=list(columns["targets"]), inputs=list(columns["inputs"]) or None,
-                           sequence=columns["sequence"])
+                           sequence=columns["sequence"], time=time)
     task.save(folder / "task.npz")
     write_text(folder / "task.json", json.dumps(task.describe(), indent=2, sort_keys=True, default=str) + "\n")
     return settings

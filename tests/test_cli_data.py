@@ -135,3 +135,93 @@ def test_bad_data_is_one_line_exit_2_and_leaves_no_folder(tmp_path, capsys, cont
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0], err
     assert not out.exists()
+
+
+TINY = ["--cells", "2", "--population", "8", "--generations", "2", "--quiet", "--no-plots"]
+GAPS = [16, 40, 41, 99, 150, 200, 208, 209, 230, 254, 260, 280]  # 0-based rows; 254 | 255: validation | test
+
+
+def _gappy(path, rows=300):
+    y = 50 + 20 * np.sin(0.4 * np.arange(rows)) + np.random.default_rng(1).normal(0, 2, rows)
+    path.write_text("x\n" + "".join("\n" if t in GAPS else f"{v:.6f}\n" for t, v in enumerate(y)))
+    return y
+
+
+def test_empty_cells_stop_the_run_with_one_line_that_names_the_row(tmp_path, capsys):
+    csv = tmp_path / "series.csv"
+    _gappy(csv)
+    assert main(["run", "--data", str(csv), "--out", str(tmp_path / "never"), *TINY]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"evolino: error: {csv}: target column 'x' is empty at data row 17 (file line 18) and in 11 more "
+                   "rows; fill them, or let evolino interpolate (--missing interpolate)"]
+    assert not (tmp_path / "never").exists()
+
+
+def test_interpolated_steps_keep_their_place_and_are_not_scored(tmp_path):
+    from evolino.run_folder import load_run_task
+
+    csv = tmp_path / "series.csv"
+    y = _gappy(csv)
+    out = tmp_path / "r"
+    assert main(["run", "--data", str(csv), "--missing", "interpolate", "--out", str(out), *TINY]) == 0
+    task = load_run_task(out)
+    parts = (*task.train, *task.validation, *task.test)
+    assert sum(p.steps for p in parts) == 300 and task.test[0].steps == 45
+    filled = np.concatenate([p.filled if p.filled is not None else np.zeros(p.steps, bool) for p in parts])
+    assert np.flatnonzero(filled).tolist() == GAPS
+    measured = ~filled[255:]
+    assert np.flatnonzero(~task.test[0].scored).tolist() == [5, 25]
+    columns = read_columns(out / "test_outputs.csv")
+    np.testing.assert_allclose(columns["target_x"][measured], y[255:][measured], atol=1e-5)
+
+    def nrmse(name, mask):
+        target, output = columns["target_x"][mask], columns[name][mask]
+        return np.sqrt(np.mean((output - target) ** 2) / np.var(target))
+
+    result = json.loads((out / "result.json").read_text())
+    everything = np.ones(45, dtype=bool)
+    for name, reported in (("evolino_x", result["test_error"]), ("evolino_one_step_x", result["test_one_step_error"]),
+                           ("ar_x", result["baselines"]["ar"]["test_error"]),
+                           ("mean_x", result["baselines"]["mean"]["test_error"])):
+        assert nrmse(name, measured) == pytest.approx(reported, rel=1e-4), name
+        assert nrmse(name, everything) != pytest.approx(reported, rel=1e-4), name  # the filled steps would count
+    assert json.loads((out / "task.json").read_text())["info"]["filled"] == [8, 2, 2]
+
+
+def _monthly(path, months=96):
+    stamps = np.datetime64("1949-01") + np.arange(months)
+    y = 100 + 10 * np.sin(2 * np.pi * np.arange(months) / 12) + 0.5 * np.arange(months)
+    path.write_text("month,passengers\n" + "".join(f"{s},{v:.4f}\n" for s, v in zip(stamps, y, strict=True)))
+
+
+def test_a_date_column_is_the_index_of_a_run_and_its_folder(tmp_path):
+    from evolino.tasks.data import read_table
+
+    csv = tmp_path / "air.csv"
+    _monthly(csv)
+    out = tmp_path / "air"
+    assert main(["run", "--data", str(csv), "--out", str(out), *TINY]) == 0
+    info = json.loads((out / "task.json").read_text())["info"]
+    assert info["time"] == {"column": "month", "frequency": "monthly", "season": 12, "first": "1949-01",
+                            "last": "1956-12"}
+    assert info["columns"]["targets"] == ["passengers"]
+    assert load_config(out / "config.toml").task.time == "month"
+    copy = read_table(out / "data.npz")  # the folder alone recreates the index
+    assert copy.time_name == "month" and np.array_equal(copy.time, read_table(csv).time)
+    csv.unlink()
+    assert main(["run", "--config", str(out / "config.toml"), "--out", str(tmp_path / "again"), *TINY]) == 0
+    assert json.loads((tmp_path / "again" / "task.json").read_text())["info"]["time"] == info["time"]
+
+
+def test_time_names_a_column_of_years(tmp_path, capsys):
+    csv = tmp_path / "nile.csv"
+    flow = 1000.5 + np.random.default_rng(2).normal(0, 50, 100)
+    csv.write_text("year,flow\n" + "".join(f"{1871 + i},{v:.2f}\n" for i, v in enumerate(flow)))
+    out = tmp_path / "nile"
+    assert main(["run", "--data", str(csv), "--time", "year", "--out", str(out), *TINY]) == 0
+    info = json.loads((out / "task.json").read_text())["info"]
+    assert info["columns"]["targets"] == ["flow"] and info["time"]["frequency"] == "yearly"
+    capsys.readouterr()
+    assert main(["run", "--data", str(csv), "--time", "flow", "--out", str(tmp_path / "never"), *TINY]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "time column 'flow', data row 1 (file line 2)" in err[0] and "is not a year" in err[0]
