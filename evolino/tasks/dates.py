@@ -124,7 +124,7 @@ def years(values: np.ndarray) -> np.ndarray:
     good = ~present | ((values == np.round(values)) & (values >= 1000) & (values <= 9999))
     if not good.all():
         index = int(np.argmin(good))
-        raise DateError(index, repr(float(values[index])).removesuffix(".0"), "a year (1000-9999)")
+        raise DateError(index, repr(float(values[index])).removesuffix(".0"), "a year")
     out = np.full(values.shape, np.datetime64("NaT"), dtype="datetime64[Y]")
     out[present] = (values[present].astype(np.int64) - 1970).astype("datetime64[Y]")
     return out
