@@ -208,6 +208,10 @@ def test_a_date_column_is_the_index_of_a_run_and_its_folder(tmp_path):
     assert load_config(out / "config.toml").task.time == "month"
     copy = read_table(out / "data.npz")  # the folder alone recreates the index
     assert copy.time_name == "month" and np.array_equal(copy.time, read_table(csv).time)
+    bare = tmp_path / "bare.csv"  # no header: the date column is no value, so the one value column is found
+    bare.write_text("".join(line + "\n" for line in csv.read_text().splitlines()[1:]))
+    assert main(["predict", str(out), "--csv", str(bare), "--out", str(tmp_path / "p.csv")]) == 0
+    assert read_columns(tmp_path / "p.csv")["passengers"].shape == (96,)
     csv.unlink()
     assert main(["run", "--config", str(out / "config.toml"), "--out", str(tmp_path / "again"), *TINY]) == 0
     assert json.loads((tmp_path / "again" / "task.json").read_text())["info"]["time"] == info["time"]

@@ -151,11 +151,11 @@ def as_times(column: np.ndarray) -> np.ndarray | None:
     """A text column whose every non-empty cell is an ISO date, as (T,) datetime64; None for any other column."""
     if column.dtype.kind != "U":
         return None
-    present = np.flatnonzero(np.char.str_len(np.char.strip(column)) > 0)
-    if not present.size:
+    first = next((cell for cell in column if cell.strip()), None)
+    if first is None:
         return None
     try:
-        dates.parse_times(column[present[:1]])  # one cell first: most text columns are no dates
+        dates.parse_times([first])  # one cell first: most text columns are no dates
         return dates.parse_times(column)
     except dates.DateError:
         return None
@@ -256,8 +256,8 @@ def _text(cells: list[str]) -> np.ndarray:
     return np.char.strip(np.array(cells, dtype=str))
 
 
-def _numbers(cells: list[str]) -> np.ndarray | None:
-    """A column's cells as floats (NaN where empty), or None when a cell is not a number."""
+def _column(cells: list[str]) -> np.ndarray:
+    """A column's cells as floats (NaN where empty), or as stripped text when a cell is not a number."""
     try:
         return np.array(cells, dtype=np.float64)  # float() of every cell, looped in C: the common case
     except ValueError:
@@ -270,7 +270,7 @@ def _numbers(cells: list[str]) -> np.ndarray | None:
     try:  # cell by cell, as float() reads them (numpy's own parser may be stricter); stops at the first word
         return np.array([float(cell) if cell else np.nan for cell in text.tolist()])
     except ValueError:
-        return None
+        return text
 
 
 def _row_lines(path: Path) -> np.ndarray:
@@ -304,7 +304,7 @@ def _from_csv(path: Path, header: bool | None):
             raise ValueError(f"{path}: line {lines[i]} has {len(rows[i])} cells, the first has {width}")
         rows[i] = [""] * width  # a blank line inside the data: a row of empty cells
     cells = [list(map(itemgetter(j), rows)) for j in range(width)]
-    below = [_numbers(column[first + 1 :]) for column in cells]
+    below = [_column(column[first + 1 :]) for column in cells]
     head = [cell.strip() for cell in rows[first]]
     if header is None:
         second = next((i for i in range(first + 1, len(rows)) if not _blank(rows[i])), None)
@@ -316,12 +316,12 @@ def _from_csv(path: Path, header: bool | None):
     if header:
         if first + 1 == len(rows):
             raise ValueError(f"{path} has no data rows")
-        columns = [_text(c[first + 1 :]) if values is None else values for c, values in zip(cells, below, strict=True)]
-        return names, columns, lines[first + 1 : last + 1]
+        return names, below, lines[first + 1 : last + 1]
     columns = []
     for column, values in zip(cells, below, strict=True):
-        start = None if values is None else _numbers(column[: first + 1])  # the rows above `below`
-        columns.append(_text(column) if start is None else np.concatenate([start, values]))
+        start = _column(column[: first + 1])  # the rows above `below`
+        numbers = start.dtype.kind == "f" and values.dtype.kind == "f"
+        columns.append(np.concatenate([start, values]) if numbers else _text(column))
     return names, columns, lines[: last + 1]
 
 
@@ -330,7 +330,7 @@ def _looks_like_header(head: list[str], second: list[str] | None, below: list, c
     if second is None:
         return as_number(head[0]) is None if head else False
     for j, cell in enumerate(head):
-        if as_number(cell) is None and below[j] is not None and not _blank(cells[j][first + 1 :]):
+        if as_number(cell) is None and below[j].dtype.kind == "f" and not _blank(cells[j][first + 1 :]):
             return True
     return all(as_number(cell) is None for cell in head) and any(as_number(c.strip()) is not None for c in second)
 
