@@ -2,13 +2,16 @@
 that stops before any folder is written."""
 
 import json
+import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+import evolino
 from evolino.cli import main
 from evolino.config import load_config
 from evolino.model import EvolinoModel
@@ -109,8 +112,10 @@ def test_a_task_registered_by_a_script_resumes_without_the_script(tmp_path):
         " generative=True)\n"
         "sys.exit(main(sys.argv[1:]))\n")
     out = tmp_path / "wave"
+    here = str(Path(evolino.__file__).resolve().parents[1])  # the script imports the evolino under test
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [here, os.environ.get("PYTHONPATH")]))}
     first = subprocess.run([sys.executable, str(script), "run", "--task", "wave", *SMALL, "--out", str(out)],
-                           capture_output=True, text=True)
+                           capture_output=True, text=True, env=env)
     assert first.returncode == 0, first.stderr
     assert main(["resume", str(out), "--generations", "8", "--quiet", "--no-plots"]) == 0  # plain evolino
     assert main(["report", str(out)]) == 0 and main(["generate", str(out), "--steps", "5"]) == 0
