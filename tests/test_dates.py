@@ -145,5 +145,7 @@ def test_future_dates_written_at_the_frequencys_precision(cells, steps, expected
 def test_irregular_dates_are_written_as_precisely_as_they_need_and_have_no_step():
     times = parse_times(["2024-01-01", "2024-01-03 12:00", ""])
     assert format_times(times, None).tolist() == ["2024-01-01T00:00", "2024-01-03T12:00", ""]
+    with pytest.raises(ValueError, match="no next dates"):
+        future_times(times[0], infer_frequency(parse_times(["2024-01-01", "2024-01-02", "2024-01-04"])), 2)
     with pytest.raises(ValueError, match="no step"):
-        future_times(times[0], Frequency("irregular"), 2)
+        future_times(times[0], Frequency("made up"), 2)

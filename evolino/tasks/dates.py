@@ -203,12 +203,15 @@ def _fixed_step(seconds: int) -> np.timedelta64:
     return np.timedelta64(seconds, "s")
 
 
-def future_times(last: np.datetime64, frequency: Frequency, steps: int) -> np.ndarray:
+def future_times(last: np.datetime64, frequency: Frequency | None, steps: int) -> np.ndarray:
     """The ``steps`` dates after ``last`` at ``frequency``: (steps,) datetime64.
 
     Calendar steps keep the day of the month (``frequency.day``, else ``last``'s; a month end stays a month end:
-    1961-01-31, 1961-02-28, 1961-03-31) and the time of day.
+    1961-01-31, 1961-02-28, 1961-03-31) and the time of day. Irregular dates (``frequency`` None) have no next
+    dates: ValueError.
     """
+    if frequency is None:
+        raise ValueError("irregular dates have no next dates (no frequency)")
     last = np.datetime64(last)
     if np.isnat(last):
         raise ValueError("the last date is empty")
