@@ -783,7 +783,8 @@ def forecast_benchmark_markdown(data: dict) -> str:
                    f"AutoARIMA; AutoARIMA's own NRMSE in its column); evolino: the median of seeds {seeds}, "
                    f"{generations}; AR(p) and the training mean are evolino's own baselines. Bold: the best method "
                    f"of the series (errors within a relative {TIE:g} are tied). Seasonal naive is left out of series "
-                   "without a season (it is naive there)."), ""]
+                   "without a season (it is naive there); evolino's persistence baseline, naive's forecast, is in "
+                   "the JSON only."), ""]
     if not data.get("complete", True):
         lines += [f"**Incomplete run**: {len(entries)} series.", ""]
     for name in BENCHMARK_SETS:
