@@ -713,6 +713,118 @@ def fundamental_summary() -> str:
         f"{chosen[0]['settings']['generations']:,} generations: {_solved_cell(chosen)} (the long time-lag page).")
 
 
+
+# ------------------------------------------------------------------------ docs/generated/forecast_benchmark.md
+
+BENCHMARK_COLUMNS = {"evolino": "evolino", "evolino_ar": "AR(p)", "autoarima": "AutoARIMA", "autoets": "AutoETS",
+                     "naive": "naive", "seasonal_naive": "seasonal naive", "evolino_mean": "training mean"}
+BENCHMARK_SETS = ("development", "confirmation")
+TIE = 1e-6  # relative: closer errors are a tie (evolino falling back to its AR(p) part is one)
+
+
+def _benchmark_errors(entry: dict) -> dict[str, float]:
+    """{method: test NRMSE} of a series, inf for a diverged forecast; SeasonalNaive left out without a season (it is
+    Naive there)."""
+    methods = entry["methods"]
+    return {m: _value(methods[m]["nrmse"]) for m in BENCHMARK_COLUMNS
+            if m in methods and not (m == "seasonal_naive" and entry["season"] == 1)}
+
+
+def _compare(a: float, b: float) -> int:
+    """-1 when ``a`` is lower than ``b`` by more than the tie tolerance, 1 when higher, 0 for a tie."""
+    if a == b or (np.isfinite(a) and np.isfinite(b) and abs(a - b) <= TIE * max(abs(a), abs(b))):
+        return 0
+    return -1 if a < b else 1
+
+
+def _best(errors: dict[str, float]) -> set[str]:
+    low = min(errors.values())
+    return {m for m, e in errors.items() if _compare(e, low) == 0}
+
+
+def _relative(error: float, arima: float) -> str:
+    return "diverged" if not np.isfinite(error) else f"{error / arima:.2f}"
+
+
+def _benchmark_summary(entries: list[dict]) -> dict[str, str]:
+    """The summary cells of a group of series: median relative errors, evolino's best-of-all count, its wins /
+    ties / losses against AutoARIMA, AutoETS and its own AR(p), and the intervals' median coverage."""
+    cells = {}
+    for method, label in BENCHMARK_COLUMNS.items():
+        ratios = [e[method] / e["autoarima"] for e in map(_benchmark_errors, entries) if method in e]
+        if method != "autoarima":
+            cells[f"{label}: median NRMSE / AutoARIMA's"] = f"{np.median(ratios):.2f}" if ratios else "-"
+    best = [_best(_benchmark_errors(e)) for e in entries]
+    alone = sum(b == {"evolino"} for b in best)
+    shared = sum("evolino" in b for b in best) - alone
+    cells["evolino best of all methods"] = f"{alone + shared} of {len(entries)}" + \
+        (f" ({shared} shared)" if shared else "")
+    for other in ("autoarima", "autoets", "evolino_ar"):
+        outcomes = [_compare(e["evolino"], e[other]) for e in map(_benchmark_errors, entries) if other in e]
+        cells[f"evolino against {BENCHMARK_COLUMNS[other]}: wins / ties / losses"] = \
+            f"{outcomes.count(-1)} / {outcomes.count(0)} / {outcomes.count(1)}"
+    for method, label in (("autoarima", "AutoARIMA"), ("autoets", "AutoETS"), ("evolino", "evolino")):
+        covered = [e["methods"][method]["coverage"] for e in entries if e["methods"][method]["coverage"] is not None]
+        cells[f"{label}: median coverage of the 90% intervals"] = \
+            f"{100 * np.median(covered):.0f}% ({len(covered)} series)" if covered else "not reported"
+    return cells
+
+
+def forecast_benchmark_markdown(data: dict) -> str:
+    """The table of experiments/forecast_benchmark.py's results: each series' test NRMSE of every method relative
+    to AutoARIMA's, development then confirmation series, and the summary of each set and of all."""
+    entries = data["series"]
+    protocol = data["protocol"]
+    seeds = ", ".join(map(str, protocol["seeds"]))
+    generations = "evolino's default generations" if protocol["generations"] is None else \
+        f"{protocol['generations']} generations"
+    labels = [label for method, label in BENCHMARK_COLUMNS.items() if method != "autoarima"]
+    lines = [prose(f"Test NRMSE of each method divided by AutoARIMA's on the same test part (below 1: better than "
+                   f"AutoARIMA; AutoARIMA's own NRMSE in its column); evolino: the median of seeds {seeds}, "
+                   f"{generations}; AR(p) and the training mean are evolino's own baselines. Bold: the best method "
+                   f"of the series (errors within a relative {TIE:g} are tied). Seasonal naive is left out of series "
+                   "without a season (it is naive there); evolino's persistence baseline, naive's forecast, is in "
+                   "the JSON only."), ""]
+    if not data.get("complete", True):
+        lines += [f"**Incomplete run**: {len(entries)} series.", ""]
+    for name in BENCHMARK_SETS:
+        mine = [e for e in entries if e["set"] == name]
+        if not mine:
+            continue
+        lines += [f"**{name.capitalize()} set** ({len(mine)} series)", "",
+                  "| series | frequency | season | steps | test steps | AutoARIMA NRMSE | "
+                  + " | ".join(labels) + " |", "|---|---|---|---|---|---|" + "---|" * len(labels)]
+        for entry in mine:
+            errors = _benchmark_errors(entry)
+            best = _best(errors)
+            arima = errors["autoarima"]
+            cells = {m: _relative(e, arima) for m, e in errors.items()}
+            cells["autoarima"] = fmt(arima, 2) if not np.isfinite(arima) else f"{arima:.3f}"
+            cells = {m: f"**{c}**" if m in best else c for m, c in cells.items()}
+            lines.append(f"| {entry['name']} | {entry['frequency']} | {entry['season']} | {entry['length']} | "
+                         f"{entry['split']['test']} | {cells['autoarima']} | "
+                         + " | ".join(cells.get(m, "-") for m in BENCHMARK_COLUMNS if m != "autoarima") + " |")
+        lines.append("")
+    groups = {name: [e for e in entries if e["set"] == name] for name in BENCHMARK_SETS}
+    groups = {name: mine for name, mine in groups.items() if mine}
+    if len(groups) > 1:
+        groups["all"] = entries
+    summaries = {name: _benchmark_summary(mine) for name, mine in groups.items()}
+    heads = [f"{name} ({len(groups[name])})" for name in groups]
+    lines += ["**Summary**", "", "| | " + " | ".join(heads) + " |", "|---|" + "---|" * len(heads)]
+    for key in next(iter(summaries.values())):
+        lines.append(f"| {key} | " + " | ".join(s[key] for s in summaries.values()) + " |")
+    return "\n".join(lines)
+
+
+def forecast_benchmark() -> str:
+    path = RESULTS / "forecast_benchmark.json"
+    if not path.exists():
+        return ("No results yet: `python experiments/forecast_benchmark.py --write-results` writes "
+                "experiments/results/forecast_benchmark.json and this table.")
+    return forecast_benchmark_markdown(json.loads(path.read_text()))
+
+
 BLOCKS: dict[str, dict[str, Callable[[], str]]] = {
     "docs/architecture.md": {"readout-cutoff": architecture_cutoff},
     "README.md": {"results": readme_results},
@@ -726,6 +838,7 @@ BLOCKS: dict[str, dict[str, Callable[[], str]]] = {
                          "mackey-glass": mackey_glass_results},
     "docs/fundamental-problem.md": {"summary": fundamental_summary, "gradient-lags": gradient_lags,
                                     "guessing": guessing_table, "levin": levin_table, "compressor": compressor_table},
+    "docs/generated/forecast_benchmark.md": {"forecast-benchmark": forecast_benchmark},
 }
 
 
