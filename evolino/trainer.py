@@ -39,6 +39,9 @@ __all__ = ["Evolino", "FitResult", "HISTORY_COLUMNS", "Protocol", "RunControls",
 # cell output at +-1) is balanced on cancellations; free runs of such networks tend to blow up on new data.
 WEIGHT_WARNING = 1e4
 
+# How many of the best genomes a run keeps (``top_genomes_``): the members a forecaster may average.
+TOP_GENOMES = 10
+
 HISTORY_COLUMNS = ("generation", "evaluations", "best", "mean", "median", "worst", "best_ever", "wall_seconds",
                    "step_size")
 
@@ -272,6 +275,9 @@ class Evolino(FittedNetworkMixin, ParamsMixin):
         What ``fit`` measured: errors, cost, history, trivial baselines, warnings.
     optimizer_ : Optimizer
         The optimizer after the run, e.g. ``optimizer_.trials_to_success`` for ``guess`` or ESP's ``bursts``.
+    top_genomes_ : (k, d) array
+        The ``TOP_GENOMES`` genomes with the lowest fitness that evolution saw (best first; fewer when it saw fewer),
+        with their fitness at ``top_errors_`` (k,): the members of an ensemble.
 
     The estimator follows scikit-learn's conventions (:class:`evolino.params.ParamsMixin`): the parameters above
     are set here and checked in ``fit``, ``fit`` returns the estimator, ``get_params``/``set_params`` make
@@ -400,9 +406,15 @@ class Evolino(FittedNetworkMixin, ParamsMixin):
         if not getattr(opt, "resumed_exactly", True):
             note(f"warning: {path} did not replay bit for bit here (another machine's linear algebra?): the run "
                  "goes on, but not exactly as the uninterrupted one would have")
-        return opt, list(state["history"]), float(state["elapsed_seconds"])
+        top = TopGenomes(TOP_GENOMES)
+        if "top_genomes" in state:
+            top.genomes, top.errors = np.asarray(state["top_genomes"]), np.asarray(state["top_errors"])
+        elif np.isfinite(opt.best_error):  # a checkpoint from before the leaders were kept: the best one only
+            top.update(opt.best_genome[None], np.array([opt.best_error]))
+        return opt, list(state["history"]), float(state["elapsed_seconds"]), top
 
-    def _save_checkpoint(self, run: RunControls, opt, history: list[dict], elapsed: float, digest: str) -> None:
+    def _save_checkpoint(self, run: RunControls, opt, history: list[dict], elapsed: float, digest: str,
+                         top: TopGenomes) -> None:
         state = {
             "optimizer": opt,  # pickled with its library internals and Generator (CMA-ES: compact, see cmaes.py)
             "history": history,
@@ -414,6 +426,8 @@ class Evolino(FittedNetworkMixin, ParamsMixin):
             "rng_states": _rng_states(opt),  # also inside the pickled optimizer; kept here for inspection
             "search_params": self._search_params(),
             "task_sha256": digest,
+            "top_genomes": top.genomes,
+            "top_errors": top.errors,
         }
         write_checkpoint(run.checkpoint_dir, state, opt.generation, keep=int(run.keep_checkpoints))
 
@@ -445,7 +459,7 @@ class Evolino(FittedNetworkMixin, ParamsMixin):
         self.resumed_from_ = None
         digest = task_digest(task) if run.checkpoint_dir is not None else ""
         loaded = self._load_checkpoint(run.checkpoint_dir, problem.spec, digest) if resume else None
-        opt, history, elapsed = loaded or (self._new_optimizer(problem.spec), [], 0.0)
+        opt, history, elapsed, top = loaded or (self._new_optimizer(problem.spec), [], 0.0, TopGenomes(TOP_GENOMES))
         for callback in run.callbacks if loaded else ():
             if hasattr(callback, "resumed"):
                 callback.resumed(list(history))
@@ -463,16 +477,18 @@ class Evolino(FittedNetworkMixin, ParamsMixin):
                 genomes = opt.ask()
                 errors = evaluator.evaluate(genomes)
                 opt.tell(genomes, errors)
+                top.update(genomes, errors)
                 row = _history_row(opt.generation, opt, errors, time.perf_counter() - start)
                 history.append(row)
                 for callback in run.callbacks:
                     callback(row)
                 if run.checkpoint_dir is not None and every and opt.generation % every == 0:
-                    self._save_checkpoint(run, opt, history, time.perf_counter() - start, digest)
+                    self._save_checkpoint(run, opt, history, time.perf_counter() - start, digest, top)
                     saved_generation = opt.generation
         if run.checkpoint_dir is not None and opt.generation != saved_generation:
-            self._save_checkpoint(run, opt, history, time.perf_counter() - start, digest)
+            self._save_checkpoint(run, opt, history, time.perf_counter() - start, digest, top)
         self.optimizer_ = opt
+        self.top_genomes_, self.top_errors_ = top.genomes.copy(), top.errors.copy()
         with single_threaded_blas():
             self._finish(task, problem, opt, history, start, stop_reason)
         return self
@@ -556,6 +572,31 @@ def _warnings(task: Task, spec: LSTMSpec, model: EvolinoModel, result: FitResult
     elif best is not None and not result.test_error <= best[1]:
         notes.append(f"test error {result.test_error:.3g} is not better than the {best[0]} baseline's {best[1]:.3g}")
     return notes
+
+
+class TopGenomes:
+    """The ``size`` genomes with the lowest finite errors seen so far, best first (ties: the earlier one first).
+
+    Attributes
+    ----------
+    genomes : (k, d), k <= size
+    errors : (k,)
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = int(size)
+        self.genomes = np.zeros((0, 0))
+        self.errors = np.zeros(0)
+
+    def update(self, genomes: np.ndarray, errors: np.ndarray) -> None:
+        """Merge a generation's genomes (n, d) and errors (n,)."""
+        finite = np.isfinite(errors)
+        if not finite.any():
+            return
+        pool = genomes[finite] if not self.genomes.size else np.concatenate([self.genomes, genomes[finite]])
+        scores = np.concatenate([self.errors, errors[finite]])
+        order = np.argsort(scores, kind="stable")[: self.size]
+        self.genomes, self.errors = pool[order].copy(), scores[order].copy()
 
 
 def _history_row(generation: int, opt, errors: np.ndarray, wall: float) -> dict:

@@ -133,3 +133,36 @@ def test_evolution_on_noisy_data_is_scored_on_the_holdout_and_the_validation_par
     choose = dataclasses.replace(problem.readout, ridge="validation")
     error, choice = evolino.fitness.validation_scores(result.model.genome[None], problem.spec, task, choose, "numpy")
     assert result.validation_error == error[0] and result.ridge >= choose.candidates[choice[0]]
+
+
+def test_the_run_keeps_its_best_genomes_in_order_and_a_resumed_run_the_same(tmp_path):
+    """top_genomes_ hold the TOP_GENOMES lowest errors of the run, best first (the merge rule checked against
+    sorting every genome at once); after a stop and resume they are the uninterrupted run's."""
+    from evolino.trainer import TOP_GENOMES, TopGenomes
+
+    seen = []
+    estimator = evolino.Evolino(cells=3, population=8, generations=6, seed=2)
+    problem = estimator.build_problem(evolino.make_task("mso2"))
+    estimator.fit(evolino.make_task("mso2"))
+    top = estimator.top_genomes_
+    assert top.shape == (TOP_GENOMES, problem.dimension) and np.all(np.diff(estimator.top_errors_) >= 0)
+    assert estimator.top_errors_[0] == estimator.optimizer_.best_error
+    np.testing.assert_array_equal(top[0], estimator.optimizer_.best_genome)
+
+    keeper = TopGenomes(3)  # the merge rule against sorting everything at once
+    rng = np.random.default_rng(0)
+    for _ in range(4):
+        genomes, errors = rng.normal(size=(5, 2)), rng.normal(size=5)
+        errors[0] = np.inf
+        seen.append((genomes, errors))
+        keeper.update(genomes, errors)
+    pool = np.concatenate([g for g, _ in seen]), np.concatenate([e for _, e in seen])
+    order = np.argsort(pool[1], kind="stable")[:3]
+    np.testing.assert_array_equal(keeper.genomes, pool[0][order])
+
+    first = evolino.Evolino(cells=3, population=8, generations=3, seed=2)
+    first.fit(evolino.make_task("mso2"), checkpoint_dir=tmp_path, checkpoint_every=1)
+    resumed = evolino.Evolino(cells=3, population=8, generations=6, seed=2)
+    resumed.fit(evolino.make_task("mso2"), checkpoint_dir=tmp_path, checkpoint_every=1, resume=True)
+    np.testing.assert_array_equal(resumed.top_genomes_, top)
+    np.testing.assert_array_equal(resumed.top_errors_, estimator.top_errors_)
