@@ -1,0 +1,155 @@
+"""The Forecaster end to end: its choices are made on the backtest and reported, the linear model is the fallback
+by construction, the saved model reproduces the reported forecast, and the command line writes dates and bounds."""
+
+import json
+
+import numpy as np
+import pytest
+
+import evolino
+from evolino.cli import main
+from evolino.forecasting import Forecaster, ForecastModel
+from evolino.forecasting import forecaster as forecaster_module
+
+TINY = dict(cells=2, population=8, generations=3, seed=0)
+
+
+def monthly(months=144, seed=0):
+    rng = np.random.default_rng(seed)
+    t = np.arange(months)
+    y = 100 + 0.8 * t + 12 * np.sin(2 * np.pi * t / 12) + np.cumsum(rng.normal(0, 1.5, months))
+    stamps = np.datetime64("1990-01") + t
+    return y, [str(s) for s in stamps]
+
+
+def write_monthly(path, months=144, seed=0):
+    y, stamps = monthly(months, seed)
+    path.write_text("month,sales\n" + "".join(f"{s},{v:.5f}\n" for s, v in zip(stamps, y, strict=True)))
+    return y
+
+
+@pytest.fixture(scope="module")
+def fitted(tmp_path_factory):
+    csv = tmp_path_factory.mktemp("f") / "sales.csv"
+    y = write_monthly(csv)
+    task = evolino.data_task(evolino.read_table(csv))
+    return Forecaster(evolino.Evolino(**TINY)).fit(task), task, y
+
+
+def test_choices_come_from_the_backtest_and_are_reported(fitted):
+    forecaster, task, y = fitted
+    result = forecaster.result_
+    assert result.season == 12  # from the monthly dates
+    backtest = result.backtest
+    assert backtest["chosen"] == result.final and len(backtest["origins"]) == 5
+    seen = task.train[0].steps + task.validation[0].steps
+    assert backtest["horizon"] == task.test[0].steps and max(backtest["origins"]) + backtest["horizon"] <= seen
+    best = min(backtest["transforms"].values(), key=lambda e: e["error"])
+    assert result.transform["name"] in backtest["transforms"] and backtest["linear"] == best["error"]
+    assert result.readout_lags == best["order"]
+    assert result.validation_error <= backtest["linear"]  # the final model is never worse on the backtest
+    summary = result.summary()
+    json.dumps(summary)  # JSON-ready: no NaN
+    assert {"transform", "season", "final", "ensemble", "backtest", "interval"} <= set(summary)
+
+
+def test_the_linear_fallback_is_exactly_the_ar_baseline(fitted):
+    forecaster, task, y = fitted
+    result = forecaster.result_
+    if result.final == "linear":
+        assert result.test_error == result.baselines["ar"]["test_error"]
+    assert result.baselines["ar"]["transform"] == result.transform["name"]
+    assert {"ar", "persistence", "seasonal_naive", "mean"} == set(result.baselines)
+    # the seasonal naive forecast is the last season repeated
+    seen = task.train[0].steps + task.validation[0].steps
+    outputs = task.to_original(result.baseline_outputs["seasonal_naive"][0])
+    np.testing.assert_allclose(outputs[:12, 0], y[seen - 12 : seen], atol=1e-5)  # the CSV holds 5 decimals
+
+
+def test_the_saved_model_reproduces_the_reported_forecast_and_bounds(fitted, tmp_path):
+    forecaster, task, y = fitted
+    result, model = forecaster.result_, forecaster.model_
+    steps, seen = task.test[0].steps, task.train[0].steps + task.validation[0].steps
+    reported = task.to_original(result.test_outputs[0])
+    np.testing.assert_allclose(model.forecast(y[:seen, None], steps), reported, rtol=1e-8)
+    model.save(tmp_path / "model.npz")
+    again = ForecastModel.load(tmp_path / "model.npz")
+    np.testing.assert_allclose(again.forecast(y[:seen, None], steps), reported, rtol=1e-8)
+    lower, upper = again.interval(reported, result.interval["level"])
+    np.testing.assert_allclose(lower, task.to_original(result.interval_outputs[0]), rtol=1e-9)
+    assert (lower <= reported).all() and (reported <= upper).all()
+    inside = ((y[seen:, None] >= lower) & (y[seen:, None] <= upper)).mean()
+    assert inside == pytest.approx(result.interval["coverage"])
+    (tmp_path / "nothing.npz").write_bytes(b"not an archive")
+    with pytest.raises(ValueError, match="not an evolino forecast model"):
+        ForecastModel.load(tmp_path / "nothing.npz")
+
+
+def test_a_network_must_beat_the_linear_model_from_every_origin(monkeypatch, fitted):
+    """The rule, on crafted backtest forecasts: "0" wins pooled but loses from one origin; "1" wins everywhere."""
+    forecaster, task, y = fitted
+    estimator = forecaster.estimator_
+    series = forecaster_module.Series.from_task(task)
+    origins = np.array([80, 90, 100])
+    targets, mask = series.windows(origins, 10)
+    linear = targets + 1.0  # the linear model misses by 1 everywhere
+
+    def crafted(spec, genomes, prepared, readout, origins_, horizon, kernel=None):
+        pooled_winner = targets + np.array([0.1, 0.1, 1.2])[:, None, None]  # better pooled, worse from origin 3
+        everywhere = targets + 0.9
+        k = len(genomes)
+        return {"0": np.broadcast_to(pooled_winner, (k, *targets.shape)),
+                "1": np.broadcast_to(everywhere, (k, *targets.shape)),
+                "gcv": np.broadcast_to(linear + 5, (k, *targets.shape))}
+
+    monkeypatch.setattr(forecaster_module, "network_backtest", crafted)
+    error = lambda f: float(forecaster_module.pooled_errors("nrmse", targets, mask, f[None])[0])  # noqa: E731
+    outcome = forecaster_module._Outcome(series, None, 1, origins, 10, error(linear), {}, 12,
+                                         linear_per_origin=forecaster_module._per_origin("nrmse", targets, mask,
+                                                                                         linear))
+    Forecaster()._choose_network(estimator, outcome)
+    assert outcome.network["qualified"] and outcome.network["ridge"] == "1"
+    assert outcome.candidates["k=1 ridge=0"] < outcome.candidates["k=1 ridge=1"]  # "0" was the pooled best
+
+
+def test_settings_are_honoured_and_checked(tmp_path):
+    csv = tmp_path / "sales.csv"
+    write_monthly(csv, months=120)
+    task = evolino.data_task(evolino.read_table(csv))
+    linear = Forecaster(transform="diff", season=4, networks=False).fit(task).result_
+    assert linear.transform["name"] == "diff" and linear.season == 4 and linear.final == "linear"
+    assert linear.generations == 0 and list(linear.backtest["transforms"]) == ["diff"]
+    with pytest.raises(ValueError, match="unknown transform"):
+        Forecaster(transform="boxcox").fit(task)
+    with pytest.raises(ValueError, match="ensemble"):
+        Forecaster(ensemble=0).fit(task)
+
+
+def test_generate_writes_the_dates_after_the_data_and_the_bounds(tmp_path, capsys):
+    csv = tmp_path / "sales.csv"
+    write_monthly(csv, months=96)
+    out = tmp_path / "run"
+    assert main(["run", "--data", str(csv), "--cells", "2", "--population", "8", "--generations", "2", "--quiet",
+                 "--no-plots", "--out", str(out)]) == 0
+    assert main(["generate", str(out), "--steps", "30", "--interval", "0.8"]) == 0
+    assert "grow as the square root" in capsys.readouterr().out  # 30 steps: past the backtest's 14
+    columns = (out / "generated.csv").read_text().splitlines()
+    assert columns[0] == "month,sales,sales_lower,sales_upper"
+    assert columns[1].startswith("1998-01,") and columns[30].startswith("2000-06,")  # after 1997-12
+    rows = np.array([[float(c) for c in line.split(",")[1:]] for line in columns[1:]])
+    assert (rows[:, 1] <= rows[:, 0]).all() and (rows[:, 0] <= rows[:, 2]).all()
+    assert main(["generate", str(out), "--steps", "5"]) == 0  # no --interval: the forecast alone
+    assert (out / "generated.csv").read_text().splitlines()[0] == "month,sales"
+
+
+def test_forecast_flags_are_checked_in_one_line(tmp_path, capsys):
+    csv = tmp_path / "sales.csv"
+    write_monthly(csv, months=96)
+    assert main(["run", "--data", str(csv), "--transform", "boxcox", "--out", str(tmp_path / "never")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "forecast.transform must be auto or one of" in err[0]
+    mso = tmp_path / "mso"
+    assert main(["run", "--task", "mso2", "--generations", "2", "--population", "8", "--quiet", "--no-plots",
+                 "--out", str(mso)]) == 0
+    assert main(["generate", str(mso), "--steps", "5", "--interval", "0.9"]) == 2
+    assert "--interval needs a forecast run" in capsys.readouterr().err
