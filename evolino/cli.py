@@ -153,6 +153,19 @@ def build_parser() -> argparse.ArgumentParser:
                       help="generate: free runs across the validation part, default 5")
     data.add_argument("--free-run-steps", type=_positive_int, default=None,
                       help="generate: length of each validation free run, default the test length")
+    forecast = run.add_argument_group("forecasts of your own series (--kind generate; see docs/forecasting.md)")
+    forecast.add_argument("--season", type=_non_negative_int, default=None,
+                          help="season length in steps, 0 for none (default: from the dates, else the "
+                          "autocorrelation)")
+    forecast.add_argument("--transform", default=None, help="auto (default: chosen on the backtest), none, log, diff, "
+                          "seasonal-diff, diff+seasonal-diff, or log+ any of the differences")
+    forecast.add_argument("--ensemble", type=_or_words(_positive_int, "auto"), default=None,
+                          help="networks averaged in the forecast, or auto (default: 1, 3 or 5 chosen on the "
+                          "backtest)")
+    forecast.add_argument("--origins", type=_positive_int, default=None, help="forecast origins of the backtest, "
+                          "default 5")
+    forecast.add_argument("--interval", type=_finite_float, default=None, help="level of the prediction intervals "
+                          "whose test coverage is reported, default 0.9")
     run.add_argument("--holdout", type=_finite_float, default=None, help="fraction of the training part evolution "
                      "is scored on; the validation part then chooses the final ridge (0: fitness = validation error)"
                      "; default 0 on benchmark tasks, 0.2 otherwise")
@@ -227,6 +240,9 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--after", choices=("all", "validation"), default="all",
                           help="without --history: continue after all the task's data (default) or after its "
                           "validation part (regenerating the test window)")
+    generate.add_argument("--interval", type=_finite_float, default=None, metavar="LEVEL",
+                          help="forecast runs: also write the bounds of the prediction interval at this level "
+                          "(e.g. 0.9), from the backtest's residuals per horizon step")
     generate.add_argument("--out", default=None, help="output CSV, default DIR/generated.csv")
 
     sweep = sub.add_parser("sweep", help="many runs at once as Ray Tune trials: seeds, grids, random or Optuna "
@@ -274,7 +290,8 @@ _FLAG_KEYS = {
     "max_seconds": "stop.max_seconds", "backend": "backend.name", "address": "backend.address",
     "workers": "backend.workers", "chunks_per_worker": "backend.chunks_per_worker", "out": "output.dir",
     "checkpoint_every": "output.checkpoint_every", "keep_checkpoints": "output.keep_checkpoints",
-    "progress_every": "output.progress_every",
+    "progress_every": "output.progress_every", "season": "forecast.season", "transform": "forecast.transform",
+    "ensemble": "forecast.ensemble", "origins": "forecast.origins", "interval": "forecast.interval",
 }
 
 
@@ -334,7 +351,7 @@ def _estimator(config, out, quiet: bool, task, callbacks: tuple = (), handle_sig
     """The Evolino estimator of a run and how to carry the run out (:class:`evolino.trainer.RunControls`: its
     progress display, history.csv written line by line, ``callbacks`` of the caller, checkpoints in ``out``, Ctrl-C);
     its problem is built once here, so that a network/task mismatch fails before any work."""
-    from evolino.config import estimator_params
+    from evolino.config import estimator_params, forecaster_params
     from evolino.progress import make_progress
     from evolino.reporting import HistoryWriter
     from evolino.trainer import Evolino, RunControls
@@ -344,8 +361,12 @@ def _estimator(config, out, quiet: bool, task, callbacks: tuple = (), handle_sig
                            checkpoint_dir=out, checkpoint_every=config.output.checkpoint_every,
                            keep_checkpoints=config.output.keep_checkpoints, handle_sigint=handle_sigint)
     estimator = Evolino(**estimator_params(config))
+    if config.task.data is not None and task.generative:  # a series of one's own: forecast it
+        from evolino.forecasting import Forecaster
+
+        estimator = Forecaster(estimator, **forecaster_params(config))
     try:
-        estimator.build_problem(task)
+        estimator.check(task) if hasattr(estimator, "check") else estimator.build_problem(task)
     except BaseException:
         progress.close()
         raise
@@ -519,14 +540,18 @@ def command_report(args: argparse.Namespace) -> int:
 
 
 def _load_model(target: str):
+    """(model, folder): the run's network (:class:`evolino.model.EvolinoModel`) or, for a forecast run, its
+    :class:`evolino.forecasting.ForecastModel`."""
+    from evolino.forecasting.model import ForecastModel, is_forecast_model
     from evolino.model import EvolinoModel
 
     path = Path(target)
     model_path = path / "model.npz" if path.is_dir() else path
     if not model_path.is_file():
         raise UsageError(f"no model at {model_path}")
+    kind = ForecastModel if is_forecast_model(model_path) else EvolinoModel
     try:
-        return EvolinoModel.load(model_path), (path if path.is_dir() else path.parent)
+        return kind.load(model_path), (path if path.is_dir() else path.parent)
     except (OSError, KeyError, ValueError) as exc:
         raise UsageError(f"cannot read model {model_path}: {exc}") from None
 
@@ -561,8 +586,20 @@ def command_predict(args: argparse.Namespace) -> int:
     from evolino.tasks.data import read_table
 
     model, folder = _load_model(args.dir)
-    spec = model.spec
     table = read_table(args.csv)
+    if not hasattr(model, "genome"):  # a forecast model: one-step predictions of the series in the CSV
+        levels = _model_columns(table, model.target_names, model.n_outputs, "target", model.n_inputs,
+                                model.n_inputs + model.n_outputs)
+        inputs = _model_columns(table, model.input_names, model.n_inputs, "input", 0,
+                                model.n_inputs + model.n_outputs)
+        outputs = model.predict(levels, inputs)
+        out = Path(args.out) if args.out else folder / "predictions.csv"
+        write_matrix_csv(out, outputs, "output", model.target_names)
+        settle = int(np.isnan(outputs).any(axis=1).sum())
+        print(f"wrote {outputs.shape[0]} one-step predictions to {out} (the first {settle}, which lack the past "
+              "the model looks at, are empty)")
+        return 0
+    spec = model.spec
     total = spec.n_inputs + spec.n_feedback
     inputs = _model_columns(table, model.input_names, spec.n_inputs, "input", 0, total)
     targets = _model_columns(table, model.target_names, spec.n_feedback, "target", spec.n_inputs, total)
@@ -582,6 +619,11 @@ def command_generate(args: argparse.Namespace) -> int:
     from evolino.run_folder import load_run_task
 
     model, folder = _load_model(args.dir)
+    if not hasattr(model, "genome"):
+        return _generate_forecast(args, model, folder)
+    if args.interval is not None:
+        raise UsageError("--interval needs a forecast run (run --data FILE); this folder holds a network of a "
+                         "benchmark task")
     if model.spec.n_inputs:
         raise UsageError("generate needs a model without external inputs (use predict for this model)")
     if not model.spec.feedback:
@@ -602,6 +644,65 @@ def command_generate(args: argparse.Namespace) -> int:
     write_matrix_csv(out, outputs, "output", model.target_names)
     print(f"wrote {outputs.shape[0]} generated steps (after {history.shape[0]} known ones) to {out}")
     return 0
+
+
+def _generate_forecast(args: argparse.Namespace, model, folder: Path) -> int:
+    """``generate`` for a forecast run: the steps after the data (or after its validation part), in the data's units,
+    with the dates after the data's last one and, with --interval, the bounds of the prediction interval."""
+    import numpy as np
+
+    from evolino.reporting import write_matrix_csv
+    from evolino.run_folder import load_run_task
+
+    if model.n_inputs:
+        raise UsageError("this forecast takes input columns, which are not known beyond the data: use predict for "
+                         "one-step predictions")
+    task = None
+    if args.history:
+        from evolino.tasks.data import read_table
+
+        history = _model_columns(read_table(args.history), model.target_names, model.n_outputs, "history", 0,
+                                 model.n_outputs)
+    else:
+        if not (folder / "task.npz").is_file() and not (folder / "config.toml").is_file():
+            raise UsageError(f"no task in {folder}: give the known past with --history CSV")
+        task = load_run_task(folder)
+        parts = [task.train[0], *task.validation[:1], *(task.test[:1] if args.after == "all" else [])]
+        history = task.to_original(np.concatenate([pair.targets for pair in parts]))
+    forecast = model.forecast(history, args.steps)
+    columns, names = [forecast], list(model.target_names) or [f"output_{j}" for j in range(model.n_outputs)]
+    header = list(names)
+    if args.interval is not None:
+        lower, upper = model.interval(forecast, args.interval)
+        columns += [lower, upper]
+        header += [f"{name}_lower" for name in names] + [f"{name}_upper" for name in names]
+    dates = _future_dates(folder, history.shape[0], args.steps) if task is not None else None
+    out = Path(args.out) if args.out else folder / "generated.csv"
+    write_matrix_csv(out, np.concatenate(columns, axis=1), "output", header, index=dates,
+                     index_name=(model.time or {}).get("column") or "date")
+    beyond = model.residual_horizon
+    note = ""
+    if args.interval is not None and args.steps > beyond:
+        note = (f"; the bounds of the steps after {beyond} (the backtest's horizon) grow as the square root of the "
+                "horizon")
+    print(f"wrote {forecast.shape[0]} forecast steps (after {history.shape[0]} known ones) to {out}" + note)
+    return 0
+
+
+def _future_dates(folder: Path, known: int, steps: int) -> list[str] | None:
+    """The dates of the ``steps`` steps after the first ``known`` rows of the run's data (``data.npz``), or None
+    when the data have no regular dates."""
+    from evolino.tasks.dates import format_times as iso
+    from evolino.tasks.dates import future_times, infer_frequency
+    from evolino.tasks.table import read_table
+
+    if not (folder / "data.npz").is_file():
+        return None
+    times = read_table(folder / "data.npz").time
+    frequency = None if times is None or len(times) < known else infer_frequency(times)
+    if frequency is None:
+        return None
+    return list(iso(future_times(times[known - 1], frequency, steps), frequency))
 
 
 def command_tasks(args: argparse.Namespace) -> int:

@@ -32,8 +32,9 @@ else:  # pragma: no cover
 
 __all__ = [
     "RunConfig", "TaskSettings", "NetworkSettings", "ReadoutSettings", "OptimizerSettings", "StopSettings",
-    "BackendSettings", "OutputSettings", "SECTIONS", "load_config", "config_from_dict", "apply_overrides",
-    "validate_config", "config_to_toml", "write_config", "estimator_params",
+    "BackendSettings", "OutputSettings", "ForecastSettings", "SECTIONS", "load_config", "config_from_dict",
+    "apply_overrides",
+    "validate_config", "config_to_toml", "write_config", "estimator_params", "forecaster_params",
 ]
 
 
@@ -190,6 +191,25 @@ class OutputSettings:
 
 
 @dataclass
+class ForecastSettings:
+    """``[forecast]``: how a series of your own is forecast (``task.kind = "generate"`` on a data file; see
+    docs/forecasting.md). Every choice is made on a rolling-origin backtest inside the training and validation parts."""
+
+    season: int | None = _setting(None, "Season length in steps (0: none). Default: from the date column's "
+                                  "frequency (monthly 12, quarterly 4, daily 7, hourly 24), else from the "
+                                  "autocorrelation.", _non_negative, ">= 0")
+    transform: str = _setting("auto", '"auto" (chosen on the backtest) or one of none, log, diff, seasonal-diff, '
+                              "diff+seasonal-diff, log+diff, log+seasonal-diff, log+diff+seasonal-diff.")
+    ensemble: int | str = _setting("auto", 'Networks averaged in the forecast: a number, or "auto" (1, 3 or 5, '
+                                   "chosen on the backtest).", lambda x: isinstance(x, str) or x >= 1,
+                                   '>= 1 or "auto"')
+    origins: int = _setting(5, "Forecast origins of the backtest, spread over the last two test-lengths of the "
+                            "seen data.", _positive, ">= 1")
+    interval: float = _setting(0.9, "Level of the prediction intervals whose test coverage result.json reports "
+                               "(`generate --interval` chooses its own).", lambda x: 0 < x < 1, "in (0, 1)")
+
+
+@dataclass
 class RunConfig:
     """A whole run: the seed plus one settings object per TOML section."""
 
@@ -200,6 +220,7 @@ class RunConfig:
     optimizer: OptimizerSettings = field(default_factory=OptimizerSettings)
     stop: StopSettings = field(default_factory=StopSettings)
     backend: BackendSettings = field(default_factory=BackendSettings)
+    forecast: ForecastSettings = field(default_factory=ForecastSettings)
     output: OutputSettings = field(default_factory=OutputSettings)
 
 
@@ -452,7 +473,25 @@ def validate_config(config: RunConfig, registered: bool = True) -> RunConfig:
         raise ConfigError(f"readout.ridge_grid must be a non-empty array of numbers >= 0, got {grid!r}")
     if not config.output.dir.strip():
         raise ConfigError("output.dir must not be empty")
+    _check_forecast(config.forecast)
     return config
+
+
+def _check_forecast(settings: ForecastSettings) -> None:
+    from evolino.forecasting.transforms import TRANSFORM_NAMES
+
+    if settings.transform != "auto" and settings.transform not in TRANSFORM_NAMES:
+        raise ConfigError(f"forecast.transform must be auto or one of {', '.join(TRANSFORM_NAMES)}, got "
+                          f"{settings.transform!r}")
+    if isinstance(settings.ensemble, str) and settings.ensemble != "auto":
+        raise ConfigError(f'forecast.ensemble must be a number >= 1 or "auto", got {settings.ensemble!r}')
+
+
+def forecaster_params(config: RunConfig) -> dict:
+    """Keyword arguments of :class:`evolino.forecasting.Forecaster` besides its estimator."""
+    return {"season": config.forecast.season, "transform": config.forecast.transform,
+            "ensemble": config.forecast.ensemble, "origins": config.forecast.origins,
+            "interval": config.forecast.interval}
 
 
 # --------------------------------------------------------------------------------------------------------- writing

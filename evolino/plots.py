@@ -50,11 +50,13 @@ def plot_learning_curve(history: dict[str, np.ndarray], path: str | os.PathLike,
 _BASELINE_STYLES = {"ar": dict(color="tab:green", lw=1, label="AR(p)"),
                     "linear": dict(color="tab:green", lw=1, label="linear(p)"),
                     "persistence": dict(color="tab:purple", lw=1, ls=":", label="persistence"),
+                    "seasonal_naive": dict(color="tab:brown", lw=1, ls=":", label="seasonal naive"),
                     "mean": dict(color="0.5", lw=1, ls="-.", label="training mean")}
 
 
 def plot_test_window(targets: np.ndarray, outputs: np.ndarray, path: str | os.PathLike, title: str = "",
-                     baselines: dict[str, np.ndarray] | None = None, names=()) -> Path:
+                     baselines: dict[str, np.ndarray] | None = None, names=(),
+                     band: tuple[np.ndarray, np.ndarray] | None = None, band_label: str = "interval") -> Path:
     """The network's outputs against the targets on the test steps, one panel per output, the trivial models'
     outputs beside them, and the absolute errors.
 
@@ -64,6 +66,8 @@ def plot_test_window(targets: np.ndarray, outputs: np.ndarray, path: str | os.Pa
     path : output PNG
     baselines : {name: (T, m)}, e.g. "ar", "persistence", "mean"
     names : the m column names
+    band : (lower, upper), each (T, m), optional
+        A prediction interval, shaded around the outputs.
     """
     plt = _pyplot()
     targets, outputs = np.atleast_2d(targets.T).T, np.atleast_2d(outputs.T).T
@@ -77,6 +81,9 @@ def plot_test_window(targets: np.ndarray, outputs: np.ndarray, path: str | os.Pa
             targets[:, j]).any() else None)
         for name, values in baselines.items():
             ax.plot(steps, values[:, j], **_BASELINE_STYLES.get(name, dict(lw=1, label=name)))
+        if band is not None:
+            ax.fill_between(steps, band[0][:, j], band[1][:, j], color="tab:orange", alpha=0.18, lw=0,
+                            label=band_label)
         ax.plot(steps, outputs[:, j], color="tab:orange", lw=1.2, ls="--", label="evolino")
         ax.set_ylabel(names[j] if j < len(names) else f"output {j}")
         ax.legend(loc="upper right", fontsize="x-small", ncol=2)

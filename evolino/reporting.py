@@ -24,7 +24,8 @@ from evolino.trainer import HISTORY_COLUMNS, FitResult
 __all__ = ["write_json", "write_history", "read_history", "write_run", "check_writable", "write_report",
            "read_numeric_csv", "write_matrix_csv", "read_columns", "summary_line", "BASELINE_LABELS", "HistoryWriter"]
 
-BASELINE_LABELS = {"ar": "AR(p)", "linear": "linear(p)", "persistence": "persistence", "mean": "training mean"}
+BASELINE_LABELS = {"ar": "AR(p)", "linear": "linear(p)", "persistence": "persistence",
+                   "seasonal_naive": "seasonal naive", "mean": "training mean"}
 
 
 def check_writable(folder: str | os.PathLike) -> Path:
@@ -89,9 +90,10 @@ def write_run(folder: str | os.PathLike, result: FitResult, extra: dict | None =
 
     test_outputs.csv has a row per test step (``sequence``, ``step``) and, per output column NAME, the target
     (``target_NAME``), the network's outputs (``evolino_NAME``: free runs for generative tasks, whose one-step
-    predictions are ``evolino_one_step_NAME``) and the trivial models' (``ar_NAME``, ``persistence_NAME``,
-    ``mean_NAME``; ``ar_one_step_NAME`` and ``persistence_one_step_NAME`` for generative tasks), all in original
-    units; ``nan`` marks a step without a target.
+    predictions are ``evolino_one_step_NAME``; a forecast's interval bounds are ``evolino_lower_NAME`` and
+    ``evolino_upper_NAME``) and the trivial models' (``ar_NAME``, ``persistence_NAME``, ``mean_NAME``, a forecast's
+    ``seasonal_naive_NAME``; ``ar_one_step_NAME`` and ``persistence_one_step_NAME`` for generative tasks), all in
+    original units; ``nan`` marks a step without a target.
     """
     folder = Path(folder)
     paths = {name: folder / name for name in ("result.json", "history.csv", "model.npz", "test_outputs.csv")}
@@ -108,7 +110,9 @@ def write_run(folder: str | os.PathLike, result: FitResult, extra: dict | None =
 def _write_test_outputs(path: Path, result: FitResult, task) -> None:
     names = list(result.model.target_names) or [f"output_{j}" for j in range(result.model.spec.n_outputs)]
     to_original = (lambda x: x) if task is None else task.to_original  # noqa: E731
+    bounds = getattr(result, "interval_outputs", None) or []  # a forecast's interval: [lower, upper]
     blocks = {"evolino": result.test_outputs, "evolino_one_step": result.test_one_step_outputs,
+              **({"evolino_lower": [bounds[0]], "evolino_upper": [bounds[1]]} if bounds else {}),
               **result.baseline_outputs}
     columns, header = [], ["sequence", "step"]
     count = len(result.test_outputs)
@@ -145,9 +149,46 @@ def summary_line(task: str, summary: dict, folder) -> str:
     baselines = summary.get("baselines") or {}
     beside = ", ".join(f"{BASELINE_LABELS.get(name, name)} {_fmt(b.get('test_error'))}"
                        for name, b in baselines.items())
+    forecast = ""
+    if summary.get("final"):  # a forecast: what the backtest chose
+        backtest = summary.get("backtest") or {}
+        chosen = (f"{summary['ensemble']} network(s)" if summary["final"] == "network" else
+                  f"the linear model AR({summary.get('readout_lags')})")
+        forecast = (f"; forecast by {chosen} under transform {summary.get('transform', {}).get('name')} (backtest "
+                    f"{metric}: networks {_fmt(backtest.get('network'))}, linear {_fmt(backtest.get('linear'))})")
+        interval = summary.get("interval") or {}
+        if interval.get("coverage") is not None:
+            forecast += f"; {interval['level']:.0%} interval covers {interval['coverage']:.0%} of the test steps"
+        validation_words = "backtest"
+    else:
+        validation_words = "validation"
     return (f"{task}: {summary.get('generations')} generations, {summary.get('evaluations')} evaluations, "
-            f"{summary.get('wall_seconds', 0):.1f}s; validation {metric} {_fmt(validation)}, {test}"
-            + (f"; baselines (test): {beside}" if beside else "") + f"; results in {folder}/")
+            f"{summary.get('wall_seconds', 0):.1f}s; {validation_words} {metric} {_fmt(validation)}, {test}"
+            + (f"; baselines (test): {beside}" if beside else "") + forecast + f"; results in {folder}/")
+
+
+def _forecast_lines(result: dict) -> list[str]:
+    """The forecaster's choices in report.md: the transform, the season, the backtest and the interval."""
+    metric = result.get("metric", "error")
+    backtest = result.get("backtest") or {}
+    transform = (result.get("transform") or {}).get("name", "?")
+    season = result.get("season")
+    final = (f"the average of the {result.get('ensemble')} best networks (ridge {_fmt(result.get('ridge'))})"
+             if result.get("final") == "network" else f"the linear model AR({result.get('readout_lags')})")
+    lines = [f"Forecast: {final} under the transform **{transform}**"
+             + (f", season {season}" if season else ", no season") + ". Chosen on a rolling-origin backtest inside "
+             f"the training and validation parts: {len(backtest.get('origins', []))} origins (steps "
+             f"{', '.join(map(str, backtest.get('origins', [])))}), each forecasting {backtest.get('horizon')} steps.",
+             "", f"| candidate | backtest {metric} |", "|---|---|",
+             f"| linear model (AR, best transform and order) | {_fmt(backtest.get('linear'))} |",
+             f"| networks (best ensemble and ridge) | {_fmt(backtest.get('network'))} |"]
+    for name, entry in (backtest.get("transforms") or {}).items():
+        lines.append(f"| AR({entry.get('order')}) under {name} | {_fmt(entry.get('error'))} |")
+    interval = result.get("interval") or {}
+    if interval.get("coverage") is not None:
+        lines += ["", f"The {interval['level']:.0%} prediction interval (from backtest residuals per horizon step, "
+                      f"{interval.get('origins')} origins) covers {interval['coverage']:.1%} of the test steps."]
+    return lines
 
 
 def read_history(path: str | os.PathLike) -> dict[str, np.ndarray]:
@@ -192,14 +233,21 @@ def _numeric(row: list[str]) -> bool:
     return True
 
 
-def write_matrix_csv(path: str | os.PathLike, matrix: np.ndarray, prefix: str, names=()) -> Path:
-    """(T, k) array -> CSV with header ``names`` (or ``prefix_0, ..., prefix_{k-1}``), full float precision."""
+def write_matrix_csv(path: str | os.PathLike, matrix: np.ndarray, prefix: str, names=(), index=None,
+                     index_name: str = "date") -> Path:
+    """(T, k) array -> CSV with header ``names`` (or ``prefix_0, ..., prefix_{k-1}``), full float precision; an
+    ``index`` of T labels (e.g. dates) becomes a first column named ``index_name``."""
     path = Path(path)
     matrix = np.asarray(matrix, dtype=np.float64)
     names = list(names) or [f"{prefix}_{j}" for j in range(matrix.shape[1])]
-    header = ",".join(_csv_cell(name) for name in names)
+    header = ",".join(_csv_cell(name) for name in ([index_name, *names] if index is not None else names))
     with atomic_file(path, "w") as handle:
-        np.savetxt(handle, matrix, delimiter=",", header=header, comments="", fmt="%.17g")
+        if index is None:
+            np.savetxt(handle, matrix, delimiter=",", header=header, comments="", fmt="%.17g")
+        else:
+            handle.write(header + "\n")
+            for label, row in zip(index, matrix, strict=True):
+                handle.write(",".join([_csv_cell(str(label)), *(f"{v:.17g}" for v in row)]) + "\n")
     return path
 
 
@@ -226,35 +274,39 @@ def write_report(folder: str | os.PathLike, task=None) -> list[Path]:
         written.append(folder / "learning_curve.png")
     window = _test_window(folder, task)
     if window is not None:
-        targets, outputs, others, names = window
+        targets, outputs, others, names, band = window
         mode = "free run" if result.get("test_one_step_error") is not None else "test"
+        level = (result.get("interval") or {}).get("level")
         with atomic_path(folder / "test_window.png") as tmp:
             plot_test_window(targets, outputs, tmp, f"{title}: {mode} {result.get('metric', 'error')} "
-                             f"{_fmt(result.get('test_error'))}", others, names)
+                             f"{_fmt(result.get('test_error'))}", others, names, band,
+                             f"{level:.0%} interval" if level else "interval")
         written.append(folder / "test_window.png")
     report = write_text(folder / "report.md", _report_markdown(result, history, [p.name for p in written]))
     return [*written, report]
 
 
 def _test_window(folder: Path, task):
-    """(targets, network outputs, {baseline: outputs}, column names) of the test steps, or None."""
+    """(targets, network outputs, {baseline: outputs}, column names, (lower, upper) or None) of the test steps, or
+    None."""
     path = folder / "test_outputs.csv"
     if not path.is_file():
         return None
     columns = read_columns(path)
     names = [key[len("evolino_"):] for key in columns if key.startswith("evolino_")
-             and not key.startswith("evolino_one_step_")]
+             and not key.startswith(("evolino_one_step_", "evolino_lower_", "evolino_upper_"))]
     if names:
         if not all(f"target_{name}" in columns for name in names):
             return None
         stack = lambda label: np.stack([columns[f"{label}_{name}"] for name in names], axis=1)  # noqa: E731
         others = {label: stack(label) for label in BASELINE_LABELS if f"{label}_{names[0]}" in columns}
-        return stack("target"), stack("evolino"), others, names
+        band = (stack("evolino_lower"), stack("evolino_upper")) if f"evolino_lower_{names[0]}" in columns else None
+        return stack("target"), stack("evolino"), others, names, band
     if task is None or not task.test:  # a folder of an older version: output_j columns only
         return None
     outputs = np.stack(list(columns.values()), axis=1)
     targets = task.to_original(np.concatenate([pair.targets for pair in task.test]))
-    return (targets, outputs, {}, list(task.output_names)) if outputs.shape == targets.shape else None
+    return (targets, outputs, {}, list(task.output_names), None) if outputs.shape == targets.shape else None
 
 
 def _fmt(value) -> str:
@@ -288,6 +340,8 @@ def _report_markdown(result: dict, history: dict | None, images: list[str]) -> s
             setting = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in b.items() if k.startswith("order"))
             lines.append(f"| {BASELINE_LABELS.get(name, name)} | {_fmt(b.get('test_error'))} | "
                          + (f"{_fmt(b.get('test_one_step_error'))} | " if one_step else "") + f"{setting} |")
+    if result.get("final"):
+        lines += ["", *_forecast_lines(result)]
     if result.get("test_scores"):
         lines += ["", "Test scores: " + ", ".join(f"{k} {_fmt(v)}" for k, v in result["test_scores"].items()) + "."]
     for warning in result.get("warnings") or []:

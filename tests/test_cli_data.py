@@ -14,7 +14,7 @@ import pytest
 import evolino
 from evolino.cli import main
 from evolino.config import load_config
-from evolino.model import EvolinoModel
+from evolino.forecasting import ForecastModel
 from evolino.reporting import read_columns, read_numeric_csv
 
 SMALL = ["--cells", "3", "--population", "8", "--generations", "6", "--quiet", "--no-plots"]
@@ -50,8 +50,12 @@ def test_the_folder_holds_the_data_the_task_and_a_config_that_names_them(data_ru
     assert description["info"]["source"].endswith("series.csv") and description["steps"]["train"] == [112]
     result = json.loads((run / "result.json").read_text())
     assert result["metric"] == "nrmse" and result["holdout"] == 0.2 and result["readout_lags"] >= 1
-    assert {"ar", "persistence", "mean"} == set(result["baselines"])
+    assert {"ar", "persistence", "mean"} <= set(result["baselines"])
     assert result["test_one_step_error"] is not None and "validation_error" in result and "train_error" not in result
+    # a forecast: the transform and the final model chosen on the backtest, the interval's coverage
+    assert result["final"] in ("linear", "network") and result["transform"]["name"]
+    assert result["backtest"]["chosen"] == result["final"] and len(result["backtest"]["origins"]) == 5
+    assert 0 <= result["interval"]["coverage"] <= 1 and result["interval"]["level"] == 0.9
 
 
 def test_resume_report_generate_predict_and_rerun_work_on_the_folder_alone(data_run, tmp_path, capsys):
@@ -72,8 +76,9 @@ def test_resume_report_generate_predict_and_rerun_work_on_the_folder_alone(data_
     np.savetxt(csv, np.column_stack([np.arange(y.size), y]), delimiter=",", header="t,level", comments="")
     assert main(["predict", str(run), "--csv", str(csv)]) == 0  # the column is found by its name
     predictions = read_columns(run / "predictions.csv")["level"]
-    model = EvolinoModel.load(run / "model.npz")
-    np.testing.assert_array_equal(predictions[model.settle_steps:], model.predict(targets=y)[model.settle_steps:, 0])
+    model = ForecastModel.load(run / "model.npz")
+    np.testing.assert_allclose(predictions, model.predict(y[:, None])[:, 0], rtol=1e-12)
+    assert np.isnan(predictions[: model.transform.lost + model.order]).all()
     assert np.nanmean(np.abs(predictions - y)) < 10  # one-step predictions of a series of amplitude 20
 
     assert main(["run", "--config", str(run / "config.toml"), "--out", str(tmp_path / "r2"), "--quiet",

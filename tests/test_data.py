@@ -289,18 +289,24 @@ def test_of_several_date_columns_the_first_is_the_index_and_none_is_a_target(tmp
     assert explicit.target_names == ("passengers",) and explicit.info["time"]["first"] == "1949-01-15"
 
 
-def test_years_as_numbers_are_dates_only_when_named(tmp_path):
+def test_a_column_of_years_is_the_index_when_its_header_says_so_or_it_is_named(tmp_path):
     path = _write(tmp_path / "nile.csv", "year,flow\n" + "".join(f"{1871 + i},{1000.5 + 50 * np.sin(i)}\n"
                                                                   for i in range(100)))
-    plain = read_table(path)
-    assert plain.time is None  # plain numbers: a column of values like any other
-    assert data_task(plain, split=(60, 20, 20)).target_names == ("year", "flow")
-    named = data_task(read_table(path, time="year"), split=(60, 20, 20))
-    assert named.target_names == ("flow",)
-    assert named.info["time"] == {"column": "year", "frequency": "yearly", "season": None, "first": "1871",
+    found = data_task(read_table(path), split=(60, 20, 20))  # "year" holding increasing years: the index
+    assert found.target_names == ("flow",)
+    assert found.info["time"] == {"column": "year", "frequency": "yearly", "season": None, "first": "1871",
                                   "last": "1970"}
-    same = data_task(read_table(path), time="year", split=(60, 20, 20))  # or named when the task is made
+    other = _write(tmp_path / "other.csv", "count,flow\n" + "".join(f"{1871 + i},{i}\n" for i in range(100)))
+    plain = read_table(other)
+    assert plain.time is None  # plain numbers under another header: a column of values like any other
+    assert data_task(plain, split=(60, 20, 20)).target_names == ("count", "flow")
+    named = data_task(read_table(other, time="count"), split=(60, 20, 20))
+    assert named.target_names == ("flow",) and named.info["time"]["first"] == "1871"
+    same = data_task(read_table(other), time="count", split=(60, 20, 20))  # or named when the task is made
     assert same.info["time"] == named.info["time"]
+    shuffled = _write(tmp_path / "s.csv", "year,flow\n1990,1\n1989,2\n" + "".join(f"{2000 + i},{i}\n"
+                                                                                 for i in range(20)))
+    assert read_table(shuffled).time is None  # years that do not increase are not an index by themselves
     with pytest.raises(ValueError, match=r"time column 'flow', data row 1 \(file line 2\): '1000.5' is not a year"):
         read_table(path, time="flow")
 

@@ -35,6 +35,7 @@ def test_the_real_series_experiment_runs_the_command_line_on_a_statsmodels_serie
     results = json.loads(out.read_text())
     (row,) = results["rows"]
     assert row["series"] == "sunspots" and row["steps"] == 309 and row["generations"] == 3
-    assert row["ar_one_step"] == pytest.approx(0.3552, abs=1e-4)  # AR(9) on the last 46 years, as in the docs
+    # the linear model one step ahead beats its own 46-year free run, which beats the training mean
+    assert row["ar_one_step"] < row["ar_free_run"] < row["mean"]
     assert results["meta"]["command"].startswith("python experiments/real_series.py --series sunspots")
     assert "| sunspots | 309 |" in table.read_text() and figure.read_bytes().startswith(b"\x89PNG")

@@ -21,7 +21,9 @@ below are) unless ``header`` says.
 
 Time index. With ``time`` (a column name or 0-based index) that column must hold dates (ISO text, or numbers that
 are whole years such as 1949). Without it, the first column of text whose every non-empty cell is an ISO date is
-taken; a column of plain numbers is never taken by itself (name it to read years).
+taken; else a column of numbers whose header says it is time (``year``, ``date``, ``time``, ``period``, any case)
+and whose values are whole years 1000-9999 that increase (a ``year,value`` file is a yearly series, not two). Any
+other column of numbers is data (name it with ``time`` to read years).
 
 Shapes. Every column is (T,): float64, or str where a cell is not a number; ``time`` is (T,) datetime64 (NaT where
 empty) or None; ``lines`` is (T,) int or None.
@@ -169,7 +171,18 @@ def _find_time(table: Table, time: str | int | None) -> Table:
         times = as_times(column)
         if times is not None:
             return replace(table, time=times, time_name=name)
+    for name, column in zip(table.names, table.columns, strict=True):
+        if name.strip().lower() in TIME_NAMES and column.dtype.kind == "f" and np.isfinite(column).all():
+            try:
+                times = dates.years(column)
+            except dates.DateError:
+                continue
+            if dates.first_unordered(times) is None:
+                return replace(table, time=times, time_name=name)
     return table
+
+
+TIME_NAMES = ("year", "years", "date", "time", "period")  # headers of a column of years that is the time index
 
 
 def _hash(path: Path) -> str:
