@@ -6,6 +6,7 @@
 """
 
 from evolino.fitness import EvolinoProblem, evaluate_genomes
+from evolino.forecasting import Forecaster, ForecastModel
 from evolino.metrics import score
 from evolino.model import EvolinoModel
 from evolino.network import LSTMSpec
@@ -18,7 +19,8 @@ from evolino.trainer import Evolino, FitResult, RunControls
 __version__ = "0.1.0"
 
 __all__ = [
-    "Evolino", "EvolinoModel", "EvolinoProblem", "FitResult", "LSTMSpec", "ReadoutConfig", "SequencePair",
-    "Standardizer", "Table", "Task", "data_task", "evaluate_genomes", "fit_readout", "make_optimizer", "make_task",
-    "optimizer_names", "read_table", "register_task", "RunControls", "score", "task_names",
+    "Evolino", "EvolinoModel", "EvolinoProblem", "FitResult", "ForecastModel", "Forecaster", "LSTMSpec",
+    "ReadoutConfig", "SequencePair", "Standardizer", "Table", "Task", "data_task", "evaluate_genomes", "fit_readout",
+    "make_optimizer", "make_task", "optimizer_names", "read_table", "register_task", "RunControls", "score",
+    "task_names",
 ]

@@ -763,10 +763,19 @@ def _benchmark_summary(entries: list[dict]) -> dict[str, str]:
         outcomes = [_compare(e["evolino"], e[other]) for e in map(_benchmark_errors, entries) if other in e]
         cells[f"evolino against {BENCHMARK_COLUMNS[other]}: wins / ties / losses"] = \
             f"{outcomes.count(-1)} / {outcomes.count(0)} / {outcomes.count(1)}"
+    runs = [r for e in entries for r in e["methods"]["evolino"]["seeds"]]
+    own = [_value(r["nrmse"]) / r["baselines"]["ar"] for r in runs
+           if r.get("baselines", {}).get("ar") and r["nrmse"] is not None]
+    cells["evolino run / its own AR(p): largest"] = f"{max(own):.3f}" if own else "-"
+    networks = sum(r.get("result", {}).get("final") == "network" for r in runs)
+    cells["evolino runs whose final model is networks"] = f"{networks} of {len(runs)}"
     for method, label in (("autoarima", "AutoARIMA"), ("autoets", "AutoETS"), ("evolino", "evolino")):
         covered = [e["methods"][method]["coverage"] for e in entries if e["methods"][method]["coverage"] is not None]
         cells[f"{label}: median coverage of the 90% intervals"] = \
             f"{100 * np.median(covered):.0f}% ({len(covered)} series)" if covered else "not reported"
+    for method, label in (("evolino", "evolino (a seed)"), ("autoarima", "AutoARIMA"), ("autoets", "AutoETS")):
+        seconds = [e["methods"][method]["seconds"] for e in entries if e["methods"][method].get("seconds")]
+        cells[f"{label}: median seconds per series"] = f"{np.median(seconds):.1f}" if seconds else "-"
     return cells
 
 

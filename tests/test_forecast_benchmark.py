@@ -80,9 +80,11 @@ def test_the_smoke_run_scores_every_method_on_each_series(tmp_path):
     assert "| USAccDeaths | monthly | 12 | 72 | 11 |" in proc.stdout
 
 
-def _entry(name, set_, season, **errors):
-    methods = {m: {"nrmse": errors.get(m, 2.0), "coverage": None} for m in METHODS}
+def _entry(name, set_, season, final="linear", **errors):
+    methods = {m: {"nrmse": errors.get(m, 2.0), "coverage": None, "seconds": 1.0} for m in METHODS}
     methods["autoarima"]["coverage"] = 0.8
+    methods["evolino"]["seeds"] = [{"nrmse": errors.get("evolino", 2.0), "baselines": {"ar": errors["evolino_ar"]},
+                                    "result": {"final": final}}]
     return {"name": name, "set": set_, "frequency": "monthly", "season": season, "length": 100,
             "split": {"train": 70, "validation": 15, "test": 15}, "methods": methods}
 
@@ -92,7 +94,8 @@ def test_the_table_marks_the_best_method_and_counts_wins_ties_and_losses():
     data = {"complete": True, "protocol": {"seeds": [0, 1, 2], "generations": None}, "series": [
         _entry("a", "development", 12, evolino=0.5, autoarima=1.0, autoets=0.8, evolino_ar=0.5),
         _entry("b", "development", 1, evolino=None, autoarima=0.5, autoets=0.5, evolino_ar=1.0, naive=0.4),
-        _entry("c", "confirmation", 12, evolino=0.9, autoarima=1.0, autoets=1.2, evolino_ar=1.0, seasonal_naive=0.3)]}
+        _entry("c", "confirmation", 12, "network", evolino=0.9, autoarima=1.0, autoets=1.2, evolino_ar=1.0,
+               seasonal_naive=0.3)]}
     text = tables.forecast_benchmark_markdown(data)
     assert "| a | monthly | 12 | 100 | 15 | 1.000 | **0.50** | **0.50** | 0.80 |" in text
     assert "| b | monthly | 1 | 100 | 15 | 0.500 | diverged | 2.00 | 1.00 | **0.80** | - | 4.00 |" in text
@@ -106,6 +109,8 @@ def test_the_table_marks_the_best_method_and_counts_wins_ties_and_losses():
     assert summary["evolino against AR(p): wins / ties / losses"] == ["0 / 1 / 1", "1 / 0 / 0", "1 / 1 / 1"]
     assert summary["AutoARIMA: median coverage of the 90% intervals"][-1] == "80% (3 series)"
     assert summary["evolino: median coverage of the 90% intervals"][-1] == "not reported"
+    assert summary["evolino run / its own AR(p): largest"] == ["1.000", "0.900", "1.000"]  # b diverged: left out
+    assert summary["evolino runs whose final model is networks"] == ["0 of 2", "1 of 1", "1 of 3"]
 
 
 def test_an_interval_in_result_json_is_read_when_there_is_one():

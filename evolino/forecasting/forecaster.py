@@ -97,7 +97,8 @@ class ForecastResult(FitResult):
 
 
 class Forecaster(ParamsMixin):
-    """Forecast a series with Evolino networks, never worse on the backtest than their linear part.
+    """Forecast a series with Evolino networks, never worse on the backtest than their linear part (see the module
+    docstring for what ``fit`` does).
 
     Parameters
     ----------
@@ -116,8 +117,6 @@ class Forecaster(ParamsMixin):
         Level of the prediction intervals (e.g. 0.9).
     networks : bool
         False: the linear model only (no evolution), for comparisons.
-
-    See the module docstring for what ``fit`` does.
     """
 
     def __init__(self, estimator: Evolino | None = None, season: int | None = None, transform: str = "auto",
