@@ -19,6 +19,7 @@ from evolino.forecasting.linear import NestedAR, external_sources, free_run, fre
 from evolino.forecasting.season import autocorrelation, season_length
 from evolino.forecasting.series import Series, prepare
 from evolino.forecasting.transforms import TRANSFORM_NAMES, SeriesTransform, candidate_transforms
+from evolino.metrics import score
 from evolino.network import LSTMSpec
 from evolino.readout import ReadoutConfig, ReadoutStats
 
@@ -183,6 +184,9 @@ def test_pooled_errors_pool_every_window_with_the_metric():
     flat = mask.reshape(-1)
     expected = np.sqrt(np.mean((forecasts[0].reshape(-1, 1)[flat] - targets.reshape(-1, 1)[flat]) ** 2))
     assert errors[0] == pytest.approx(expected) and errors[1] == np.inf
+    for metric in ("nrmse", "mse", "mae"):  # the fast path and the others agree with the metrics module
+        reference = score(metric, targets.reshape(-1, 1)[flat], forecasts[:1].reshape(1, -1, 1)[:, flat])
+        assert pooled_errors(metric, targets, mask, forecasts)[0] == pytest.approx(reference[0], rel=1e-12)
 
 
 def _series(levels, sizes=(None, None, None)):

@@ -60,17 +60,31 @@ def backtest_origins(seen: int, horizon: int, count: int = DEFAULT_ORIGINS, mini
 
 def pooled_errors(metric: str, targets: np.ndarray, mask: np.ndarray, forecasts: np.ndarray) -> np.ndarray:
     """The metric of every candidate over all windows pooled: targets (O, H, m), mask (O, H), forecasts
-    (n, O, H, m) -> (n,); non-finite forecasts score +inf."""
-    n = forecasts.shape[0]
-    flat_targets = targets.reshape(-1, targets.shape[-1])
+    (n, O, H, m) -> (n,); a candidate with a non-finite forecast on a scored step scores +inf.
+
+    The squared-error metrics are computed one candidate at a time (its residuals stay in cache): the same numbers
+    as :func:`evolino.metrics.score`, which computes the others."""
+    n, m = forecasts.shape[0], targets.shape[-1]
     flat_mask = mask.reshape(-1)
     if not flat_mask.any():
         return np.full(n, np.inf)
-    outputs = forecasts.reshape(n, -1, targets.shape[-1])
-    with np.errstate(all="ignore"):
-        errors = score(metric, np.nan_to_num(flat_targets), np.nan_to_num(outputs, nan=np.inf), flat_mask)
-    finite = np.isfinite(outputs[:, flat_mask]).all(axis=(1, 2))
-    return np.where(finite & np.isfinite(errors), errors, np.inf)
+    scored_targets = targets.reshape(-1, m)[flat_mask]
+    flat_forecasts = forecasts.reshape(n, -1, m)
+    if metric not in ("nrmse", "rmse", "mse"):
+        return score(metric, scored_targets, flat_forecasts[:, flat_mask])
+    mse = np.empty((n, m))
+    with np.errstate(over="ignore", invalid="ignore"):
+        for i in range(n):
+            residual = flat_forecasts[i][flat_mask] - scored_targets
+            mse[i] = np.einsum("tm,tm->m", residual, residual) / residual.shape[0]
+        if metric == "mse":
+            errors = mse.mean(axis=1)
+        elif metric == "rmse":
+            errors = np.sqrt(mse).mean(axis=1)
+        else:
+            variance = np.var(scored_targets, axis=0)
+            errors = np.sqrt(mse / np.where(variance > 0, variance, 1.0)).mean(axis=1)
+    return np.where(np.isfinite(errors), errors, np.inf)
 
 
 def candidate_orders(limit: int, season: int | None) -> list[int]:
