@@ -32,6 +32,7 @@ from __future__ import annotations
 import hashlib
 import io
 import pickle
+import warnings
 from contextlib import redirect_stdout
 
 import cma
@@ -209,7 +210,11 @@ class CMAES(Optimizer):
         finite = np.where(np.isfinite(errors), errors, np.finfo(np.float64).max / 1e3)
         sampler = self.es.sm
         decompositions = getattr(sampler, "count_eigen", None)
-        with single_threaded_blas():
+        with single_threaded_blas(), warnings.catch_warnings():
+            # pycma's diagonal scaling warns (once per generation) when a selected step lies beyond 7 standard
+            # deviations, which happens when many genomes tie (e.g. a readout that shrank every cell away); it
+            # changes nothing and would flood a run's output.
+            warnings.filterwarnings("ignore", message="elements of z2", category=UserWarning)
             self.es.tell(list(genomes), finite.tolist())
         anchor = self._anchor
         if anchor is None:
