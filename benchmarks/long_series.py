@@ -21,9 +21,12 @@ the trainer or the CLI:
 * **peak RSS**: the process's peak resident memory (``ru_maxrss`` of the child, from ``os.wait4``).
 
 Then, in another fresh process per size, **one generation's** peak memory and seconds on the same data with the
-problem the run builds, but 30 readout lags fixed (the largest automatic choice): 40 genomes evaluated once, after
-two genomes were (kernels loaded, lines built); the peak is VmHWM, reset just before through
-``/proc/self/clear_refs`` (Linux; "n/a" elsewhere).
+problem the run builds, but 30 readout lags fixed (the largest automatic choice): 40 genomes evaluated once on
+single-threaded BLAS (as the trainer does), after two genomes were (kernels loaded, lines built); the peak is VmHWM,
+reset just before through ``/proc/self/clear_refs`` (Linux; "n/a" elsewhere).
+
+The machine may be shared: the 1-minute load average is printed (and written) beside the figures, and one run per
+size is one sample (on 2 shared cores, a generation's seconds varied by up to 2x between runs).
 
 Every figure of a table comes from the same invocation; the CPU (``lscpu``'s model name) is printed beside them.
 """
@@ -157,6 +160,7 @@ def _status_mb(field: str) -> float | None:
 def generation_memory(csv: Path, lags: int = GENERATION_LAGS, cells: int = 10, population: int = 40) -> dict:
     """In a fresh process: one generation of the run's problem on ``csv`` with ``lags`` readout lags (see the module
     docstring). Returns its seconds, the resident memory before it and its peak (MB)."""
+    from evolino.blas import single_threaded_blas
     from evolino.kernels import resolve_kernel
     from evolino.tasks.data import data_task, read_table
     from evolino.trainer import Evolino
@@ -172,7 +176,8 @@ def generation_memory(csv: Path, lags: int = GENERATION_LAGS, cells: int = 10, p
     except OSError:
         resettable = False
     started = time.perf_counter()
-    problem.evaluate(genomes)
+    with single_threaded_blas():  # as the trainer evaluates
+        problem.evaluate(genomes)
     seconds = time.perf_counter() - started
     return {"generation_seconds": seconds, "rss_before_mb": before,
             "peak_mb": _status_mb("VmHWM") if resettable else None, "lags": lags,
