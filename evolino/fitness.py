@@ -20,19 +20,23 @@ The test, after evolution, is :mod:`evolino.evaluation`: it uses the same passes
 Data layout: every stretch of data that runs from a zero state is a :class:`Line`. For a continued task that is the
 training, validation (and, for the final test, test) parts of one index joined end to end; otherwise one sequence.
 The cells' sources (inputs and fed-back targets) and the readout's direct features are computed once over a whole
-line, so a part that continues another sees the right history.
+line, so a part that continues another sees the right history. The direct features are a read-only view of the
+sources (:func:`evolino.network.lag_view`), so a line holds O(T) floats whatever the readout's lags. A population's
+lines depend only on the network's sources and the task (:class:`FitnessLines`): :class:`EvolinoProblem` builds them
+once per process, on first use, and every evaluation reads them.
 
 The forward passes go through the selected kernel (:mod:`evolino.kernels`). Teacher-forced runs whose states are
 needed are cut into segments of at most ``STREAM_STEPS`` steps, so the (n, T, cells) state array of a long sequence
-is never held in full; the compiled kernel folds the readout statistics in as it runs and stores no states. Segment
-boundaries depend only on the data and the washout, never on the population, so a genome's error does not depend on
-its batch.
+is never held in full (teacher-forced outputs are read out segment by segment too); the compiled kernel folds the
+readout statistics in as it runs and stores no states. Segment boundaries depend only on the data and the washout,
+never on the population, so a genome's error does not depend on its batch.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -42,8 +46,8 @@ from evolino.network import LSTMSpec, LSTMState, direct_features, readout_output
 from evolino.readout import ReadoutConfig, ReadoutStats
 from evolino.tasks.base import DIVERGENCE_BOUND, SequencePair, Task
 
-__all__ = ["EvolinoProblem", "ForwardPasses", "Line", "ScorePool", "score", "previous_targets", "evaluate_genomes",
-           "validation_scores", "line_of", "divergence_bound", "bounded"]
+__all__ = ["EvolinoProblem", "FitnessLines", "ForwardPasses", "Line", "ScorePool", "score", "previous_targets",
+           "evaluate_genomes", "validation_scores", "line_of", "fitness_lines", "divergence_bound", "bounded"]
 
 STREAM_STEPS = 256  # longest teacher-forced segment whose states are held at once
 
@@ -73,7 +77,8 @@ class Line:
     inputs : (T, n_inputs) or None
     scored : (T,) bool, the steps that have a target
     sources : (T, n_external)  inputs and fed-back previous targets, as the cells see them
-    direct : (T, n_direct)     what the readout sees directly (:func:`evolino.network.direct_features`)
+    direct : (T, n_direct)     what the readout sees directly (:func:`evolino.network.direct_features`): a read-only
+                               view of the sources, not contiguous
     bounds : part boundaries [0, end of part 1, ..., T]
     """
 
@@ -112,6 +117,49 @@ def line_of(spec: LSTMSpec, parts: Sequence[SequencePair]) -> Line:
                 direct_features(spec, sources), bounds)
 
 
+@dataclass(frozen=True, eq=False)
+class FitnessLines:
+    """The lines a population is fitted and scored on, for one task and the sources of one network (see
+    :func:`fitness_lines`): what every evaluation of a problem reads and none changes.
+
+    Attributes
+    ----------
+    fitted : the lines the readout is fitted on, each from a zero state
+    stops : the step of each fitted line before which the readout is fitted (the end of its training part)
+    scored : the lines scored teacher-forced from a zero state (independent tasks: the validation sequences, or the
+        training lines without them); empty for continued tasks with validation data, which are scored on the rest
+        of each fitted line
+    key : (n_inputs, n_feedback, readout_lags) of the networks the lines are for
+    """
+
+    fitted: tuple[Line, ...]
+    stops: tuple[int, ...]
+    scored: tuple[Line, ...]
+    key: tuple[int, int, int]
+
+    def check(self, spec: LSTMSpec) -> None:
+        """ValueError unless the lines were built for networks with ``spec``'s sources and readout lags."""
+        if self.key != _sources_key(spec):
+            raise ValueError(f"these lines are for (n_inputs, n_feedback, readout_lags) = {self.key}, the network "
+                             f"has {_sources_key(spec)}")
+
+
+def _sources_key(spec: LSTMSpec) -> tuple[int, int, int]:
+    return spec.n_inputs, spec.n_feedback, spec.readout_lags
+
+
+def fitness_lines(spec: LSTMSpec, task: Task) -> FitnessLines:
+    """The :class:`FitnessLines` of ``task`` for networks with ``spec``'s sources: a continued task's training and
+    validation parts joined, else every sequence alone. They depend on the network only through its inputs, its
+    feedback and its readout lags (not its cells)."""
+    if task.continued and task.validation:
+        fitted = tuple(line_of(spec, [tr, va]) for tr, va in zip(task.train, task.validation, strict=True))
+        return FitnessLines(fitted, tuple(tr.steps for tr in task.train), (), _sources_key(spec))
+    fitted = tuple(line_of(spec, [tr]) for tr in task.train)
+    scored = tuple(line_of(spec, [p]) for p in task.validation) if task.validation else fitted
+    return FitnessLines(fitted, tuple(line.steps for line in fitted), scored, _sources_key(spec))
+
+
 class ForwardPasses:
     """One population's teacher-forced and closed-loop passes through one kernel (shared by the fitness, the final
     test and :class:`evolino.model.EvolinoModel`)."""
@@ -133,9 +181,10 @@ class ForwardPasses:
         if fold is not None and self.ops.fold_readout is not None and not record:
             stats, rows, bias = fold
             r, qtd = stats.square_factor()
+            history = line.sources[max(0, start - spec.readout_lags + 1) : start] if spec.readout_lags > 1 else None
             state = self.ops.fold_readout(spec, self.weights, line.sources[start:stop],
                                           np.nan_to_num(line.targets[start:stop]), r, qtd, rows[start:stop], bias,
-                                          line.direct[start:stop], state, stats.rss)
+                                          history, state, stats.rss)
             stats.set_factor(r, qtd, int(rows[start:stop].sum()))
             return None, state
         recorded = []
@@ -181,10 +230,16 @@ class ForwardPasses:
         return [weights], finals, choice
 
     def teacher_outputs(self, line: Line, start: int, stop: int, state, solutions, washout: int = 0):
-        """Teacher-forced outputs of steps [start, stop) for every readout: ([(n, T, m)], final state)."""
-        states, state = self.advance(line, start, stop, state, record=True, washout=washout)
-        direct = line.direct[start:stop]
-        return [readout_outputs(self.spec, states, w, direct) for w in solutions], state
+        """Teacher-forced outputs of steps [start, stop) for every readout: ([(n, T, m)], final state).
+
+        Read out segment by segment (the segments of :meth:`advance`), so no (n, T, cells) state array is held."""
+        outputs = [np.empty((self.n, stop - start, self.spec.n_outputs)) for _ in solutions]
+        for a, b in _segments(stop, washout, start):
+            states, state = self.advance(line, a, b, state, record=True)
+            direct = np.ascontiguousarray(line.direct[a:b])  # the view's rows copied: a BLAS product
+            for out, w in zip(outputs, solutions, strict=True):
+                out[:, a - start : b - start] = readout_outputs(self.spec, states, w, direct)
+        return outputs, state
 
     def free_run(self, line: Line, start: int, steps: int, state: LSTMState, readout: np.ndarray) -> np.ndarray:
         """Closed-loop outputs (n, steps, m) from the teacher-forced ``state`` before step ``start`` of ``line``."""
@@ -225,12 +280,11 @@ def divergence_bound(task: Task) -> float:
     return DIVERGENCE_BOUND * (largest if largest > 0 else 1.0)
 
 
-def _score_candidates(passes: ForwardPasses, task: Task, config: ReadoutConfig):
+def _score_candidates(passes: ForwardPasses, task: Task, config: ReadoutConfig, prepared: FitnessLines):
     """Validation errors (candidates, n) and the GCV choice (or None): see :meth:`ForwardPasses.fit`."""
-    spec, washout = passes.spec, task.washout
+    washout = task.washout
     if task.continued and task.validation:
-        lines = [line_of(spec, [tr, va]) for tr, va in zip(task.train, task.validation, strict=True)]
-        stops = [tr.steps for tr in task.train]
+        lines, stops = prepared.fitted, prepared.stops
         solutions, finals, choice = passes.fit(lines, stops, washout, config)
         pool = ScorePool(len(solutions), passes.n)
         if task.generative:
@@ -242,11 +296,9 @@ def _score_candidates(passes: ForwardPasses, task: Task, config: ReadoutConfig):
                 outputs, _ = passes.teacher_outputs(line, stop, line.steps, state, solutions)
                 pool.add(line.targets[stop:], line.scored[stop:], outputs)
     else:
-        lines = [line_of(spec, [tr]) for tr in task.train]
-        solutions, _, choice = passes.fit(lines, [line.steps for line in lines], washout, config)
+        solutions, _, choice = passes.fit(prepared.fitted, prepared.stops, washout, config)
         pool = ScorePool(len(solutions), passes.n)
-        scored = [line_of(spec, [p]) for p in task.validation] if task.validation else lines
-        for line in scored:
+        for line in prepared.scored:
             outputs, _ = passes.teacher_outputs(line, 0, line.steps, None, solutions, washout)
             pool.add(line.targets, line.scored_after(washout), outputs)
     return pool.scores(task), choice
@@ -265,11 +317,12 @@ def _free_run_windows(passes: ForwardPasses, task: Task, line: Line, stop: int, 
             position = stop + offset
         inside = min(horizon, line.steps - position)
         steps = inside if task.n_inputs else horizon  # no inputs are known past the data
-        outputs = [passes.free_run(line, position, steps, state, w) for w in solutions]
-        pool.add(line.targets[position : position + inside], line.scored[position : position + inside],
-                 [out[:, :inside] for out in outputs])
-        for g, out in enumerate(outputs):
+        scored = []
+        for g, w in enumerate(solutions):
+            out = passes.free_run(line, position, steps, state, w)
             pool.unstable[g] |= ~bounded(out[:, inside:], bound)
+            scored.append(out[:, :inside].copy() if inside < steps else out)  # the unscored rest is dropped
+        pool.add(line.targets[position : position + inside], line.scored[position : position + inside], scored)
     check = task.stability_length(available)
     if check:
         _, state = passes.advance(line, position, line.steps, state)
@@ -284,8 +337,10 @@ def bounded(outputs: np.ndarray, bound: float) -> np.ndarray:
 
 
 def validation_scores(genomes: np.ndarray, spec: LSTMSpec, task: Task, readout: ReadoutConfig,
-                      kernel: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+                      kernel: str | None = None, lines: FitnessLines | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Fitness of a population and the ridge strength each genome keeps.
+
+    ``lines``: ``fitness_lines(spec, task)`` made beforehand (built here when None); the results are the same.
 
     Returns
     -------
@@ -295,7 +350,11 @@ def validation_scores(genomes: np.ndarray, spec: LSTMSpec, task: Task, readout: 
         Index into ``readout.candidates`` of each genome's ridge strength.
     """
     genomes = np.asarray(genomes, dtype=np.float64)
-    scores, choice = _score_candidates(ForwardPasses(spec, genomes, kernel), task, readout)
+    if lines is None:
+        lines = fitness_lines(spec, task)
+    else:
+        lines.check(spec)
+    scores, choice = _score_candidates(ForwardPasses(spec, genomes, kernel), task, readout, lines)
     if choice is None:
         choice = np.argmin(scores, axis=0)  # the first (weakest) strength on ties
         errors = scores[choice, np.arange(genomes.shape[0])]
@@ -306,14 +365,16 @@ def validation_scores(genomes: np.ndarray, spec: LSTMSpec, task: Task, readout: 
 
 
 def evaluate_genomes(
-    genomes: np.ndarray, spec: LSTMSpec, task: Task, readout: ReadoutConfig, kernel: str | None = None
+    genomes: np.ndarray, spec: LSTMSpec, task: Task, readout: ReadoutConfig, kernel: str | None = None,
+    lines: FitnessLines | None = None,
 ) -> np.ndarray:
     """Fitness of a population: genomes (n, d) -> errors (n,), lower is better, never NaN.
 
     Uses only the task's train and validation sequences. ``kernel``: "auto", "numpy" or "compiled"
     (None: the ``EVOLINO_KERNEL`` environment variable, default "auto"; see :mod:`evolino.kernels`).
+    ``lines``: ``fitness_lines(spec, task)`` made beforehand, to share between calls (built here when None).
     """
-    return validation_scores(genomes, spec, task, readout, kernel)[0]
+    return validation_scores(genomes, spec, task, readout, kernel, lines)[0]
 
 
 @dataclass(frozen=True)
@@ -323,6 +384,10 @@ class EvolinoProblem:
     Picklable and immutable, so a Ray actor can hold one copy and call :meth:`evaluate` on chunks. ``kernel``
     ("auto", "numpy" or "compiled") is read from ``EVOLINO_KERNEL`` where the problem is made, so workers use the
     driver's choice. The task's test sequences are dropped: evaluation never needs them.
+
+    The task's lines (:attr:`lines`: joined parts, sources, the readout's direct view, masks) are built on the first
+    evaluation in each process and kept for the next; they are left out of the pickle (a worker builds its own), so
+    a worker receives only the task.
     """
 
     spec: LSTMSpec
@@ -340,6 +405,16 @@ class EvolinoProblem:
     def dimension(self) -> int:
         return self.spec.dimension
 
+    @cached_property
+    def lines(self) -> FitnessLines:
+        """The task's :class:`FitnessLines` for this network, built once per process on first use."""
+        return fitness_lines(self.spec, self.task)
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state.pop("lines", None)  # rebuilt where it is used: a worker is sent the task, not O(T) arrays more
+        return state
+
     def evaluate(self, genomes: np.ndarray) -> np.ndarray:
         """genomes (n, d) -> errors (n,)."""
-        return evaluate_genomes(genomes, self.spec, self.task, self.readout, kernel=self.kernel)
+        return evaluate_genomes(genomes, self.spec, self.task, self.readout, kernel=self.kernel, lines=self.lines)

@@ -37,9 +37,13 @@ import json
 from dataclasses import asdict, dataclass
 
 import numpy as np
+from numpy.lib.stride_tricks import as_strided
 
 __all__ = ["LSTMSpec", "LSTMWeights", "LSTMState", "sigmoid", "unpack", "teacher_forced", "closed_loop",
-           "direct_features", "lag_matrix", "readout_outputs", "external_sources", "history_rows"]
+           "direct_features", "lag_matrix", "lag_view", "readout_outputs", "external_sources", "history_rows"]
+
+
+DRIVE_STEPS = 256  # steps of a closed loop whose input drive is computed at once
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
@@ -301,12 +305,35 @@ def lag_matrix(sources: np.ndarray, lags: int) -> np.ndarray:
         if lags else np.zeros((T, 0))
 
 
+def lag_view(sources: np.ndarray, lags: int) -> np.ndarray:
+    """:func:`lag_matrix` as a read-only view: sources (T, E) -> (T, lags * E), equal to it entry for entry.
+
+    The view reads one zero-padded, time-reversed copy of the sources, (T + lags - 1, E) floats where the lag matrix
+    holds T * lags * E: in the reversed copy the lags x(t), x(t-1), ... of step t are consecutive rows, so each row
+    of the view is a window of it (consecutive rows overlap) and the view is those windows in reverse order.
+
+    It is not contiguous (a negative row stride): numpy's matmul reads it without BLAS, with other rounding than on
+    a contiguous copy; slice it and copy the slice (``np.ascontiguousarray``) where that matters.
+    """
+    sources = np.asarray(sources, dtype=np.float64)
+    T, E = sources.shape
+    if lags == 0 or E == 0 or T == 0:
+        return np.zeros((T, lags * E))
+    reversed_padded = np.zeros((T + lags - 1, E))  # row i is x(T-1-i); zeros for the steps before the first
+    reversed_padded[:T] = sources[::-1]
+    step = reversed_padded.strides[0]
+    windows = as_strided(reversed_padded, shape=(T, lags * E), strides=(step, reversed_padded.strides[1]),
+                         writeable=False)  # row i is [x(T-1-i), x(T-2-i), ..., x(T-lags-i)]
+    return windows[::-1]
+
+
 def direct_features(spec: LSTMSpec, sources: np.ndarray) -> np.ndarray:
     """The readout's direct view of the external sources: row t is [x_e(t), x_e(t-1), ..., x_e(t-L+1)].
 
-    sources : (T, n_external) as fed to the cells, unscaled -> (T, n_direct); zeros before the first step.
+    sources : (T, n_external) as fed to the cells, unscaled -> (T, n_direct), a read-only :func:`lag_view` (O(T)
+    memory, not O(T * L)); zeros before the first step.
     """
-    return lag_matrix(sources, spec.readout_lags)
+    return lag_view(sources, spec.readout_lags)
 
 
 def readout_outputs(spec: LSTMSpec, states: np.ndarray, readout: np.ndarray, direct: np.ndarray | None = None):
@@ -355,7 +382,7 @@ def closed_loop(
     sources_in = external_sources(spec, inputs, np.zeros((steps, spec.n_outputs)), steps)[:, : spec.n_inputs]
     w_in = weights.w_ext[:, :, : spec.n_inputs]
     w_fb = weights.w_ext[:, :, spec.n_inputs :]
-    drive = _external_drive(LSTMWeights(w_in, weights.w_rec, weights.bias, weights.peep), sources_in)
+    input_weights = LSTMWeights(w_in, weights.w_rec, weights.bias, weights.peep)
     y = np.broadcast_to(np.asarray(first_feedback, dtype=np.float64), (n, spec.n_outputs)).copy()
     outputs = np.empty((n, steps, spec.n_outputs))
     w_h, w_d, w_b = readout[:, :C, :], readout[:, C : C + D, :], readout[:, -1, :]
@@ -363,7 +390,9 @@ def closed_loop(
         lagged = np.broadcast_to(history_rows(spec, source_history), (n, L - 1, E)).copy()
     with np.errstate(over="ignore", invalid="ignore"):
         for t in range(steps):
-            pre = drive[:, t] + np.matmul(w_fb, y[:, :, None])[:, :, 0]
+            if t % DRIVE_STEPS == 0:  # the inputs' drive of the next steps only: (n, steps, G*C) may not fit
+                drive = _external_drive(input_weights, sources_in[t : t + DRIVE_STEPS])
+            pre = drive[:, t % DRIVE_STEPS] + np.matmul(w_fb, y[:, :, None])[:, :, 0]
             state = _cell_step(spec, weights, pre, state)
             if L:
                 current = np.concatenate([np.broadcast_to(sources_in[t], (n, spec.n_inputs)), y], axis=1)

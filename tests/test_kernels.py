@@ -9,7 +9,7 @@ import pytest
 
 import evolino
 from evolino.errors import ConfigError
-from evolino.fitness import EvolinoProblem, evaluate_genomes
+from evolino.fitness import EvolinoProblem, evaluate_genomes, previous_targets
 from evolino.kernels import default_kernel, forward_ops, resolve_kernel
 from evolino.network import LSTMSpec, LSTMState, closed_loop, teacher_forced, unpack
 from evolino.readout import ReadoutConfig
@@ -176,7 +176,6 @@ def test_kernel_selection(monkeypatch):
 def test_folded_readout_statistics_match_the_householder_ones(bias):
     """The compiled kernel folds rows into R by Householder reflections while it runs; R^T R and R^T Q^T D must equal
     the numpy path's (X^T X and X^T D of the stored states), and so must the solved readout."""
-    from evolino.fitness import previous_targets
     from evolino.kernels import compiled
     from evolino.network import external_sources
     from evolino.readout import ReadoutStats
@@ -211,6 +210,40 @@ def test_folded_readout_statistics_match_the_householder_ones(bias):
     total = lambda stats, w: np.sum((stats.r @ w - stats.qtd) ** 2, axis=(1, 2)) + stats.rss.sum(axis=1)  # noqa
     weights = reference.solve(config)
     np.testing.assert_allclose(total(folded, weights), total(reference, weights), rtol=1e-10)
+
+
+def test_folded_readout_reads_the_lagged_sources_and_their_history():
+    """With readout lags the kernel builds each row's direct view from the sources and, before the first step, the
+    history: a line folded in two pieces gives the statistics of the lag matrix's rows."""
+    from evolino.kernels import compiled
+    from evolino.network import external_sources, lag_matrix
+    from evolino.readout import ReadoutStats
+
+    rng = np.random.default_rng(8)
+    spec = LSTMSpec(n_inputs=2, cells=3, n_outputs=1, feedback=True, feedback_scale=0.3, readout_lags=4)
+    genomes = rng.normal(0, 0.5, (3, spec.dimension))
+    steps, washout, cut = 70, 5, 33
+    inputs, targets = rng.normal(size=(steps, 2)), rng.normal(size=(steps, 1))
+    sources = external_sources(spec, inputs, previous_targets(targets), steps)
+    states, _ = teacher_forced(spec, unpack(spec, genomes), steps, inputs=inputs, feedback=previous_targets(targets))
+    reference = ReadoutStats(3, spec.readout_rows, 1)
+    reference.add_states(states[:, washout:], targets[washout:], True, lag_matrix(sources, 4)[washout:])
+
+    folded = ReadoutStats(3, spec.readout_rows, 1)
+    rows = np.arange(steps) >= washout
+    state = None
+    for start, stop in ((0, cut), (cut, steps)):
+        r, qtd = folded.square_factor()
+        state = compiled.fold_readout(spec, unpack(spec, genomes), sources[start:stop], targets[start:stop], r, qtd,
+                                      rows[start:stop], True, sources[:start], state, folded.rss)
+        folded.set_factor(r, qtd, int(rows[start:stop].sum()))
+    gram = lambda a, b: np.matmul(a.transpose(0, 2, 1), b)  # noqa: E731
+    np.testing.assert_allclose(gram(folded.r, folded.r), gram(reference.r, reference.r), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(gram(folded.r, folded.qtd), gram(reference.r, reference.qtd), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(state.h, states[:, -1], rtol=1e-12, atol=1e-14)
+    with pytest.raises(ValueError, match="r must be"):
+        compiled.fold_readout(spec, unpack(spec, genomes), sources, targets, *ReadoutStats(3, 4, 1).square_factor(),
+                              rows, True)
 
 
 @pytest.mark.parametrize("block", [1, 4, 6])

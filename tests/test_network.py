@@ -5,7 +5,7 @@ import itertools
 import numpy as np
 import pytest
 
-from evolino.network import LSTMSpec, closed_loop, teacher_forced, unpack
+from evolino.network import DRIVE_STEPS, LSTMSpec, closed_loop, lag_matrix, lag_view, teacher_forced, unpack
 from tests import reference_lstm as ref
 
 VARIANTS = [
@@ -54,6 +54,46 @@ def test_closed_loop_matches_plain_loop(variant):
         _, h, c = ref.run(spec, genome, steps, inputs, feedback)
         expected = ref.free_run(spec, genome, h, c, first, readout[k], free, inputs=future)
         np.testing.assert_allclose(out[k], expected, rtol=1e-11, atol=1e-13)
+
+
+def test_a_long_closed_loop_with_inputs_matches_plain_loop():
+    """The inputs' drive is computed DRIVE_STEPS at a time: a run across several blocks, with readout lags."""
+    rng = np.random.default_rng(5)
+    spec = LSTMSpec(n_inputs=2, cells=3, n_outputs=1, feedback_scale=0.2, readout_lags=3)
+    genomes = rng.normal(0, 0.3, (2, spec.dimension))
+    free = 2 * DRIVE_STEPS + 17
+    state = teacher_forced(spec, unpack(spec, genomes), 5, inputs=rng.normal(size=(5, 2)),
+                           feedback=rng.normal(size=(5, 1)))[1]
+    readout = rng.normal(0, 0.1, (2, spec.readout_rows, 1))
+    future, past = rng.normal(size=(free, 2)), rng.normal(size=(4, 3))
+    out = closed_loop(spec, unpack(spec, genomes), readout, state, np.zeros(1), free, inputs=future,
+                      source_history=past)
+    for k, genome in enumerate(genomes):
+        expected = ref.free_run(spec, genome, state.h[k], state.c[k], np.zeros(1), readout[k], free, inputs=future,
+                                past_sources=past)
+        np.testing.assert_allclose(out[k], expected, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("steps, width, lags", [(40, 1, 30), (7, 3, 4), (5, 2, 9), (1, 1, 3), (6, 2, 1), (6, 2, 0),
+                                                (0, 1, 3), (4, 0, 3)])
+def test_lag_view_is_the_lag_matrix_held_in_o_of_t(steps, width, lags):
+    rng = np.random.default_rng(steps + width + lags)
+    sources = rng.normal(size=(steps, width))
+    view = lag_view(sources, lags)
+    matrix = lag_matrix(sources, lags)
+    loop = np.zeros((steps, lags * width))  # row t: [x(t), x(t-1), ..., x(t-lags+1)], zeros before the first step
+    for t, lag in itertools.product(range(steps), range(lags)):
+        if t - lag >= 0:
+            loop[t, lag * width : (lag + 1) * width] = sources[t - lag]
+    assert view.shape == matrix.shape == loop.shape
+    np.testing.assert_array_equal(matrix, loop)
+    np.testing.assert_array_equal(view, matrix)
+    if view.size:
+        assert not view.flags.writeable
+        owner = view
+        while owner.base is not None:
+            owner = owner.base
+        assert owner.size == (steps + lags - 1) * width  # not steps * lags * width
 
 
 def test_result_is_bit_identical_whatever_shares_the_batch():

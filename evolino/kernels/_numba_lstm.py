@@ -159,22 +159,23 @@ def _positive_diagonal(r, qtd):
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def teacher_forced_kernel(w_ext, w_rec, bias, peep, unit_scale, unit_offset, sources, h, c, forget_gate, states,
-                          record_from, targets, r, qtd, rss, fold_rows, direct, bias_value):
+                          record_from, targets, r, qtd, rss, fold_rows, history, bias_value):
     """Run every genome over shared sources; h, c (n, C) are updated in place to the final state.
 
     w_ext (n, E, G*Cp), w_rec (n, C, G*Cp), bias (n, G*Cp), peep (n, G-1, C), sources (T, E).
     Recording: states (n, T - record_from, C) receives h(t) for t >= record_from (record_from = T: none).
     Folding: at every step t with fold_rows[t] (fold_rows (T,) uint8, or empty: none) the readout row
-    [h(t), direct[t], bias_value] (direct (T, D)) with target targets[t] (T, m) is folded into r (n, p, p),
-    qtd (n, p, m) and the residual sums of squares rss (n, m), p = C + D + 1, in place, so no states need to be
-    stored.
+    [h(t), x_e(t), x_e(t-1), ..., x_e(t-L+1), bias_value] with target targets[t] (T, m) is folded into r (n, p, p),
+    qtd (n, p, m) and the residual sums of squares rss (n, m), p = C + L*E + 1, in place, so no states need to be
+    stored. The lagged sources are read from ``sources`` and, before its first step, from history (>= L-1, E) (the
+    steps before, newest first), so no (T, L*E) lag matrix is ever made; L follows from p.
     """
     n, C = h.shape
-    T = sources.shape[0]
+    T, E = sources.shape
     Cp = bias.shape[1] // (peep.shape[1] + 1)
     p = r.shape[1]
-    D = direct.shape[1]
     folds = fold_rows.shape[0] > 0
+    L = (p - C - 1) // E if folds and E > 0 else 0
     for j in prange(n):
         pre = np.empty(bias.shape[1])
         work = np.zeros(2 * Cp)
@@ -191,8 +192,9 @@ def teacher_forced_kernel(w_ext, w_rec, bias, peep, unit_scale, unit_offset, sou
             if folds and fold_rows[t]:
                 for k in range(C):
                     block[k, count] = hj[k]
-                for d in range(D):
-                    block[C + d, count] = direct[t, d]
+                for lag in range(L):  # x_e(t - lag): from the sources, or the history before them
+                    for e in range(E):
+                        block[C + lag * E + e, count] = sources[t - lag, e] if lag <= t else history[lag - t - 1, e]
                 block[p - 1, count] = bias_value
                 for q in range(targets.shape[1]):
                     block_targets[q, count] = targets[t, q]

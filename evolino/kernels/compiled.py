@@ -107,7 +107,8 @@ def teacher_forced_into(
     no_fold = np.zeros((n, 0, 0))
     teacher_forced_kernel(weights.w_ext, weights.w_rec, weights.bias, weights.peep, weights.unit_scale,
                           weights.unit_offset, sources, h, c, spec.forget_gate, states, record_from,
-                          np.zeros((T, 0)), no_fold, no_fold, np.zeros((n, 0)), _NO_ROWS, np.zeros((T, 0)), 0.0)
+                          np.zeros((T, 0)), no_fold, no_fold, np.zeros((n, 0)), _NO_ROWS,
+                          np.zeros((0, sources.shape[1])), 0.0)
     return states
 
 
@@ -138,7 +139,7 @@ def fold_readout(
     qtd: np.ndarray,
     fold_rows: np.ndarray,
     bias: bool,
-    direct: np.ndarray | None = None,
+    source_history: np.ndarray | None = None,
     state: LSTMState | None = None,
     rss: np.ndarray | None = None,
 ) -> LSTMState:
@@ -154,8 +155,10 @@ def fold_readout(
         The steps whose readout rows are folded in.
     bias : bool
         Whether the design matrix has a ones column (else zeros, as :func:`evolino.readout.design_matrix`).
-    direct : (T, n_direct) or None
-        The sources the readout sees directly (:func:`evolino.network.direct_features`).
+    source_history : (k, n_inputs + n_feedback) or None
+        The sources of the steps before the first, oldest first (zeros if None), as for :func:`closed_loop`. The
+        readout's direct view of the last ``spec.readout_lags`` steps (:func:`evolino.network.direct_features`) is
+        read from them and ``sources`` as the rows are folded, so no (T, n_direct) array is made.
     state : LSTMState or None
         Start state (zeros by default).
     rss : (n, m) or None
@@ -168,12 +171,14 @@ def fold_readout(
     kw = kernel_weights(weights)
     h, c = _start(state, kw.n, spec.cells)
     T = sources.shape[0]
-    direct = np.zeros((T, 0)) if direct is None else np.ascontiguousarray(direct, dtype=np.float64)
+    if r.shape[1] != spec.readout_rows:
+        raise ValueError(f"r must be ({kw.n}, {spec.readout_rows}, {spec.readout_rows}), got {r.shape}")
     sums = np.zeros((kw.n, qtd.shape[2])) if rss is None else rss
     teacher_forced_kernel(kw.w_ext, kw.w_rec, kw.bias, kw.peep, kw.unit_scale, kw.unit_offset,
                           np.ascontiguousarray(sources, dtype=np.float64), h, c, spec.forget_gate,
                           np.empty((kw.n, 0, spec.cells)), T, np.ascontiguousarray(targets, dtype=np.float64),
-                          r, qtd, sums, np.ascontiguousarray(fold_rows, dtype=np.uint8), direct,
+                          r, qtd, sums, np.ascontiguousarray(fold_rows, dtype=np.uint8),
+                          np.ascontiguousarray(history_rows(spec, source_history), dtype=np.float64),
                           1.0 if bias else 0.0)
     return LSTMState(h, c)
 
