@@ -152,10 +152,10 @@ def summary_line(task: str, summary: dict, folder) -> str:
     forecast = ""
     if summary.get("final"):  # a forecast: what the backtest chose
         backtest = summary.get("backtest") or {}
-        chosen = (f"{summary['ensemble']} network(s)" if summary["final"] == "network" else
-                  f"the linear model AR({summary.get('readout_lags')})")
-        forecast = (f"; forecast by {chosen} under transform {summary.get('transform', {}).get('name')} (backtest "
-                    f"{metric}: networks {_fmt(backtest.get('network'))}, linear {_fmt(backtest.get('linear'))})")
+        chosen = (f"{summary['ensemble']} network(s) under transform {summary.get('transform', {}).get('name')}"
+                  if summary["final"] == "network" else "the linear model (AR(p) under each transform, combined)")
+        forecast = (f"; forecast by {chosen} (backtest {metric}: networks {_fmt(backtest.get('network'))}, linear "
+                    f"{_fmt(backtest.get('linear'))})")
         interval = summary.get("interval") or {}
         if interval.get("coverage") is not None:
             forecast += f"; {interval['level']:.0%} interval covers {interval['coverage']:.0%} of the test steps"
@@ -173,17 +173,19 @@ def _forecast_lines(result: dict) -> list[str]:
     backtest = result.get("backtest") or {}
     transform = (result.get("transform") or {}).get("name", "?")
     season = result.get("season")
-    final = (f"the average of the {result.get('ensemble')} best networks (ridge {_fmt(result.get('ridge'))})"
-             if result.get("final") == "network" else f"the linear model AR({result.get('readout_lags')})")
-    lines = [f"Forecast: {final} under the transform **{transform}**"
-             + (f", season {season}" if season else ", no season") + ". Chosen on a rolling-origin backtest inside "
-             f"the training and validation parts: {len(backtest.get('origins', []))} origins (steps "
-             f"{', '.join(map(str, backtest.get('origins', [])))}), each forecasting {backtest.get('horizon')} steps.",
-             "", f"| candidate | backtest {metric} |", "|---|---|",
-             f"| linear model (AR, best transform and order) | {_fmt(backtest.get('linear'))} |",
-             f"| networks (best ensemble and ridge) | {_fmt(backtest.get('network'))} |"]
-    for name, entry in (backtest.get("transforms") or {}).items():
-        lines.append(f"| AR({entry.get('order')}) under {name} | {_fmt(entry.get('error'))} |")
+    final = (f"the average of the {result.get('ensemble')} best networks (ridge {_fmt(result.get('ridge'))}) under "
+             f"the transform **{transform}**" if result.get("final") == "network" else
+             "the linear model (each transform's best AR(p), combined)")
+    lines = [f"Forecast: {final}" + (f"; season {season}" if season else "; no season") + ". Chosen on a "
+             "rolling-origin backtest inside the training and validation parts: "
+             f"{len(backtest.get('origins', []))} origins (steps {', '.join(map(str, backtest.get('origins', [])))})"
+             f", each forecasting {backtest.get('horizon')} steps.",
+             "", f"| candidate | backtest {metric} | weight in the linear model |", "|---|---|---|",
+             f"| linear model (combined) | {_fmt(backtest.get('linear'))} | |",
+             f"| networks (best ensemble and ridge) | {_fmt(backtest.get('network'))} | |"]
+    for member in backtest.get("linear_members") or []:
+        lines.append(f"| AR({member.get('order')}) under {member.get('transform')} | "
+                     f"{_fmt(member.get('backtest_error'))} | {member.get('weight', 0):.3f} |")
     interval = result.get("interval") or {}
     if interval.get("coverage") is not None:
         lines += ["", f"The {interval['level']:.0%} prediction interval (from backtest residuals per horizon step, "

@@ -78,7 +78,7 @@ def test_resume_report_generate_predict_and_rerun_work_on_the_folder_alone(data_
     predictions = read_columns(run / "predictions.csv")["level"]
     model = ForecastModel.load(run / "model.npz")
     np.testing.assert_allclose(predictions, model.predict(y[:, None])[:, 0], rtol=1e-12)
-    assert np.isnan(predictions[: model.transform.lost + model.order]).all()
+    assert np.isnan(predictions[: model.settle_steps]).all() and np.isfinite(predictions[model.settle_steps:]).all()
     assert np.nanmean(np.abs(predictions - y)) < 10  # one-step predictions of a series of amplitude 20
 
     assert main(["run", "--config", str(run / "config.toml"), "--out", str(tmp_path / "r2"), "--quiet",

@@ -44,9 +44,15 @@ def test_choices_come_from_the_backtest_and_are_reported(fitted):
     assert backtest["chosen"] == result.final and len(backtest["origins"]) == 5
     seen = task.train[0].steps + task.validation[0].steps
     assert backtest["horizon"] == task.test[0].steps and max(backtest["origins"]) + backtest["horizon"] <= seen
-    best = min(backtest["transforms"].values(), key=lambda e: e["error"])
-    assert result.transform["name"] in backtest["transforms"] and backtest["linear"] == best["error"]
-    assert result.readout_lags == best["order"]
+    members = backtest["linear_members"]
+    assert len(members) == 8 and sum(m["weight"] for m in members) == pytest.approx(1.0)  # a positive series: 8
+    errors = np.array([m["backtest_error"] for m in members])
+    weights = np.array([m["weight"] for m in members])
+    np.testing.assert_allclose(weights, errors**-2 / np.sum(errors**-2))  # inverse squared backtest errors
+    leader = members[int(np.argmax(weights))]
+    assert result.readout_lags == leader["order"]  # the networks' lags and transform: the best member's
+    if result.final == "linear":
+        assert result.transform["name"] == leader["transform"]
     assert result.validation_error <= backtest["linear"]  # the final model is never worse on the backtest
     summary = result.summary()
     json.dumps(summary)  # JSON-ready: no NaN
@@ -58,7 +64,7 @@ def test_the_linear_fallback_is_exactly_the_ar_baseline(fitted):
     result = forecaster.result_
     if result.final == "linear":
         assert result.test_error == result.baselines["ar"]["test_error"]
-    assert result.baselines["ar"]["transform"] == result.transform["name"]
+    assert result.baselines["ar"]["members"] == result.backtest["linear_members"]
     assert {"ar", "persistence", "seasonal_naive", "mean"} == set(result.baselines)
     # the seasonal naive forecast is the last season repeated
     seen = task.train[0].steps + task.validation[0].steps
@@ -69,12 +75,14 @@ def test_the_linear_fallback_is_exactly_the_ar_baseline(fitted):
 def test_the_saved_model_reproduces_the_reported_forecast_and_bounds(fitted, tmp_path):
     forecaster, task, y = fitted
     result, model = forecaster.result_, forecaster.model_
-    steps, seen = task.test[0].steps, task.train[0].steps + task.validation[0].steps
+    steps = task.test[0].steps
+    history = task.to_original(np.concatenate([task.train[0].targets, task.validation[0].targets]))  # as read
+    seen = history.shape[0]
     reported = task.to_original(result.test_outputs[0])
-    np.testing.assert_allclose(model.forecast(y[:seen, None], steps), reported, rtol=1e-8)
+    np.testing.assert_allclose(model.forecast(history, steps), reported, rtol=1e-9)
     model.save(tmp_path / "model.npz")
     again = ForecastModel.load(tmp_path / "model.npz")
-    np.testing.assert_allclose(again.forecast(y[:seen, None], steps), reported, rtol=1e-8)
+    np.testing.assert_allclose(again.forecast(history, steps), reported, rtol=1e-9)
     lower, upper = again.interval(reported, result.interval["level"])
     np.testing.assert_allclose(lower, task.to_original(result.interval_outputs[0]), rtol=1e-9)
     assert (lower <= reported).all() and (reported <= upper).all()
@@ -118,7 +126,7 @@ def test_settings_are_honoured_and_checked(tmp_path):
     task = evolino.data_task(evolino.read_table(csv))
     linear = Forecaster(transform="diff", season=4, networks=False).fit(task).result_
     assert linear.transform["name"] == "diff" and linear.season == 4 and linear.final == "linear"
-    assert linear.generations == 0 and list(linear.backtest["transforms"]) == ["diff"]
+    assert linear.generations == 0 and [m["transform"] for m in linear.backtest["linear_members"]] == ["diff"]
     with pytest.raises(ValueError, match="unknown transform"):
         Forecaster(transform="boxcox").fit(task)
     with pytest.raises(ValueError, match="ensemble"):

@@ -288,3 +288,24 @@ def test_lag_block_pads_before_the_series_with_zeros():
     sources = np.arange(1.0, 7.0)[:, None]
     block = lag_block(sources, 3, 0, 3)
     np.testing.assert_array_equal(block, [[1, 1, 0, 0], [1, 2, 1, 0], [1, 3, 2, 1]])
+
+
+def test_a_saved_network_model_forecasts_and_predicts_as_the_forecaster_scored_it(tmp_path):
+    from evolino.forecasting.forecaster import _NetworkFinal
+    from evolino.forecasting.model import ForecastModel
+
+    series = _series(seasonal_series(steps=160))
+    prepared = prepare(series, SeriesTransform(difference=True, season=12), cut=100)
+    spec = LSTMSpec(cells=3, n_outputs=1, feedback=True, feedback_scale=1e-2, readout_lags=2)
+    genomes = np.random.default_rng(11).normal(0, 0.3, (2, spec.dimension))
+    readout = ReadoutConfig(rcond=1e-12, ridge="validation", ridge_grid=(0.0, 1e-2, 1.0))
+    final = _NetworkFinal(prepared, {"spec": spec, "genomes": genomes, "ridge": "gcv", "readout": readout})
+    residuals, mask = final.residuals(np.array([100, 110]), 10)
+    model = ForecastModel.from_parts(final, residuals, mask, 0.9, series)
+    model.save(tmp_path / "model.npz")
+    model = ForecastModel.load(tmp_path / "model.npz")
+    seen, steps = series.seen, series.sizes[2]
+    np.testing.assert_allclose(model.forecast(series.levels[:seen], steps), final.forecast(seen, steps), rtol=1e-9)
+    predictions = model.predict(series.levels)
+    np.testing.assert_allclose(predictions[seen:], final.one_step(seen, steps), rtol=1e-9)
+    assert np.isnan(predictions[: model.settle_steps]).all() and model.settle_steps == 13 + 2

@@ -80,8 +80,8 @@ class NestedAR:
 
     def __init__(self, targets: np.ndarray, inputs: np.ndarray | None, max_order: int,
                  scored: np.ndarray | None = None, first: int | None = None) -> None:
-        if max_order < 1:
-            raise ValueError(f"max_order must be >= 1, got {max_order}")
+        if max_order < 0:
+            raise ValueError(f"max_order must be >= 0, got {max_order}")
         self.targets = np.asarray(targets, dtype=np.float64)
         self.sources = external_sources(self.targets, inputs)
         self.max_order = int(max_order)
@@ -108,9 +108,10 @@ class NestedAR:
         self.position = max(self.position, stop)
 
     def weights(self, order: int, rcond: float = 1e-13) -> np.ndarray:
-        """Least-squares weights (1 + order * E, m) of AR(order) on the rows folded in so far."""
-        if not 1 <= order <= self.max_order:
-            raise ValueError(f"order must be in 1..{self.max_order}, got {order}")
+        """Least-squares weights (1 + order * E, m) of AR(order) on the rows folded in so far (order 0: the mean of
+        the rows, a constant forecast; after a difference, a drift)."""
+        if not 0 <= order <= self.max_order:
+            raise ValueError(f"order must be in 0..{self.max_order}, got {order}")
         if self.rows == 0:
             raise ValueError("no rows were folded in: advance() past the first step with a target first")
         q = 1 + order * self.width

@@ -1,14 +1,17 @@
-"""A fitted forecaster in the data's units: the transform, the final model, and the residuals of its intervals.
+"""A fitted forecaster in the data's units: the final model, and the residuals of its intervals.
 
-:class:`ForecastModel` forecasts the steps after a known history of levels: transform the history
-(:class:`~.transforms.SeriesTransform`), map it to model units (the :class:`~evolino.scaling.Standardizer` of the
-transformed training part), run the final model closed-loop (AR(p), or each of the k networks with its readout and
-the average of their forecasts), map back and integrate into levels. ``interval(forecast, level)`` adds the bounds
-made from the backtest residuals per horizon step (:mod:`~.intervals`).
+:class:`ForecastModel` forecasts the steps after a known history of levels. The final model is either the linear
+model (:class:`LinearMember`: AR(p) under each transform, their forecasts averaged with the combination's weights,
+:mod:`~.combined`) or k networks under one transform (:class:`NetworkPart`: their forecasts averaged). Each part
+transforms the history (:class:`~.transforms.SeriesTransform`), maps it to its model units (the
+:class:`~evolino.scaling.Standardizer` of the transformed training part), runs closed-loop, maps back and integrates
+into levels. ``interval(forecast, level)`` adds the bounds made from the backtest residuals per horizon step
+(:mod:`~.intervals`).
 
-Saved as one NPZ file (no pickle): the arrays (AR weights or the networks' genomes and readouts, the residuals and
-their mask) and a JSON ``forecast_meta`` record (kind, transform, order, scaler, network spec, names, dates). The
-file is told apart from a single network's ``model.npz`` by that record (:func:`is_forecast_model`).
+Saved as one NPZ file (no pickle): the arrays (each member's AR weights, or the networks' genomes and readouts, the
+residuals and their mask) and a JSON ``forecast_meta`` record (kind, transforms, orders, weights, scalers, network
+spec, names, dates). The file is told apart from a single network's ``model.npz`` by that record
+(:func:`is_forecast_model`).
 
 Shapes: history (t0, m) levels, inputs (t0, k) and (steps, k); forecasts (steps, m).
 """
@@ -18,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -32,10 +36,79 @@ from evolino.network import LSTMSpec
 from evolino.scaling import Standardizer
 from evolino.tasks.base import SequencePair
 
-__all__ = ["ForecastModel", "is_forecast_model"]
+__all__ = ["ForecastModel", "LinearMember", "NetworkPart", "is_forecast_model"]
 
 FORMAT = "evolino-forecast"
 FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True, eq=False)
+class LinearMember:
+    """AR(p) under one transform: weights (1 + order * E, m) in the model units of ``scaler``, and its weight in
+    the combination."""
+
+    transform: SeriesTransform
+    scaler: Standardizer
+    order: int
+    weights: np.ndarray
+    weight: float = 1.0
+
+    def _model_units(self, history, history_inputs, future_inputs):
+        lost = self.transform.lost
+        z = self.scaler.targets_to_model(self.transform.forward(history)[lost:])
+        inputs = None if history_inputs is None else self.scaler.inputs_to_model(history_inputs[lost:])
+        future = None if future_inputs is None else self.scaler.inputs_to_model(future_inputs)
+        return z, inputs, future
+
+    def forecast(self, history, steps, history_inputs=None, future_inputs=None) -> np.ndarray:
+        z, inputs, future = self._model_units(history, history_inputs, future_inputs)
+        changes = free_run(self.weights[None], external_sources(z, inputs), z[-1], steps, future)[0]
+        return self.transform.integrate(self.scaler.targets_to_original(changes), history)
+
+    def predict(self, levels, inputs=None) -> np.ndarray:
+        z, model_inputs, _ = self._model_units(levels, inputs, None)
+        design = lag_block(external_sources(z, model_inputs), self.order, 0, z.shape[0])
+        return self.transform.one_step(self.scaler.targets_to_original(design @ self.weights), levels,
+                                       self.transform.lost)
+
+
+@dataclass(frozen=True, eq=False)
+class NetworkPart:
+    """k networks under one transform (their forecasts are averaged): spec, genomes (k, d), readouts
+    (k, readout_rows, m) in the model units of ``scaler``."""
+
+    transform: SeriesTransform
+    scaler: Standardizer
+    spec: LSTMSpec
+    genomes: np.ndarray
+    readouts: np.ndarray
+
+    @property
+    def order(self) -> int:
+        return self.spec.readout_lags
+
+    def forecast(self, history, steps, history_inputs=None, future_inputs=None) -> np.ndarray:
+        lost = self.transform.lost
+        z = self.scaler.targets_to_model(self.transform.forward(history)[lost:])
+        inputs = None if history_inputs is None else self.scaler.inputs_to_model(history_inputs[lost:])
+        future = None if future_inputs is None else self.scaler.inputs_to_model(future_inputs)
+        line = line_of(self.spec, [SequencePair(z, inputs),
+                                   SequencePair(np.full((steps, z.shape[1]), np.nan), future)])
+        passes = ForwardPasses(self.spec, self.genomes, "numpy")
+        _, state = passes.advance(line, 0, z.shape[0], None)
+        changes = passes.free_run(line, z.shape[0], steps, state, self.readouts)
+        with np.errstate(all="ignore"):
+            return self.transform.integrate(self.scaler.targets_to_original(changes), history).mean(axis=0)
+
+    def predict(self, levels, inputs=None) -> np.ndarray:
+        lost = self.transform.lost
+        z = self.scaler.targets_to_model(self.transform.forward(levels)[lost:])
+        model_inputs = None if inputs is None else self.scaler.inputs_to_model(inputs[lost:])
+        line = line_of(self.spec, [SequencePair(z, model_inputs)])
+        passes = ForwardPasses(self.spec, self.genomes, "numpy")
+        (changes,), _ = passes.teacher_outputs(line, 0, z.shape[0], None, [self.readouts])
+        with np.errstate(all="ignore"):
+            return self.transform.one_step(self.scaler.targets_to_original(changes), levels, lost).mean(axis=0)
 
 
 class ForecastModel:
@@ -43,17 +116,10 @@ class ForecastModel:
 
     Parameters
     ----------
-    transform : SeriesTransform
-    scaler : Standardizer
-        Model units of the transformed series and of the inputs.
-    order : int
-        AR order (the networks' readout lags).
-    linear_weights : (1 + order * E, m) or None
-        AR(p) weights in model units (bias first) when the final model is linear.
-    spec : LSTMSpec or None
-    genomes : (k, d) or None
-    readouts : (k, readout_rows, m) or None
-        The networks (their average is the forecast) when the final model is a network ensemble.
+    members : sequence of LinearMember
+        The linear model: AR(p) under each transform, combined by their weights (empty for networks).
+    network : NetworkPart, optional
+        The networks, when the final model is a network ensemble.
     residuals : (O, H, m), residual_mask : (O, H)
         Backtest residuals per horizon step.
     level : float
@@ -63,22 +129,15 @@ class ForecastModel:
         The date column's frequency and last date (``task.info["time"]``).
     """
 
-    def __init__(self, transform: SeriesTransform, scaler: Standardizer, order: int,
-                 linear_weights: np.ndarray | None = None, spec: LSTMSpec | None = None,
-                 genomes: np.ndarray | None = None, readouts: np.ndarray | None = None,
-                 residuals: np.ndarray | None = None, residual_mask: np.ndarray | None = None, level: float = 0.9,
-                 target_names=(), input_names=(), time: dict | None = None) -> None:
-        if (linear_weights is None) == (genomes is None):
-            raise ValueError("a forecast model is either linear (linear_weights) or networks (spec, genomes, "
-                             "readouts)")
-        if genomes is not None and (spec is None or readouts is None or len(readouts) != len(genomes)):
-            raise ValueError("networks need their spec and one readout per genome")
-        self.transform, self.scaler, self.order = transform, scaler, int(order)
-        self.linear_weights = None if linear_weights is None else np.asarray(linear_weights, dtype=np.float64)
-        self.spec = spec
-        self.genomes = None if genomes is None else np.atleast_2d(np.asarray(genomes, dtype=np.float64))
-        self.readouts = None if readouts is None else np.asarray(readouts, dtype=np.float64)
-        m = len(scaler.target_mean)
+    def __init__(self, members=(), network: NetworkPart | None = None, residuals: np.ndarray | None = None,
+                 residual_mask: np.ndarray | None = None, level: float = 0.9, target_names=(), input_names=(),
+                 time: dict | None = None) -> None:
+        members = list(members)
+        if bool(members) == (network is not None):
+            raise ValueError("a forecast model is either linear (members) or networks (network)")
+        self.members, self.network = members, network
+        parts = members or [network]
+        m = len(parts[0].scaler.target_mean)
         self.residuals = np.zeros((0, 1, m)) if residuals is None else np.asarray(residuals, dtype=np.float64)
         self.residual_mask = np.zeros(self.residuals.shape[:2], dtype=bool) if residual_mask is None else \
             np.asarray(residual_mask, dtype=bool)
@@ -88,27 +147,51 @@ class ForecastModel:
 
     @property
     def kind(self) -> str:
-        return "linear" if self.genomes is None else "network"
+        return "network" if self.network is not None else "linear"
+
+    @property
+    def _parts(self) -> list:
+        return self.members or [self.network]
+
+    @property
+    def _leader(self):
+        return self.network if self.network is not None else max(self.members, key=lambda m: m.weight)
+
+    @property
+    def transform(self) -> SeriesTransform:
+        """The transform of the networks, or of the linear member with the largest weight."""
+        return self._leader.transform
+
+    @property
+    def order(self) -> int:
+        return self._leader.order
+
+    @property
+    def settle_steps(self) -> int:
+        """Steps at the start of a series without a one-step prediction (the transforms' and the lags')."""
+        return max(p.transform.lost + p.order for p in self._parts)
 
     @property
     def n_outputs(self) -> int:
-        return len(self.scaler.target_mean)
+        return len(self._parts[0].scaler.target_mean)
 
     @property
     def n_inputs(self) -> int:
-        return len(self.scaler.input_mean)
+        return len(self._parts[0].scaler.input_mean)
 
     @classmethod
-    def from_parts(cls, final, prepared, residuals: np.ndarray, mask: np.ndarray, level: float, series):
-        """The model of a forecaster's final choice (``final``: its linear or network final model) refitted on
-        all seen data."""
+    def from_parts(cls, final, residuals: np.ndarray, mask: np.ndarray, level: float, series) -> ForecastModel:
+        """The model of a forecaster's final choice (``final``: its combined linear model or its networks) refitted
+        on all seen data."""
         common = dict(residuals=residuals, residual_mask=mask, level=level, target_names=series.target_names,
                       input_names=series.input_names, time=series.time)
-        scaler = prepared.task.scaler
         if final.kind == "linear":
-            return cls(prepared.transform, scaler, final.order, linear_weights=final.weights(series.seen), **common)
-        return cls(prepared.transform, scaler, final.spec.readout_lags, spec=final.spec, genomes=final.genomes,
-                   readouts=final.readouts(series.seen), **common)
+            members = [LinearMember(m.prepared.transform, m.prepared.task.scaler, m.order, m.weights(series.seen),
+                                    float(w)) for m, w in zip(final.members, final.weights, strict=True) if w > 0]
+            return cls(members=members, **common)
+        prepared = final.prepared
+        return cls(network=NetworkPart(prepared.transform, prepared.task.scaler, final.spec, final.genomes,
+                                       final.readouts(series.seen)), **common)
 
     # ------------------------------------------------------------------------------------------------ forecast
 
@@ -119,53 +202,41 @@ class ForecastModel:
             raise ValueError(f"steps must be >= 1, got {steps}")
         history = check_columns(history, self.n_outputs, "history")
         known = history.shape[0]
-        lost = self.transform.lost
-        if known <= lost + max(self.order, 1):
-            raise ValueError(f"the history needs more than {lost + max(self.order, 1)} steps, got {known}")
+        if known <= self.settle_steps:
+            raise ValueError(f"the history needs more than {self.settle_steps} steps, got {known}")
         history_inputs = check_columns(history_inputs, self.n_inputs, "history_inputs", known)
         future_inputs = check_columns(future_inputs, self.n_inputs, "future_inputs", steps)
-        if not self.transform.applies_to(history):
-            raise ValueError(f"the {self.transform.name} transform does not apply to this history "
-                             "(log needs positive values)")
-        z = self.scaler.targets_to_model(self.transform.forward(history)[lost:])
-        inputs = self.scaler.inputs_to_model(history_inputs[lost:]) if history_inputs is not None else None
-        future = self.scaler.inputs_to_model(future_inputs) if future_inputs is not None else None
-        if self.genomes is None:
-            sources = external_sources(z, inputs)
-            changes = free_run(self.linear_weights[None], sources, z[-1], steps, future)
-        else:
-            line = line_of(self.spec, [SequencePair(z, inputs),
-                                       SequencePair(np.full((steps, self.n_outputs), np.nan), future)])
-            passes = ForwardPasses(self.spec, self.genomes, "numpy")
-            _, state = passes.advance(line, 0, z.shape[0], None)
-            changes = passes.free_run(line, z.shape[0], steps, state, self.readouts)
-        levels = self.transform.integrate(self.scaler.targets_to_original(changes), history)
+        for part in self._parts:
+            if not part.transform.applies_to(history):
+                raise ValueError(f"the {part.transform.name} transform does not apply to this history (log needs "
+                                 "positive values)")
+        if self.network is not None:
+            return self.network.forecast(history, steps, history_inputs, future_inputs)
         with np.errstate(all="ignore"):
-            return levels.mean(axis=0)
+            return sum(m.weight * m.forecast(history, steps, history_inputs, future_inputs) for m in self.members)
 
     def predict(self, levels: np.ndarray, inputs: np.ndarray | None = None) -> np.ndarray:
         """One-step predictions (T, m) of every step of ``levels`` (T, m) from the true steps before it, in the data's
-        units; NaN for the first steps, which have too little past (the transform's and the lags')."""
+        units; NaN for the first steps, which have too little past (the transforms' and the lags')."""
         levels = check_columns(levels, self.n_outputs, "levels")
         steps = levels.shape[0]
         inputs = check_columns(inputs, self.n_inputs, "inputs", steps)
-        lost = self.transform.lost
         predictions = np.full(levels.shape, np.nan)
-        if steps <= lost + 1:
+        settle = self.settle_steps
+        if steps <= settle:
             return predictions
-        z = self.scaler.targets_to_model(self.transform.forward(levels)[lost:])
-        model_inputs = None if inputs is None else self.scaler.inputs_to_model(inputs[lost:])
-        if self.genomes is None:
-            design = lag_block(external_sources(z, model_inputs), self.order, 0, z.shape[0])
-            changes = (design @ self.linear_weights)[None]
-        else:
-            line = line_of(self.spec, [SequencePair(z, model_inputs)])
-            passes = ForwardPasses(self.spec, self.genomes, "numpy")
-            (changes,), _ = passes.teacher_outputs(line, 0, z.shape[0], None, [self.readouts])
         with np.errstate(all="ignore"):
-            found = self.transform.one_step(self.scaler.targets_to_original(changes), levels, lost).mean(axis=0)
-        predictions[lost:] = found
-        predictions[: lost + self.order] = np.nan  # lags reaching before the data (zeros): not predictions
+            if self.network is not None:
+                found = self.network.predict(levels, inputs)
+                predictions[self.network.transform.lost:] = found
+            else:
+                total = np.zeros(levels.shape)
+                for member in self.members:
+                    part = np.full(levels.shape, np.nan)
+                    part[member.transform.lost:] = member.predict(levels, inputs)
+                    total += member.weight * part
+                predictions = total
+        predictions[:settle] = np.nan  # lags reaching before the data (zeros): not predictions
         return predictions
 
     def interval(self, forecast: np.ndarray, level: float | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -185,15 +256,18 @@ class ForecastModel:
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write the model to ``path`` (NPZ), atomically."""
-        meta = {"format": FORMAT, "version": FORMAT_VERSION, "kind": self.kind, "order": self.order,
-                "transform": self.transform.to_dict(), "scaler": self.scaler.to_dict(), "level": self.level,
-                "spec": None if self.spec is None else json.loads(self.spec.to_json()),
-                "target_names": list(self.target_names), "input_names": list(self.input_names), "time": self.time}
+        meta = {"format": FORMAT, "version": FORMAT_VERSION, "kind": self.kind, "level": self.level,
+                "target_names": list(self.target_names), "input_names": list(self.input_names), "time": self.time,
+                "members": [{"transform": m.transform.to_dict(), "scaler": m.scaler.to_dict(), "order": m.order,
+                             "weight": m.weight} for m in self.members]}
         arrays = {"residuals": self.residuals, "residual_mask": self.residual_mask}
-        if self.genomes is None:
-            arrays["linear_weights"] = self.linear_weights
-        else:
-            arrays.update(genomes=self.genomes, readouts=self.readouts)
+        for i, member in enumerate(self.members):
+            arrays[f"linear_weights_{i}"] = member.weights
+        if self.network is not None:
+            network = self.network
+            meta["network"] = {"transform": network.transform.to_dict(), "scaler": network.scaler.to_dict(),
+                               "spec": json.loads(network.spec.to_json())}
+            arrays.update(genomes=network.genomes, readouts=network.readouts)
         path = Path(path)
         with atomic_file(path, "wb") as handle:
             np.savez(handle, forecast_meta=np.array(json.dumps(meta)), **arrays)
@@ -207,14 +281,17 @@ class ForecastModel:
                 meta = json.loads(str(data["forecast_meta"]))
                 if meta.get("format") != FORMAT or meta.get("version") != FORMAT_VERSION:
                     raise ValueError("unsupported forecast model format")
-                networks = meta["kind"] == "network"
-                return cls(SeriesTransform.from_dict(meta["transform"]), Standardizer.from_dict(meta["scaler"]),
-                           meta["order"], linear_weights=None if networks else data["linear_weights"],
-                           spec=LSTMSpec(**meta["spec"]) if networks else None,
-                           genomes=data["genomes"] if networks else None,
-                           readouts=data["readouts"] if networks else None, residuals=data["residuals"],
-                           residual_mask=data["residual_mask"], level=meta["level"],
-                           target_names=meta["target_names"], input_names=meta["input_names"], time=meta["time"])
+                members = [LinearMember(SeriesTransform.from_dict(m["transform"]), Standardizer.from_dict(m["scaler"]),
+                                        int(m["order"]), data[f"linear_weights_{i}"], float(m["weight"]))
+                           for i, m in enumerate(meta["members"])]
+                network = None
+                if meta.get("network") is not None:
+                    part = meta["network"]
+                    network = NetworkPart(SeriesTransform.from_dict(part["transform"]),
+                                          Standardizer.from_dict(part["scaler"]), LSTMSpec(**part["spec"]),
+                                          data["genomes"], data["readouts"])
+                return cls(members, network, data["residuals"], data["residual_mask"], meta["level"],
+                           meta["target_names"], meta["input_names"], meta["time"])
         except (KeyError, ValueError, TypeError, EOFError, zipfile.BadZipFile, json.JSONDecodeError) as exc:
             raise ValueError(f"{path} is not an evolino forecast model ({exc})") from None
 
