@@ -510,9 +510,12 @@ class Evolino(FittedNetworkMixin, ParamsMixin):
         readout = problem.readout
         if self.protocol_.holdout and readout.ridge == "auto":  # the validation part, unseen so far, chooses
             readout = replace(readout, ridge="validation")
-        # The validation error and the ridge choice again on the reference kernel: the arithmetic of the test.
-        validation, choice = validation_scores(best, spec, task, readout, kernel="numpy")
-        final = final_ridge(spec, opt.best_genome, task, readout, int(choice[0]))
+        # The validation error and the ridge choice again on the reference kernel, the arithmetic of the test, when a
+        # test follows; without one (a forecaster's search, which makes its own final choice) on the run's kernel:
+        # the reference kernel's per-step loop takes minutes on a series of a million steps.
+        kernel = "numpy" if task.test else problem.kernel
+        validation, choice = validation_scores(best, spec, task, readout, kernel=kernel)
+        final = final_ridge(spec, opt.best_genome, task, readout, int(choice[0]), kernel=kernel)
         ridge = final.ridge
         outcome = test_error(spec, best, task, replace(problem.readout, ridge=ridge))
         model = EvolinoModel(spec, opt.best_genome, outcome.readout[0], task.scaler, task.input_names,

@@ -39,3 +39,16 @@ def test_the_real_series_experiment_runs_the_command_line_on_a_statsmodels_serie
     assert row["ar_one_step"] < row["ar_free_run"] < row["mean"]
     assert results["meta"]["command"].startswith("python experiments/real_series.py --series sunspots")
     assert "| sunspots | 309 |" in table.read_text() and figure.read_bytes().startswith(b"\x89PNG")
+
+
+def test_the_python_example_of_forecasting_md():
+    pytest.importorskip("statsmodels")
+    namespace = {}
+    exec(_python_block("forecasting.md", "## From Python"), namespace)  # noqa: S102 (our own docs)
+    result, forecast = namespace["result"], namespace["forecast"]
+    assert namespace["task"].info["time"]["column"] == "year" and namespace["task"].n_outputs == 1
+    assert result.final in ("linear", "network") and 0 <= result.interval["coverage"] <= 1
+    if result.final == "linear":
+        assert result.test_error == result.baselines["ar"]["test_error"]
+    lower, upper = namespace["lower"], namespace["upper"]
+    assert forecast.shape == (10, 1) and (lower <= forecast).all() and (forecast <= upper).all()
