@@ -161,3 +161,16 @@ def test_forecast_flags_are_checked_in_one_line(tmp_path, capsys):
                  "--out", str(mso)]) == 0
     assert main(["generate", str(mso), "--steps", "5", "--interval", "0.9"]) == 2
     assert "--interval needs a forecast run" in capsys.readouterr().err
+
+
+def test_a_resumed_forecast_run_ends_as_the_uninterrupted_one(tmp_path):
+    csv = tmp_path / "sales.csv"
+    write_monthly(csv, months=96)
+    small = ["--cells", "2", "--population", "8", "--quiet", "--no-plots", "--checkpoint-every", "1"]
+    assert main(["run", "--data", str(csv), "--generations", "4", "--out", str(tmp_path / "whole"), *small]) == 0
+    assert main(["run", "--data", str(csv), "--generations", "2", "--out", str(tmp_path / "cut"), *small]) == 0
+    assert main(["resume", str(tmp_path / "cut"), "--generations", "4", "--quiet", "--no-plots"]) == 0
+    whole, cut = (json.loads((tmp_path / d / "result.json").read_text()) for d in ("whole", "cut"))
+    for key in ("fitness", "test_error", "backtest", "interval", "final", "baselines"):
+        assert whole[key] == cut[key], key
+    assert (tmp_path / "whole" / "model.npz").read_bytes() == (tmp_path / "cut" / "model.npz").read_bytes()
