@@ -54,6 +54,8 @@ def test_choices_come_from_the_backtest_and_are_reported(fitted):
     if result.final == "linear":
         assert result.transform["name"] == leader["transform"]
     assert result.validation_error <= backtest["linear"]  # the final model is never worse on the backtest
+    # networks whose cells are shrunk away (the largest ridge) in the leader's place give back the linear model
+    assert backtest["candidates"]["k=1 ridge=1e+08"] == pytest.approx(backtest["linear"], rel=1e-5)
     summary = result.summary()
     json.dumps(summary)  # JSON-ready: no NaN
     assert {"transform", "season", "final", "ensemble", "backtest", "interval"} <= set(summary)
@@ -112,7 +114,8 @@ def test_a_network_must_beat_the_linear_model_from_every_origin(monkeypatch, fit
 
     monkeypatch.setattr(forecaster_module, "network_backtest", crafted)
     error = lambda f: float(forecaster_module.pooled_errors("nrmse", targets, mask, f[None])[0])  # noqa: E731
-    outcome = forecaster_module._Outcome(series, None, 1, origins, 10, error(linear), {}, 12,
+    alone = forecaster_module.CombinedLinear([forecaster_module.Member(None, 1, error(linear), linear)])
+    outcome = forecaster_module._Outcome(series, None, 1, origins, 10, error(linear), alone, 12,
                                          linear_per_origin=forecaster_module._per_origin("nrmse", targets, mask,
                                                                                          linear))
     Forecaster()._choose_network(estimator, outcome)

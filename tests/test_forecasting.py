@@ -291,21 +291,32 @@ def test_lag_block_pads_before_the_series_with_zeros():
 
 
 def test_a_saved_network_model_forecasts_and_predicts_as_the_forecaster_scored_it(tmp_path):
+    from evolino.forecasting.combined import CombinedLinear, Member
     from evolino.forecasting.forecaster import _NetworkFinal
     from evolino.forecasting.model import ForecastModel
 
     series = _series(seasonal_series(steps=160))
-    prepared = prepare(series, SeriesTransform(difference=True, season=12), cut=100)
+    prepared = prepare(series, SeriesTransform(difference=True, season=12), cut=100, washout=13)
+    other = prepare(series, SeriesTransform(log=True), cut=100, washout=13)
+    origins = np.array([100, 110])
+    members = [Member(p, order, error, linear_forecasts(p, [order], origins, 10)[0])
+               for p, order, error in ((prepared, 2, 0.5), (other, 3, 1.0))]
+    linear = CombinedLinear(members)  # weights 0.8 and 0.2: the networks take the first member's place
     spec = LSTMSpec(cells=3, n_outputs=1, feedback=True, feedback_scale=1e-2, readout_lags=2)
     genomes = np.random.default_rng(11).normal(0, 0.3, (2, spec.dimension))
     readout = ReadoutConfig(rcond=1e-12, ridge="validation", ridge_grid=(0.0, 1e-2, 1.0))
-    final = _NetworkFinal(prepared, {"spec": spec, "genomes": genomes, "ridge": "gcv", "readout": readout})
-    residuals, mask = final.residuals(np.array([100, 110]), 10)
+    final = _NetworkFinal(prepared, {"spec": spec, "genomes": genomes, "ridge": "gcv", "readout": readout}, linear)
+    residuals, mask = final.residuals(origins, 10)
     model = ForecastModel.from_parts(final, residuals, mask, 0.9, series)
     model.save(tmp_path / "model.npz")
     model = ForecastModel.load(tmp_path / "model.npz")
+    assert model.network.weight == pytest.approx(0.8) and [m.weight for m in model.members] == pytest.approx([0.2])
     seen, steps = series.seen, series.sizes[2]
-    np.testing.assert_allclose(model.forecast(series.levels[:seen], steps), final.forecast(seen, steps), rtol=1e-9)
+    forecast = final.forecast(seen, steps)
+    np.testing.assert_allclose(model.forecast(series.levels[:seen], steps), forecast, rtol=1e-9)
+    alone = final.network_forecasts(np.array([seen]), steps)[0]
+    np.testing.assert_allclose(forecast, 0.8 * alone + 0.2 * members[1].forecasts_at(np.array([seen]), steps,
+                                                                                      fit_end=seen)[0], rtol=1e-12)
     predictions = model.predict(series.levels)
     np.testing.assert_allclose(predictions[seen:], final.one_step(seen, steps), rtol=1e-9)
     assert np.isnan(predictions[: model.settle_steps]).all() and model.settle_steps == 13 + 2

@@ -93,6 +93,19 @@ class CombinedLinear:
         return self.members[int(np.argmax(self.weights))]
 
     @property
+    def leader_weight(self) -> float:
+        return float(np.max(self.weights))
+
+    def blend(self, leader_part: np.ndarray, other) -> np.ndarray:
+        """The combination with the leader's forecast replaced by ``leader_part`` (the networks evolved in its
+        transform), every other member's part computed by ``other(member)``: a network takes its linear part's
+        place and weight, so a network whose cells are shrunk away gives back the combination itself."""
+        leader = int(np.argmax(self.weights))
+        parts = [leader_part if i == leader else (other(m) if w else None)
+                 for i, (m, w) in enumerate(zip(self.members, self.weights, strict=True))]
+        return self._combine(parts)
+
+    @property
     def order(self) -> int:
         return self.leader.order
 

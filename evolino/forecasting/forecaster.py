@@ -8,15 +8,17 @@ these steps, every choice made on the seen data (train + validation) only:
 1. the season length (:func:`~.season.season_length`: given, from the dates, or from the autocorrelation);
 2. the backtest: forecast origins spread over the last two horizons of the seen data, each forecast as long as the
    test part (:func:`~.backtest.backtest_origins`);
-3. the transform (none, log, first and seasonal differences) and the AR order: the pair whose AR(p) forecasts have
-   the lowest backtest error (:func:`~.backtest.linear_backtest`). This is the linear model inside, and the
-   ``ar`` baseline of the result;
-4. evolution: an :class:`~evolino.trainer.Evolino` run on the transformed series up to the first origin (so that no
-   backtest window was seen by the search), its readout seeing the same p lags;
-5. the final model: the linear model, or the average of the k best networks of the run with a ridge strength on
-   their cell weights (every strength of the grid, and GCV's choice per genome), whichever has the lowest error on
-   the same backtest (the networks' readouts refitted at every origin on the data before it); ties go to the
-   linear model;
+3. the linear model inside: under every transform (none, log, first and seasonal differences) the AR order with the
+   lowest backtest error (:func:`~.backtest.linear_backtest`), and the transforms' forecasts combined by inverse
+   squared backtest error (:mod:`~.combined`); it is the ``ar`` baseline of the result;
+4. evolution: an :class:`~evolino.trainer.Evolino` run on the series under the leading member's transform up to the
+   first origin (so that no backtest window was seen by the search), its readout seeing that member's p lags;
+5. the final model: the linear model, or the same with the average of the k best networks of the run (with a
+   ridge strength on their cell weights: every strength of the grid, and GCV's choice per genome) in the place and
+   with the weight of the leading member, whose transform and lags they were evolved with. Networks whose cells are
+   shrunk away give back the linear model exactly, so the candidates start from it; one is taken only if it beats
+   the linear model from every origin of the same backtest (the readouts refitted at every origin on the data
+   before it) and pooled;
 6. the refit on all seen data, the forecast of the test part, integrated back into the data's units and scored
    once; the same for the trivial forecasters beside it (persistence, seasonal naive, the training mean, AR(p));
 7. prediction intervals from the chosen model's residuals at every horizon step, from up to 40 origins spread over
@@ -237,10 +239,12 @@ class Forecaster(ParamsMixin):
         series = outcome.series
         targets, mask = series.windows(outcome.origins, outcome.horizon)
         linear = outcome.linear_per_origin
+        combined, leader = outcome.linear.backtest_forecasts(), outcome.linear.leader
         candidates, qualified = {}, {}
         for label, by_genome in forecasts.items():
-            for k in sizes:
-                mean = _average(by_genome[:k])
+            for k in sizes:  # the networks in the place of the leading member's AR(p)
+                with np.errstate(all="ignore"):
+                    mean = combined + outcome.linear.leader_weight * (_average(by_genome[:k]) - leader.forecasts)
                 error = float(pooled_errors(series.metric, targets, mask, mean[None])[0])
                 per_origin = _per_origin(series.metric, targets, mask, mean)
                 candidates[(k, label)] = error
@@ -260,7 +264,7 @@ class Forecaster(ParamsMixin):
         use_network = network is not None and network["qualified"]
         test_steps = series.sizes[2]
         linear = outcome.linear
-        final = _NetworkFinal(prepared, network) if use_network else linear
+        final = _NetworkFinal(prepared, network, linear) if use_network else linear
         outputs = final.forecast(series.seen, test_steps) if test_steps else np.zeros((0, series.levels.shape[1]))
         one_step = final.one_step(series.seen, test_steps) if test_steps else outputs
         dense = _interval_origins(outcome.minimum, series.seen, outcome.horizon)
@@ -405,23 +409,31 @@ def _trainable(estimator: Evolino, prepared: Prepared, outcome: _Outcome) -> boo
 
 
 class _NetworkFinal:
-    """The average of the k best networks, their readouts refitted on every step before an origin."""
+    """The average of the k best networks in the place of the linear model's leading member (its transform, its
+    weight), their readouts refitted on every step before an origin; the other members as in the linear model."""
 
     kind = "network"
 
-    def __init__(self, prepared: Prepared, network: dict) -> None:
-        self.prepared, self.network = prepared, network
+    def __init__(self, prepared: Prepared, network: dict, linear: CombinedLinear) -> None:
+        self.prepared, self.network, self.linear = prepared, network, linear
         self.spec, self.genomes, self.label = network["spec"], network["genomes"], network["ridge"]
         grid = network["readout"].ridge_grid
         self.readout = replace(network["readout"], ridge_grid=grid if self.label == "gcv" else
                                (float(self.label),))
 
-    def forecasts(self, origins: np.ndarray, horizon: int) -> np.ndarray:
+    def network_forecasts(self, origins: np.ndarray, horizon: int) -> np.ndarray:
+        """The networks' average alone (O, H, m)."""
         found = network_backtest(self.spec, self.genomes, self.prepared, self.readout, origins, horizon)
         return _average(found[self.label])
 
+    def forecasts(self, origins: np.ndarray, horizon: int) -> np.ndarray:
+        return self.linear.blend(self.network_forecasts(origins, horizon),
+                                 lambda member: member.forecasts_at(origins, horizon))
+
     def forecast(self, origin: int, steps: int) -> np.ndarray:
-        return self.forecasts(np.array([origin]), steps)[0]
+        origins = np.array([origin])
+        return self.linear.blend(self.network_forecasts(origins, steps)[0],
+                                 lambda member: member.forecasts_at(origins, steps, fit_end=origin)[0])
 
     def one_step(self, origin: int, steps: int) -> np.ndarray:
         prepared = self.prepared
@@ -431,7 +443,8 @@ class _NetworkFinal:
         passes = ForwardPasses(self.spec, self.genomes, None)
         _, state = passes.advance(line, 0, origin - offset, None)
         (outputs,), _ = passes.teacher_outputs(line, origin - offset, origin - offset + steps, state, [weights])
-        return _average(prepared.one_step_levels(outputs, origin))
+        return self.linear.blend(_average(prepared.one_step_levels(outputs, origin)),
+                                 lambda member: member.one_step(origin, steps))
 
     def readouts(self, end: int) -> np.ndarray:
         """The members' readouts (k, rows, m) fitted on the steps before ``end``."""

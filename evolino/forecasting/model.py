@@ -1,8 +1,9 @@
 """A fitted forecaster in the data's units: the final model, and the residuals of its intervals.
 
-:class:`ForecastModel` forecasts the steps after a known history of levels. The final model is either the linear
-model (:class:`LinearMember`: AR(p) under each transform, their forecasts averaged with the combination's weights,
-:mod:`~.combined`) or k networks under one transform (:class:`NetworkPart`: their forecasts averaged). Each part
+:class:`ForecastModel` forecasts the steps after a known history of levels. The final model is the linear model
+(:class:`LinearMember`: AR(p) under each transform, their forecasts averaged with the combination's weights,
+:mod:`~.combined`), or the same with k networks (:class:`NetworkPart`: their forecasts averaged) in the place and
+with the weight of the member whose transform they were evolved in. Each part
 transforms the history (:class:`~.transforms.SeriesTransform`), maps it to its model units (the
 :class:`~evolino.scaling.Standardizer` of the transformed training part), runs closed-loop, maps back and integrates
 into levels. ``interval(forecast, level)`` adds the bounds made from the backtest residuals per horizon step
@@ -75,13 +76,15 @@ class LinearMember:
 @dataclass(frozen=True, eq=False)
 class NetworkPart:
     """k networks under one transform (their forecasts are averaged): spec, genomes (k, d), readouts
-    (k, readout_rows, m) in the model units of ``scaler``."""
+    (k, readout_rows, m) in the model units of ``scaler``; ``weight`` in the combination (the place of the linear
+    member they replace)."""
 
     transform: SeriesTransform
     scaler: Standardizer
     spec: LSTMSpec
     genomes: np.ndarray
     readouts: np.ndarray
+    weight: float = 1.0
 
     @property
     def order(self) -> int:
@@ -117,9 +120,10 @@ class ForecastModel:
     Parameters
     ----------
     members : sequence of LinearMember
-        The linear model: AR(p) under each transform, combined by their weights (empty for networks).
+        The linear model: AR(p) under each transform, combined by their weights.
     network : NetworkPart, optional
-        The networks, when the final model is a network ensemble.
+        The networks, when the final model has them: in the place (and with the weight) of the linear member whose
+        transform they were evolved in; the other members stay.
     residuals : (O, H, m), residual_mask : (O, H)
         Backtest residuals per horizon step.
     level : float
@@ -133,10 +137,10 @@ class ForecastModel:
                  residual_mask: np.ndarray | None = None, level: float = 0.9, target_names=(), input_names=(),
                  time: dict | None = None) -> None:
         members = list(members)
-        if bool(members) == (network is not None):
-            raise ValueError("a forecast model is either linear (members) or networks (network)")
+        if not members and network is None:
+            raise ValueError("a forecast model needs linear members, networks, or both")
         self.members, self.network = members, network
-        parts = members or [network]
+        parts = self._parts
         m = len(parts[0].scaler.target_mean)
         self.residuals = np.zeros((0, 1, m)) if residuals is None else np.asarray(residuals, dtype=np.float64)
         self.residual_mask = np.zeros(self.residuals.shape[:2], dtype=bool) if residual_mask is None else \
@@ -151,7 +155,7 @@ class ForecastModel:
 
     @property
     def _parts(self) -> list:
-        return self.members or [self.network]
+        return [*self.members, *([self.network] if self.network is not None else [])]
 
     @property
     def _leader(self):
@@ -185,13 +189,17 @@ class ForecastModel:
         on all seen data."""
         common = dict(residuals=residuals, residual_mask=mask, level=level, target_names=series.target_names,
                       input_names=series.input_names, time=series.time)
+        linear = final if final.kind == "linear" else final.linear
+        leader = linear.leader if final.kind == "network" else None
+        members = [LinearMember(m.prepared.transform, m.prepared.task.scaler, m.order, m.weights(series.seen),
+                                float(w)) for m, w in zip(linear.members, linear.weights, strict=True)
+                   if w > 0 and m is not leader]
         if final.kind == "linear":
-            members = [LinearMember(m.prepared.transform, m.prepared.task.scaler, m.order, m.weights(series.seen),
-                                    float(w)) for m, w in zip(final.members, final.weights, strict=True) if w > 0]
             return cls(members=members, **common)
         prepared = final.prepared
-        return cls(network=NetworkPart(prepared.transform, prepared.task.scaler, final.spec, final.genomes,
-                                       final.readouts(series.seen)), **common)
+        return cls(members=members, network=NetworkPart(prepared.transform, prepared.task.scaler, final.spec,
+                                                        final.genomes, final.readouts(series.seen),
+                                                        linear.leader_weight), **common)
 
     # ------------------------------------------------------------------------------------------------ forecast
 
@@ -210,10 +218,9 @@ class ForecastModel:
             if not part.transform.applies_to(history):
                 raise ValueError(f"the {part.transform.name} transform does not apply to this history (log needs "
                                  "positive values)")
-        if self.network is not None:
-            return self.network.forecast(history, steps, history_inputs, future_inputs)
         with np.errstate(all="ignore"):
-            return sum(m.weight * m.forecast(history, steps, history_inputs, future_inputs) for m in self.members)
+            return sum(part.weight * part.forecast(history, steps, history_inputs, future_inputs)
+                       for part in self._parts)
 
     def predict(self, levels: np.ndarray, inputs: np.ndarray | None = None) -> np.ndarray:
         """One-step predictions (T, m) of every step of ``levels`` (T, m) from the true steps before it, in the data's
@@ -226,16 +233,11 @@ class ForecastModel:
         if steps <= settle:
             return predictions
         with np.errstate(all="ignore"):
-            if self.network is not None:
-                found = self.network.predict(levels, inputs)
-                predictions[self.network.transform.lost:] = found
-            else:
-                total = np.zeros(levels.shape)
-                for member in self.members:
-                    part = np.full(levels.shape, np.nan)
-                    part[member.transform.lost:] = member.predict(levels, inputs)
-                    total += member.weight * part
-                predictions = total
+            predictions = np.zeros(levels.shape)
+            for part in self._parts:
+                found = np.full(levels.shape, np.nan)
+                found[part.transform.lost:] = part.predict(levels, inputs)
+                predictions += part.weight * found
         predictions[:settle] = np.nan  # lags reaching before the data (zeros): not predictions
         return predictions
 
@@ -266,7 +268,7 @@ class ForecastModel:
         if self.network is not None:
             network = self.network
             meta["network"] = {"transform": network.transform.to_dict(), "scaler": network.scaler.to_dict(),
-                               "spec": json.loads(network.spec.to_json())}
+                               "spec": json.loads(network.spec.to_json()), "weight": network.weight}
             arrays.update(genomes=network.genomes, readouts=network.readouts)
         path = Path(path)
         with atomic_file(path, "wb") as handle:
@@ -289,7 +291,7 @@ class ForecastModel:
                     part = meta["network"]
                     network = NetworkPart(SeriesTransform.from_dict(part["transform"]),
                                           Standardizer.from_dict(part["scaler"]), LSTMSpec(**part["spec"]),
-                                          data["genomes"], data["readouts"])
+                                          data["genomes"], data["readouts"], float(part["weight"]))
                 return cls(members, network, data["residuals"], data["residual_mask"], meta["level"],
                            meta["target_names"], meta["input_names"], meta["time"])
         except (KeyError, ValueError, TypeError, EOFError, zipfile.BadZipFile, json.JSONDecodeError) as exc:
