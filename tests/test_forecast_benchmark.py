@@ -117,3 +117,28 @@ def test_an_interval_in_result_json_is_read_when_there_is_one():
     bench = _module("forecast_benchmark")
     assert bench._interval_coverage({}) == (None, None)
     assert bench._interval_coverage({"interval": {"level": 0.9, "test": {"coverage": 0.85}}}) == (0.85, 0.9)
+
+
+def test_resume_keeps_an_unfinished_file_only_when_evolino_and_the_protocol_are_unchanged(tmp_path):
+    bench = _module("forecast_benchmark")
+    head = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, cwd=ROOT).stdout.strip()
+    protocol = {"seeds": [0, 1, 2], "level": 90}
+    path = tmp_path / "bench.json"
+
+    def write(meta, protocol_written, carried=None):
+        payload = {"meta": meta, "complete": False, "protocol": protocol_written, "wall_seconds": 12.5,
+                   "series": [{"name": "nile"}, {"name": "lynx"}], **({"carried_over": carried} if carried else {})}
+        path.write_text(json.dumps(payload))
+
+    assert bench.resumable(path, protocol) == ([], None, 0.0)  # no file yet
+    write({"commit": head, "changed_files": []}, protocol)
+    series, carried, seconds = bench.resumable(path, protocol)
+    assert [s["name"] for s in series] == ["nile", "lynx"] and seconds == 12.5
+    assert carried == {"commit": head, "series": ["nile", "lynx"]}
+    # a file resumed before names the commit that made its first series
+    write({"commit": head, "changed_files": []}, protocol, carried={"commit": "abc", "series": ["nile"]})
+    assert bench.resumable(path, protocol)[1] == {"commit": "abc", "series": ["nile"]}
+    write({"commit": head, "changed_files": []}, {**protocol, "seeds": [0]})
+    assert bench.resumable(path, protocol) == ([], None, 0.0)
+    write({"commit": head, "changed_files": ["evolino/forecasting/forecaster.py"]}, protocol)
+    assert bench.resumable(path, protocol) == ([], None, 0.0)
