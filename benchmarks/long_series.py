@@ -47,6 +47,9 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "experiments")]  # this checkout's evolino and the experiments' provenance
+from provenance import write_results  # noqa: E402  (the commit, versions, machine and command of the file)
+
 RESULTS = ROOT / "benchmarks" / "results" / "long_series.json"
 DEFAULT_SIZES = (10_000, 100_000, 1_000_000)
 SMOKE_SIZES = (1_000,)
@@ -260,12 +263,9 @@ def main(argv: list[str] | None = None) -> int:
             profiles[str(size)] = profile_summary(profile)
             print(f"\n{size:,} rows: " + profiles[str(size)])
     if args.write:
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
         command = "python benchmarks/long_series.py " + " ".join(argv if argv is not None else sys.argv[1:])
-        RESULTS.write_text(json.dumps({"cpu": cpu, "date": time.strftime("%Y-%m-%d"), "command": command.strip(),
-                                       "load_average": load, "sizes": rows,
-                                       "profiles": {k: v.splitlines() for k, v in profiles.items()}}, indent=1) + "\n")
-        print(f"wrote {RESULTS}")
+        write_results(RESULTS, {"cpu": cpu, "load_average": load, "sizes": rows,
+                                "profiles": {k: v.splitlines() for k, v in profiles.items()}}, command.strip())
     return 0
 
 

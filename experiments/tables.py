@@ -517,6 +517,14 @@ def _overview_rows() -> list[str]:
               and v.get("no_seed_above_limit")]
     lines.append(f"| `real_series.py` | real series (statsmodels), default settings: free run and one-step forecast "
                  f"no worse than AR(p) and the trivial models | {len(passed)} of {len(real['summary'])} series | - |")
+    forecast = RESULTS / "forecast_benchmark.json"
+    if forecast.exists():
+        entries = json.loads(forecast.read_text())["series"]
+        sets = {name: [e for e in entries if e["set"] == name] for name in ("development", "confirmation")}
+        key = "evolino: median NRMSE / AutoARIMA's"
+        medians = ", ".join(f"{name} {_benchmark_summary(group)[key]}" for name, group in sets.items())
+        lines.append(f"| `forecast_benchmark.py` | {len(entries)} real series, defaults: test NRMSE / AutoARIMA's "
+                     f"(median, 3 seeds) | {medians} | - |")
     norms = gradients["median_norms"]
     tanh, carousel = norms["tanh RNN, spectral radius 0.9"], next(v for k, v in norms.items() if "carousel" in k)
     lines.append(f"| `vanishing_gradients.py` | back-propagated error over 50 steps: tanh RNN (radius 0.9) vs an LSTM "
@@ -834,6 +842,27 @@ def forecast_benchmark() -> str:
     return forecast_benchmark_markdown(json.loads(path.read_text()))
 
 
+def long_series() -> str:
+    """The table of benchmarks/results/long_series.json (benchmarks/long_series.py), with its provenance."""
+    data = json.loads((ROOT / "benchmarks" / "results" / "long_series.json").read_text())
+    meta = data["meta"]
+    head = ["| rows | setup s | gen 1 s | gen 2 s | finish s | total s | peak RSS MB | lags | one generation s "
+            "| its peak MB |", "|---|---|---|---|---|---|---|---|---|---|"]
+    rows = []
+    for r in data["sizes"]:
+        run, gen = r["run"], r["generation"]
+        g = run["generation_seconds"]
+        peak = "n/a" if gen["peak_mb"] is None else f"{gen['peak_mb']:.0f}"
+        rows.append(f"| {r['rows']:,} | {run['setup_seconds']:.1f} | {g[0]:.1f} | {g[1]:.1f} | "
+                    f"{run['finish_seconds']:.1f} | {run['total_seconds']:.1f} | {run['peak_rss_mb']:.0f} | "
+                    f"{run['readout_lags']} | {gen['generation_seconds']:.2f} | {peak} |")
+    load = ", ".join(f"{x:.1f}" for x in data["load_average"])
+    note = (f"`{meta['command']}` on {data['cpu']} ({meta['machine']['cpus']} cores, 1-minute load average {load} "
+            f"before and after the sizes), commit {meta['commit'][:10]}, {meta['date'][:10]}; "
+            "benchmarks/results/long_series.json.")
+    return "\n".join([*head, *rows, "", note])
+
+
 BLOCKS: dict[str, dict[str, Callable[[], str]]] = {
     "docs/architecture.md": {"readout-cutoff": architecture_cutoff},
     "README.md": {"results": readme_results},
@@ -848,6 +877,7 @@ BLOCKS: dict[str, dict[str, Callable[[], str]]] = {
     "docs/fundamental-problem.md": {"summary": fundamental_summary, "gradient-lags": gradient_lags,
                                     "guessing": guessing_table, "levin": levin_table, "compressor": compressor_table},
     "docs/generated/forecast_benchmark.md": {"forecast-benchmark": forecast_benchmark},
+    "docs/forecasting.md": {"long-series": long_series},
 }
 
 
