@@ -86,7 +86,8 @@ class SequenceClassifier(ParamsMixin):
 
     def predict(self, X) -> np.ndarray:
         """The label (n,) of each sequence: the class of the largest probability."""
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        probabilities = self.predict_proba(X)
+        return self.classes_[np.argmax(probabilities, axis=1)]
 
     def score(self, X, y) -> float:
         """Accuracy on the labelled sequences ``X``, ``y`` (higher is better)."""
