@@ -82,8 +82,16 @@ class TaskSettings:
     missing: str | None = _setting(None, '"error" (default) or "interpolate": empty target cells of a series.')
     header: bool | None = _setting(None, "CSV: the first line names the columns (default: detected).")
     time: str | int | None = _setting(None, "Column of dates, by name or 0-based index: the time index, never a target "
-                                      "or input (default: the first column of ISO dates; a column of years such as "
-                                      "1949 is taken only when named here).")
+                                      "or input (default: the first column of ISO dates, or of increasing years "
+                                      "headed year, date, time or period; another column of years is taken only "
+                                      "when named here).")
+    shuffle: bool | None = _setting(None, "Sequences: deal them to train / validation / test shuffled (stratified by "
+                                    "class for `classify`) instead of in file order. Default: true for `classify`, "
+                                    "false otherwise (CLI: `--no-shuffle`).")
+    split_seed: int | None = _setting(None, "Seed of that shuffle (default 0).", _non_negative, ">= 0")
+    test: str | None = _setting(None, "A separate file of sequences (the same columns) scored as the test part; "
+                                "the data file is then split into training and validation parts only. A relative "
+                                "path is relative to this config file; a run copies it to `DIR/test.npz`.")
     validation_windows: int | None = _setting(None, "`generate`: free runs started evenly across the validation "
                                               "part (default 5).", _positive, ">= 1")
     free_run_steps: int | None = _setting(None, "`generate`: length of each validation free run (default: as long "
@@ -100,7 +108,7 @@ class TaskSettings:
 
 # [task] keys that describe a data file (they need task.data)
 DATA_KEYS = ("kind", "target", "inputs", "sequence", "horizon", "split", "washout", "scale", "metric", "missing",
-             "validation_windows", "free_run_steps", "time")
+             "validation_windows", "free_run_steps", "time", "shuffle", "split_seed")
 
 
 @dataclass
@@ -364,8 +372,10 @@ def load_config(path: str | Path, registered: bool = True) -> RunConfig:
         config = config_from_dict(data, registered=registered)
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc}") from None
-    if config.task.data is not None and not Path(config.task.data).is_absolute():  # relative to the file
-        config = replace(config, task=replace(config.task, data=str((path.parent / config.task.data).resolve())))
+    for key in ("data", "test"):  # relative to the file
+        value = getattr(config.task, key)
+        if value is not None and not Path(value).is_absolute():
+            config = replace(config, task=replace(config.task, **{key: str((path.parent / value).resolve())}))
     return config
 
 
@@ -416,7 +426,7 @@ def _check_task(task: TaskSettings, known: list[str] | None) -> None:
         if task.name is not None and known is not None and task.name not in known:
             raise ConfigError(f"task.name: unknown task {task.name!r}; known tasks: {', '.join(known)} "
                               "(or give a data file: task.data, --data FILE)")
-        given = [key for key in DATA_KEYS if getattr(task, key) is not None]
+        given = [key for key in (*DATA_KEYS, "test") if getattr(task, key) is not None]
         if given:
             raise ConfigError(f"task.{given[0]} describes a data file: it needs task.data (--data FILE)")
         return

@@ -52,3 +52,14 @@ def test_the_python_example_of_forecasting_md():
         assert result.test_error == result.baselines["ar"]["test_error"]
     lower, upper = namespace["lower"], namespace["upper"]
     assert forecast.shape == (10, 1) and (lower <= forecast).all() and (forecast <= upper).all()
+
+
+def _python_blocks(path: Path) -> list[str]:
+    text = path.read_text()
+    return [block.split("```", 1)[0] for block in text.split("```python")[1:]]
+
+
+@pytest.mark.parametrize("index", range(len(_python_blocks(ROOT / "README.md"))))
+def test_every_python_snippet_of_the_readme_runs(index, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # snippets may write files (a saved model)
+    exec(_python_blocks(ROOT / "README.md")[index], {})  # noqa: S102 (our own docs)

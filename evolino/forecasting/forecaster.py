@@ -460,7 +460,7 @@ class _NetworkFinal:
                        washout=prepared.task.washout)
         config = ReadoutConfig(self.readout.rcond, "auto" if self.label == "gcv" else float(self.label),
                                self.readout.bias, self.readout.ridge_grid)
-        return stats.choose(config, shrunk=spec.cells)[0]
+        return stats.choose(config, shrunk=spec.cell_features)[0]
 
     def residuals(self, origins: np.ndarray, horizon: int) -> tuple[np.ndarray, np.ndarray]:
         forecasts = self.forecasts(origins, horizon)
