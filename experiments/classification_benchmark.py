@@ -19,22 +19,20 @@ The two sets, fixed here:
 * **kept-back** (4 sets): BasicMotions, GunPoint, ItalyPowerDemand, JapaneseVowels, which confirm the defaults once
   they are chosen. They choose nothing and are reported separately. (``--set kept-back`` runs them.)
 
-The protocol. The archive's own train/test split. Each set is written as one long CSV, one row per step: ``id`` (the
-sequence), ``step``, the channels ``c0 .. ck``, ``label`` (the class, the same on every row of a sequence): the
-archive's training sequences first, in an order shuffled by ``numpy.random.default_rng(SHUFFLE_SEED)`` (the same
-order for every seed), then the archive's test sequences in the archive's order. It is run with
+The protocol. The archive's own train/test split, as a user holding the two files would run it. Each part is written
+as a long CSV, one row per step: ``id`` (the sequence), the channels ``c0 .. ck``, ``label`` (the class, the same on
+every row of a sequence), the sequences in the archive's order. It is run with
 
-    python -m evolino run --data FILE --kind classify --sequence id --target label --inputs c0 .. ck
-        --split A B C --seed S --quiet --no-plots --out DIR
+    python -m evolino run --data TRAIN.csv --test TEST.csv --kind classify --sequence id --target label
+        --seed S --quiet --no-plots --out DIR
 
-(in-process, ``evolino.cli.main``) and nothing else (``--generations N`` when given), where C is the number of the
-archive's test sequences, B = round(0.2 x the training sequences) the last of the shuffled training sequences
-(evolino's validation part) and A the rest: evolino trains on the archive's training set, as the other methods do,
-and holds out its validation part itself. The run's test part is checked to be the archive's test set: the counts
-and lengths in task.json and the labels of test_outputs.csv, sequence by sequence. Evolino's accuracy is read from
-result.json (``test_scores.accuracy``); its balanced accuracy is result.json's when it reports one, otherwise
-computed from test_outputs.csv (the label of a sequence: the largest output at its labelled step, as evolino's
-accuracy takes it). Everything result.json says is kept beside it.
+(in-process, ``evolino.cli.main``) and nothing else (``--generations N`` when given): the channels are the inputs
+(every column but the id and the target), evolino deals the training file's sequences to its training and
+validation parts (its default: stratified by class, seeded) and scores the test file as the test part. Evolino so
+trains on the archive's training set, as the other methods do. The run's test part is checked to be the archive's
+test set: the counts and lengths in task.json and the labels of test_outputs.csv, sequence by sequence. Evolino's
+accuracy and balanced accuracy are read from result.json (``test_scores``) and checked against test_outputs.csv.
+Everything result.json says is kept beside it.
 
 On the same split, each trained once on the whole archive training set and tested once on its test set:
 
@@ -96,8 +94,6 @@ SMOKE_OUT = Path(tempfile.gettempdir()) / "evolino_classification_benchmark_smok
 TABLE = ROOT / "docs" / "generated" / "classification_benchmark.md"
 
 SETS = ("development", "kept-back")
-VALIDATION = 0.2  # the last fifth of the shuffled training sequences: evolino's validation part
-SHUFFLE_SEED = 0  # the order of the training sequences in the CSV, the same for every seed
 METHODS = ("evolino", "dtw", "rocket", "minirocket", "class_frequency")
 SEEDED = ("evolino", "rocket", "minirocket")
 MINIROCKET_SHORTEST = 9  # sktime's MiniRocket needs 9 steps
@@ -201,27 +197,14 @@ def describe(archive: Archive) -> dict:
             "files": archive.files}
 
 
-def split_counts(train: int, test: int) -> tuple[int, int, int]:
-    """evolino's ``--split`` counts: the training sequences less the last fifth, that fifth (validation), the test."""
-    validation = round(VALIDATION * train)
-    return train - validation, validation, test
-
-
-def training_order(train: int) -> np.ndarray:
-    return np.random.default_rng(SHUFFLE_SEED).permutation(train)
-
-
-def write_csv(path: Path, archive: Archive, order: np.ndarray) -> list[str]:
-    """The long CSV of a set: the training sequences in ``order``, then the test sequences; its input columns."""
-    inputs = [f"c{j}" for j in range(archive.channels)]
-    sequences = [(f"train{i}", archive.x_train[i], archive.y_train[i]) for i in order]
-    sequences += [(f"test{i}", x, y) for i, (x, y) in enumerate(zip(archive.x_test, archive.y_test, strict=True))]
+def write_csv(path: Path, sequences: list[np.ndarray], labels: np.ndarray, prefix: str) -> None:
+    """One part of a set as a long CSV: ``id``, the channels ``c0 .. ck``, ``label``; the sequences in order."""
+    channels = sequences[0].shape[0]
     with open(path, "w", newline="") as handle:
-        handle.write(",".join(["id", "step", *inputs, "label"]) + "\n")
-        for name, x, label in sequences:
-            for t, values in enumerate(x.T.tolist()):
-                handle.write(f"{name},{t},{','.join(map(repr, values))},{label}\n")
-    return inputs
+        handle.write(",".join(["id", *(f"c{j}" for j in range(channels)), "label"]) + "\n")
+        for i, (x, label) in enumerate(zip(sequences, labels, strict=True)):
+            for values in x.T.tolist():
+                handle.write(f"{prefix}{i},{','.join(map(repr, values))},{label}\n")
 
 
 # ------------------------------------------------------------------------------------------------------ scores
@@ -266,7 +249,7 @@ def _sequence_labels(path: Path, prefix: str) -> tuple[list[str], list[str] | No
     return truth, (predicted if None not in outputs else None)
 
 
-def check_test_part(name: str, out: Path, archive: Archive, counts: tuple[int, int, int]) -> list[str]:
+def check_test_part(name: str, out: Path, archive: Archive) -> list[str]:
     """Check that the run's test part is the archive's test set; the checks that could be made."""
     made = []
     task_file = out / "task.json"
@@ -274,21 +257,22 @@ def check_test_part(name: str, out: Path, archive: Archive, counts: tuple[int, i
         task = json.loads(task_file.read_text())
         info = task.get("info", {})
         if "split" in info:
-            if list(info["split"]) != list(counts) or info.get("split_unit", "sequences") != "sequences":
-                raise RuntimeError(f"{name}: the run split {info['split']} {info.get('split_unit')}, not the "
-                                   f"sequences {list(counts)}")
+            train, validation, test = info["split"]
+            if train + validation != len(archive.y_train) or test != len(archive.y_test):
+                raise RuntimeError(f"{name}: the run split {info['split']}, not the archive's "
+                                   f"{len(archive.y_train)} training and {len(archive.y_test)} test sequences")
             made.append("task.json split")
         test_steps = task.get("steps", {}).get("test")
         if test_steps is not None:
             if list(test_steps) != [x.shape[1] for x in archive.x_test]:
                 raise RuntimeError(f"{name}: the run's test sequences do not have the archive's test lengths (does "
-                                   "this evolino reorder the sequences of a CSV? the benchmark needs the file order)")
+                                   "this evolino reorder the sequences of its test file?)")
             made.append("task.json test lengths")
     labels = _sequence_labels(out / "test_outputs.csv", "evolino")
     if labels is not None:
         if labels[0] != archive.y_test.tolist():
             raise RuntimeError(f"{name}: the run's test labels are not the archive's test labels, in order (does this "
-                               "evolino reorder the sequences of a CSV? the benchmark needs the file order)")
+                               "evolino reorder the sequences of its test file?)")
         made.append("test_outputs.csv labels")
     if not made:
         raise RuntimeError(f"{name}: neither task.json nor test_outputs.csv says which sequences the run tested")
@@ -297,13 +281,13 @@ def check_test_part(name: str, out: Path, archive: Archive, counts: tuple[int, i
 
 # ------------------------------------------------------------------------------------------------------ methods
 
-def run_evolino(entry: ArchiveSet, csv_path: Path, inputs: list[str], counts: tuple[int, int, int], seed: int,
-                generations: int | None, folder: Path, archive: Archive) -> dict:
-    """One evolino run of the CLI on the set's CSV; its record (result.json kept whole under "result")."""
+def run_evolino(entry: ArchiveSet, files: tuple[Path, Path], seed: int, generations: int | None, folder: Path,
+                archive: Archive) -> dict:
+    """One evolino run of the CLI on the set's training and test CSVs; its record (result.json kept whole under
+    "result")."""
     out = folder / f"{entry.name}-seed{seed}"
-    argv = ["run", "--data", str(csv_path), "--kind", "classify", "--sequence", "id", "--target", "label",
-            "--inputs", *inputs, "--split", *map(str, counts), "--seed", str(seed), "--quiet", "--no-plots",
-            "--out", str(out)]
+    argv = ["run", "--data", str(files[0]), "--test", str(files[1]), "--kind", "classify", "--sequence", "id",
+            "--target", "label", "--seed", str(seed), "--quiet", "--no-plots", "--out", str(out)]
     if generations is not None:
         argv += ["--generations", str(generations)]
     start = time.perf_counter()
@@ -313,7 +297,7 @@ def run_evolino(entry: ArchiveSet, csv_path: Path, inputs: list[str], counts: tu
     if status != 0:
         raise RuntimeError(f"python -m evolino {' '.join(argv)} exited with {status}")
     result = json.loads((out / "result.json").read_text())
-    checks = check_test_part(entry.name, out, archive, counts)
+    checks = check_test_part(entry.name, out, archive)
     reported = result.get("test_scores") or {}
     labels = _sequence_labels(out / "test_outputs.csv", "evolino")
     computed = scores(labels[0], labels[1]) if labels is not None and labels[1] is not None else {}
@@ -324,7 +308,8 @@ def run_evolino(entry: ArchiveSet, csv_path: Path, inputs: list[str], counts: tu
         raise RuntimeError(f"{entry.name}: result.json's accuracy {accuracy} is not that of its test outputs "
                            f"({computed['accuracy']})")
     linear = _sequence_labels(out / "test_outputs.csv", "linear")
-    record = {"seed": seed, "accuracy": float(accuracy),
+    split = json.loads((out / "task.json").read_text())["info"]["split"]
+    record = {"seed": seed, "split": split, "accuracy": float(accuracy),
               "balanced_accuracy": reported.get("balanced_accuracy", computed.get("balanced_accuracy")),
               "seconds": round(seconds, 3), "test_error": result.get("test_error"), "checked": checks}
     if linear is not None and linear[1] is not None:
@@ -418,16 +403,13 @@ def seeded(runs: list[dict]) -> dict:
 def run_set(entry: ArchiveSet, seeds: list[int], generations: int | None, methods: tuple[str, ...],
             folder: Path) -> dict:
     archive = load(entry)
-    counts = split_counts(len(archive.y_train), len(archive.y_test))
-    record = {**asdict(entry), **describe(archive),
-              "split": dict(zip(("train", "validation", "test"), counts, strict=True)),
-              "padded_for_rocket": not archive.equal_length}
+    record = {**asdict(entry), **describe(archive), "padded_for_rocket": not archive.equal_length}
     results = {}
     if "evolino" in methods:
-        csv_path = folder / f"{entry.name}.csv"
-        inputs = write_csv(csv_path, archive, training_order(len(archive.y_train)))
-        results["evolino"] = seeded([run_evolino(entry, csv_path, inputs, counts, seed, generations, folder, archive)
-                                     for seed in seeds])
+        files = folder / f"{entry.name}_TRAIN.csv", folder / f"{entry.name}_TEST.csv"
+        write_csv(files[0], archive.x_train, archive.y_train, "train")
+        write_csv(files[1], archive.x_test, archive.y_test, "test")
+        results["evolino"] = seeded([run_evolino(entry, files, seed, generations, folder, archive) for seed in seeds])
     if "dtw" in methods:
         results["dtw"] = run_dtw(archive)
     if "rocket" in methods:
@@ -522,11 +504,11 @@ def main(argv: list[str] | None = None) -> None:
         return
     methods = tuple(args.methods) if args.methods else METHODS
     command = command_line(args, skip=("out",) if args.write_results else ())
-    evolino = ("python -m evolino run --data FILE --kind classify --sequence id --target label --inputs c0 .. ck "
-               "--split A B C --seed S --quiet --no-plots --out DIR"
+    evolino = ("python -m evolino run --data TRAIN.csv --test TEST.csv --kind classify --sequence id --target label "
+               "--seed S --quiet --no-plots --out DIR"
                + (f" --generations {args.generations}" if args.generations is not None else ""))
-    protocol = {"split": "the archive's; evolino's validation part the last round(0.2 n) of the n training "
-                         "sequences, shuffled", "validation": VALIDATION, "shuffle_seed": SHUFFLE_SEED,
+    protocol = {"split": "the archive's; evolino deals the training file to its training and validation parts "
+                         "(its default)",
                 "seeds": args.seeds, "generations": args.generations, "methods": list(methods), "evolino": evolino,
                 "dtw": "aeon KNeighborsTimeSeriesClassifier(distance='dtw', n_neighbors=1), full window",
                 "rocket": "aeon RocketClassifier(random_state=S), 10,000 kernels; unequal lengths padded at the end "

@@ -59,24 +59,19 @@ def test_every_set_loads_from_the_files_its_package_ships():
         assert all(len(f["sha256"]) == 64 for f in info["files"].values())
 
 
-def test_the_csv_holds_the_shuffled_training_sequences_then_the_test_sequences_in_order(tmp_path):
+def test_each_part_is_a_long_csv_of_its_sequences_in_the_archive_order(tmp_path):
     bench = _module("classification_benchmark")
     rng = np.random.default_rng(1)
-    x_train = [rng.normal(size=(2, n)) for n in (3, 4, 5, 6, 7)]
-    x_test = [rng.normal(size=(2, n)) for n in (2, 8)]
-    archive = bench.Archive(x_train, np.array(["a", "b", "a", "b", "c"]), x_test, np.array(["c", "a"]), {})
-    order = bench.training_order(5)
-    assert sorted(order) == list(range(5)) and list(order) == list(bench.training_order(5))  # seeded
+    x_test = [rng.normal(size=(2, n)) for n in (2, 8, 3)]
     path = tmp_path / "set.csv"
-    assert bench.write_csv(path, archive, order) == ["c0", "c1"]
+    bench.write_csv(path, x_test, np.array(["c", "a", "c"]), "test")
     with open(path, newline="") as handle:
         rows = list(csv.DictReader(handle))
-    ids = list(dict.fromkeys(r["id"] for r in rows))
-    assert ids == [*(f"train{i}" for i in order), "test0", "test1"]
-    first = [r for r in rows if r["id"] == "test1"]
-    assert [int(r["step"]) for r in first] == list(range(8)) and {r["label"] for r in first} == {"a"}
-    assert np.array_equal([[float(r["c0"]), float(r["c1"])] for r in first], x_test[1].T)  # exact (repr)
-    assert bench.split_counts(5, 2) == (4, 1, 2) and bench.split_counts(36, 175) == (29, 7, 175)
+    assert list(rows[0]) == ["id", "c0", "c1", "label"]  # the CLI's default inputs: every column but id and label
+    assert list(dict.fromkeys(r["id"] for r in rows)) == ["test0", "test1", "test2"]
+    second = [r for r in rows if r["id"] == "test1"]
+    assert len(second) == 8 and {r["label"] for r in second} == {"a"}
+    assert np.array_equal([[float(r["c0"]), float(r["c1"])] for r in second], x_test[1].T)  # exact (repr)
 
 
 def test_padding_repeats_the_last_values_and_a_tie_of_classes_counts_as_their_mean():
@@ -101,7 +96,7 @@ def test_the_smoke_run_records_every_methods_accuracy(tmp_path):
     assert results["complete"] and results["meta"]["command"].startswith("python experiments/classification_bench")
     assert results["meta"]["packages"]["aeon"] and results["meta"]["packages"]["sktime"]
     (entry,) = results["sets"]
-    assert entry["name"] == "UnitTest" and entry["split"] == {"train": 16, "validation": 4, "test": 22}
+    assert entry["name"] == "UnitTest" and (entry["train"], entry["test"]) == (20, 22)
     assert set(entry["methods"]) == set(METHODS)
     for method in METHODS:
         record = entry["methods"][method]
@@ -111,6 +106,8 @@ def test_the_smoke_run_records_every_methods_accuracy(tmp_path):
     assert run["seed"] == 0 and run["result"]["generations"] == 2
     assert run["accuracy"] == run["result"]["test_scores"]["accuracy"]
     assert "test_outputs.csv labels" in run["checked"]  # the run tested the archive's test set, in order
+    train, validation, test = run["split"]  # evolino's own deal of the archive's training file, stratified
+    assert train + validation == 20 and validation >= 2 and test == 22
     assert [r["seed"] for r in entry["methods"]["rocket"]["seeds"]] == [0]
     assert "| UnitTest | 1 | 24 | 2 | 20 / 22 |" in proc.stdout
 
