@@ -188,6 +188,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--ridge", type=_or_words(_finite_float, "auto", "validation"), default=None,
                      help="ridge strength on the readout's cell weights, or auto (generalized cross-validation) or "
                      "validation (best on validation), per genome; default 0 on benchmark tasks, auto otherwise")
+    run.add_argument("--pool", default=None, metavar="POOLS",
+                     help="sequence labels: what the readout sees during evolution, last, mean, max or several "
+                     "joined by + (default last+mean+max)")
     run.add_argument("--lags", type=_or_words(_non_negative_int, "auto"), default=None,
                      help="steps of inputs and fed-back values the readout sees directly, or auto; default 0 on "
                      "benchmark tasks, auto otherwise")
@@ -291,7 +294,7 @@ _FLAG_KEYS = {
     "optimizer": "optimizer.name", "cells": "network.cells",
     "population": "optimizer.population", "generations": "stop.generations", "seed": "seed",
     "feedback_scale": "network.feedback_scale", "init_scale": "network.init_scale", "rcond": "readout.rcond",
-    "ridge": "readout.ridge", "lags": "readout.lags", "target_error": "stop.target_error",
+    "ridge": "readout.ridge", "lags": "readout.lags", "pool": "readout.pool", "target_error": "stop.target_error",
     "max_evaluations": "stop.max_evaluations",
     "max_seconds": "stop.max_seconds", "backend": "backend.name", "address": "backend.address",
     "workers": "backend.workers", "chunks_per_worker": "backend.chunks_per_worker", "out": "output.dir",

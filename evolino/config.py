@@ -52,6 +52,13 @@ def _non_negative(x) -> bool:
     return x >= 0
 
 
+def _valid_pool(x) -> bool:
+    from evolino.network import POOLS
+
+    pools = str(x).split("+")
+    return isinstance(x, str) and all(p in POOLS for p in pools) and len(set(pools)) == len(pools)
+
+
 @dataclass
 class TaskSettings:
     """``[task]``: what to learn: a registered task, or your own data file (``data``)."""
@@ -142,6 +149,11 @@ class ReadoutSettings:
                                       'benchmark tasks, "auto" otherwise.',
                                       lambda x: isinstance(x, str) or x >= 0, '>= 0 or "auto"')
     bias: bool = _setting(True, "Add a bias column to the readout.")
+    pool: str | None = _setting(None, 'What the readout sees of a sequence whose label ends it, during evolution: '
+                                '"last" (the cell outputs at the last step), "mean", "max" or several joined by '
+                                '"+"; the final model is chosen on validation among their subsets. Default: '
+                                '"last+mean+max" on such tasks, "last" otherwise (other tasks need "last").',
+                                _valid_pool, '"last", "mean", "max" joined by "+"')
 
 
 @dataclass
@@ -575,6 +587,7 @@ def estimator_params(config: RunConfig) -> dict:
         "ridge": config.readout.ridge,
         "ridge_grid": None if config.readout.ridge_grid is None else tuple(float(v) for v in config.readout.ridge_grid),
         "readout_lags": config.readout.lags,
+        "readout_pool": config.readout.pool,
         "holdout": config.task.holdout,
         "readout_bias": config.readout.bias,
         "optimizer_options": dict(config.optimizer.options),
