@@ -260,17 +260,18 @@ class ReadoutStats:
 
 
 def batched_svd(stack: np.ndarray, threads: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``np.linalg.svd(stack, full_matrices=False)`` of a stack (n, p, p), on single-threaded BLAS, split over
+    """``np.linalg.svd(stack, full_matrices=False)`` of a stack (n, k, p), on single-threaded BLAS, split over
     ``threads`` threads (None: the compiled kernel's, :func:`evolino.kernels.compiled_threads`) when the stack is big
     enough to pay for them. numpy releases the GIL in the loop over matrices, and each matrix is decomposed alone, so
     the result is the same on any number of threads. The chunks are small (at least four per thread, at most about 16
     matrices) and written into the result as they finish, so little more memory is held than for one call."""
-    n, p = stack.shape[0], stack.shape[-1]
+    n, k, p = stack.shape
+    r = min(k, p)  # fewer rows than columns when fewer samples than readout rows were folded in
     threads = compiled_threads() if threads is None else threads
     with single_threaded_blas():
         if threads <= 1 or n < 2 or n * p**3 < PARALLEL_SVD_WORK:
             return np.linalg.svd(stack, full_matrices=False)
-        u, s, vt = np.empty(stack.shape), np.empty((n, p)), np.empty(stack.shape)
+        u, s, vt = np.empty((n, k, r)), np.empty((n, r)), np.empty((n, r, p))
 
         def decompose(rows: np.ndarray) -> None:
             u[rows], s[rows], vt[rows] = np.linalg.svd(stack[rows], full_matrices=False)

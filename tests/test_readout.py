@@ -136,11 +136,12 @@ def test_a_fixed_ridge_is_one_candidate_and_validation_needs_validation_data():
         ReadoutConfig(ridge="sometimes")
 
 
-def test_the_batched_svd_is_the_same_on_any_number_of_threads():
+@pytest.mark.parametrize("rows", [40, 24])  # 24: fewer samples folded in than readout rows (a short R)
+def test_the_batched_svd_is_the_same_on_any_number_of_threads(rows):
     """Split over threads (a stack big enough to be split), the SVD is numpy's, bit for bit, and reconstructs."""
     from evolino.readout import PARALLEL_SVD_WORK, batched_svd
 
-    stack = np.random.default_rng(3).normal(size=(33, 40, 40))
+    stack = np.random.default_rng(3).normal(size=(33, rows, 40))
     assert stack.shape[0] * 40**3 >= PARALLEL_SVD_WORK
     alone = batched_svd(stack, threads=1)
     for threads in (2, 3):
