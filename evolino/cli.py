@@ -843,6 +843,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"evolino: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except ValueError as exc:  # invalid values found by the library (names, shapes, options)
+        if os.environ.get("EVOLINO_DEBUG"):
+            raise
         print(f"evolino: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

@@ -122,7 +122,9 @@ DATA_KEYS = ("kind", "target", "inputs", "sequence", "horizon", "split", "washou
 class NetworkSettings:
     """``[network]``: the LSTM variant."""
 
-    cells: int = _setting(10, "LSTM memory cells (one per block).", _positive, ">= 1")
+    cells: int | None = _setting(None, "LSTM memory cells (one per block). Default: 10, or 30 for a label per "
+                                 "sequence (classify with --sequence), whose readout reads pools of the cells.",
+                                 _positive, ">= 1")
     peepholes: bool = _setting(True, "Peephole connections from the cell state to the gates.")
     forget_gate: bool = _setting(True, "Use a forget gate (without it the cell state only accumulates).")
     feedback: bool | str = _setting("auto", 'Feed the previous target/output back: true, false or "auto" '

@@ -43,7 +43,7 @@ import numpy as np
 from evolino.kernels import KERNEL_CHOICES, default_kernel, forward_ops
 from evolino.metrics import score
 from evolino.network import LSTMSpec, LSTMState, direct_features, pool_features, readout_outputs, unpack
-from evolino.readout import ReadoutConfig, ReadoutStats
+from evolino.readout import ReadoutConfig, ReadoutStats, design_matrix, loo_outputs
 from evolino.tasks.base import DIVERGENCE_BOUND, SequencePair, Task
 
 __all__ = ["EvolinoProblem", "FitnessLines", "ForwardPasses", "Line", "ScorePool", "score", "previous_targets",
@@ -279,6 +279,30 @@ class ScorePool:
         return np.where(self.unstable, np.inf, errors)
 
 
+def _loo_scores(passes: ForwardPasses, task: Task, config: ReadoutConfig, prepared: FitnessLines) -> np.ndarray:
+    """Leave-one-out errors (candidates, n) of the readout over the training sequences, one labelled step each
+    (:func:`evolino.readout.loo_outputs`): the validation part is not used."""
+    if task.continued:
+        raise ValueError('ridge="loo" needs independent sequences, each with one labelled step')
+    rows, targets = [], []
+    for line in prepared.fitted:
+        steps = np.flatnonzero(line.scored_after(task.washout))
+        if steps.size != 1:
+            raise ValueError(f'ridge="loo" needs one labelled step per training sequence, one has {steps.size}')
+        t = int(steps[0])
+        states, _ = passes.advance(line, 0, t + 1, None, record=True)
+        rows.append(design_matrix(states[:, t : t + 1], config.bias, line.direct[t : t + 1])[:, 0])
+        targets.append(line.targets[t])
+    if len(rows) < 2:
+        raise ValueError('ridge="loo" needs at least two training sequences')
+    x, d = np.stack(rows, axis=1), np.stack(targets)
+    outputs = loo_outputs(x, d, config.ridge_grid, passes.spec.cell_features)
+    scale, offset = task.column_scale
+    mask = np.ones(d.shape[0], dtype=bool)
+    errors = np.stack([score(task.metric, d, out, mask, scale, offset) for out in outputs])
+    return np.where(np.isfinite(errors), errors, np.inf)
+
+
 def divergence_bound(task: Task) -> float:
     """The largest absolute output a free run may reach: DIVERGENCE_BOUND times the largest training target."""
     largest = max(float(np.nanmax(np.abs(p.targets))) for p in task.train)
@@ -286,7 +310,10 @@ def divergence_bound(task: Task) -> float:
 
 
 def _score_candidates(passes: ForwardPasses, task: Task, config: ReadoutConfig, prepared: FitnessLines):
-    """Validation errors (candidates, n) and the GCV choice (or None): see :meth:`ForwardPasses.fit`."""
+    """Validation errors (candidates, n) and the GCV choice (or None): see :meth:`ForwardPasses.fit`; for
+    ``ridge="loo"`` the leave-one-out errors over the training sequences (:func:`_loo_scores`)."""
+    if config.ridge == "loo":
+        return _loo_scores(passes, task, config, prepared), None
     washout = task.washout
     if task.continued and task.validation:
         lines, stops = prepared.fitted, prepared.stops

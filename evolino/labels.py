@@ -5,7 +5,9 @@ with a target at their last step only) asks one answer per sequence. Three thing
 
 * the readout may look at the whole sequence, not just its last state: pools of the cell outputs over the sequence
   (:func:`evolino.network.pool_features`: the last state, the mean and the maximum). Evolution uses all three
-  (:data:`EVOLUTION_POOL`, the readout's ridge chosen per genome as for any noisy task);
+  (:data:`EVOLUTION_POOL`). The fitness is the readout's leave-one-out error over the training sequences, its ridge
+  chosen per genome by that error (``ridge="loo"``, :func:`evolino.readout.loo_outputs`): every training sequence
+  fits and scores the readout, where a held-out fifth of a few dozen sequences let the search fit a handful;
 * the final model is chosen on the validation part, which evolution never saw (:func:`choose_final`), among the
   network with each non-empty subset of those pools at each ridge strength of the grid (the largest strength
   leaves the linear model of the last inputs the readout sees directly) and the class frequencies of the training
@@ -31,9 +33,10 @@ from evolino.readout import ReadoutConfig
 from evolino.tasks.base import Task
 
 __all__ = ["is_sequence_labelling", "default_pool", "pool_subsets", "LabelChoice", "choose_final", "calibrate",
-           "softmax", "class_frequencies", "EVOLUTION_POOL", "TEMPERATURES", "OVERFIT_FACTOR"]
+           "softmax", "class_frequencies", "EVOLUTION_POOL", "LABEL_CELLS", "TEMPERATURES", "OVERFIT_FACTOR"]
 
 EVOLUTION_POOL = "last+mean+max"
+LABEL_CELLS = 30  # the default cells for a label per sequence: the pools are the readout's only features
 TEMPERATURES = tuple(np.logspace(-3, 1, 41))  # the grid a softmax's temperature is chosen from
 OVERFIT_FACTOR = 3.0  # a validation error this many times the fitness is reported as overfitting
 

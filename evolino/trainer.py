@@ -25,7 +25,14 @@ from evolino.checkpoint import CheckpointError, checkpoint_files, load_latest, n
 from evolino.evaluation import FinalRidge, final_ridge, readout_outcome, test_error
 from evolino.fitness import EvolinoProblem, validation_scores
 from evolino.fitted import FittedNetworkMixin
-from evolino.labels import OVERFIT_FACTOR, choose_final, class_frequencies, default_pool, is_sequence_labelling
+from evolino.labels import (
+    LABEL_CELLS,
+    OVERFIT_FACTOR,
+    choose_final,
+    class_frequencies,
+    default_pool,
+    is_sequence_labelling,
+)
 from evolino.metrics import balanced_accuracy, confusion_matrix, metric_name, report_scores
 from evolino.model import EvolinoModel
 from evolino.network import LSTMSpec
@@ -170,6 +177,7 @@ class Protocol:
 
 
 DEFAULT_HOLDOUT = 0.2
+DEFAULT_CELLS = 10
 
 
 def resolve_protocol(task: Task, ridge: float | str | None, readout_lags: int | str | None, ridge_grid=None,
@@ -184,8 +192,17 @@ def resolve_protocol(task: Task, ridge: float | str | None, readout_lags: int | 
     fifth out (one training sequence, say), the holdout is 0 and a note says so. "auto" lags are the order of the
     linear model of the last p steps (AR(p) on a forecast) with the best validation error: for generative tasks the
     larger of the orders best at one-step and at free-running prediction.
+
+    A label per sequence (:func:`evolino.labels.is_sequence_labelling`) with validation data: ``ridge="loo"`` (the
+    fitness is the readout's leave-one-out error over all training sequences, so none is held out),
+    ``readout_lags=0`` (the readout sees the pools of the cells; the linear model of the last inputs stays a
+    baseline) and no holdout.
     """
     choose = bool(task.validation) and not task.noise_free
+    if choose and is_sequence_labelling(task) and len(task.train) >= 2:  # a label per sequence: see evolino.labels
+        ridge = "loo" if ridge is None else ridge
+        readout_lags = 0 if readout_lags is None else readout_lags
+        holdout = 0.0 if holdout is None and ridge == "loo" else holdout
     ridge = ("auto" if choose else 0.0) if ridge is None else ridge
     lags = ("auto" if choose else 0) if readout_lags is None else readout_lags
     if lags == "auto":  # generative tasks: enough lags for the best one-step and the best free-running model
@@ -254,8 +271,9 @@ class Evolino(FittedNetworkMixin, ParamsMixin):
 
     Parameters
     ----------
-    cells : int
-        Memory cells.
+    cells : int or None
+        Memory cells; None (default): :data:`DEFAULT_CELLS`, or :data:`evolino.labels.LABEL_CELLS` for a label per
+        sequence (:func:`evolino.labels.is_sequence_labelling`), whose readout reads pools of the cells.
     optimizer : str
         Registered optimizer name (``evolino.optimizers.optimizer_names()``), e.g. "cma", "sep-cma".
     population : int
@@ -328,7 +346,7 @@ class Evolino(FittedNetworkMixin, ParamsMixin):
 
     def __init__(
         self,
-        cells: int = 10,
+        cells: int | None = None,
         optimizer: str = "sep-cma",
         population: int = 40,
         generations: int = 300,
@@ -379,12 +397,20 @@ class Evolino(FittedNetworkMixin, ParamsMixin):
     def _validate(self) -> None:
         for name in ("cells", "population", "generations"):
             value = getattr(self, name)
+            if name == "cells" and value is None:
+                continue
             if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
         if not (isinstance(self.seed, (int, np.integer)) and self.seed >= 0):
             raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
         if not (np.isfinite(self.init_scale) and self.init_scale > 0):
             raise ValueError(f"init_scale must be finite and > 0, got {self.init_scale!r}")
+
+    def cells_for(self, task: Task) -> int:
+        """The memory cells of a network for ``task``: ``cells``, or its default for the task when None."""
+        if self.cells is not None:
+            return int(self.cells)
+        return LABEL_CELLS if is_sequence_labelling(task) else DEFAULT_CELLS
 
     def build_problem(self, task: Task) -> EvolinoProblem:
         """The pure fitness problem for ``task`` with this estimator's network and readout settings (its task is
@@ -397,7 +423,7 @@ class Evolino(FittedNetworkMixin, ParamsMixin):
         protocol = resolve_protocol(task, self.ridge, self.readout_lags, self.ridge_grid, self.holdout,
                                     self.readout_pool)
         pool = protocol.pool if not feedback or self.readout_pool is not None else "last"  # pools need no feedback
-        spec = LSTMSpec(n_inputs=task.n_inputs, cells=int(self.cells), n_outputs=task.n_outputs,
+        spec = LSTMSpec(n_inputs=task.n_inputs, cells=self.cells_for(task), n_outputs=task.n_outputs,
                         peepholes=bool(self.peepholes), forget_gate=bool(self.forget_gate), feedback=feedback,
                         feedback_scale=float(self.feedback_scale), readout_lags=protocol.lags, readout_pool=pool)
         ridge = protocol.ridge if isinstance(protocol.ridge, str) else float(protocol.ridge)
@@ -572,7 +598,7 @@ class Evolino(FittedNetworkMixin, ParamsMixin):
         one_step = [o[0] for o in outcome.one_step]
         self.model_ = model
         self.result_ = FitResult(
-            model=model, task=task.name, optimizer=self.optimizer, seed=int(self.seed), cells=int(self.cells),
+            model=model, task=task.name, optimizer=self.optimizer, seed=int(self.seed), cells=spec.cells,
             generations=opt.generation, evaluations=opt.evaluations,
             wall_seconds=time.perf_counter() - start, validation_error=float(validation[0]),
             fitness=float(opt.best_error),
