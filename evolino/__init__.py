@@ -5,6 +5,7 @@
     >>> estimator.result_.test_error, estimator.model_
 """
 
+from evolino.classifier import SequenceClassifier
 from evolino.fitness import EvolinoProblem, evaluate_genomes
 from evolino.forecasting import Forecaster, ForecastModel
 from evolino.metrics import score
@@ -22,5 +23,5 @@ __all__ = [
     "Evolino", "EvolinoModel", "EvolinoProblem", "FitResult", "ForecastModel", "Forecaster", "LSTMSpec",
     "ReadoutConfig", "SequencePair", "Standardizer", "Table", "Task", "data_task", "evaluate_genomes", "fit_readout",
     "make_optimizer", "make_task", "optimizer_names", "read_table", "register_task", "RunControls", "score",
-    "task_names",
+    "SequenceClassifier", "task_names",
 ]

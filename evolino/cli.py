@@ -145,6 +145,11 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument("--washout", type=_non_negative_int, default=None, help="steps neither fitted nor scored at "
                       "the start of a run from a zero state")
     data.add_argument("--no-scale", action="store_true", help="do not standardise the columns")
+    data.add_argument("--no-shuffle", action="store_true", help="sequences: deal them to train / validation / test "
+                      "in file order (default for classify: shuffled, stratified by class)")
+    data.add_argument("--split-seed", type=_non_negative_int, default=None, help="seed of that shuffle, default 0")
+    data.add_argument("--test", default=None, metavar="FILE", help="a separate file of sequences (the same columns) "
+                      "scored as the test part; the data file is split into training and validation parts only")
     data.add_argument("--metric", default=None, help="nrmse, rmse, mse, mae or error_rate")
     data.add_argument("--missing", default=None, help="empty target cells: error (default) or interpolate")
     data.add_argument("--header", action=argparse.BooleanOptionalAction, default=None,
@@ -183,6 +188,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--ridge", type=_or_words(_finite_float, "auto", "validation"), default=None,
                      help="ridge strength on the readout's cell weights, or auto (generalized cross-validation) or "
                      "validation (best on validation), per genome; default 0 on benchmark tasks, auto otherwise")
+    run.add_argument("--pool", default=None, metavar="POOLS",
+                     help="sequence labels: what the readout sees during evolution, last, mean, max or several "
+                     "joined by + (default last+mean+max)")
     run.add_argument("--lags", type=_or_words(_non_negative_int, "auto"), default=None,
                      help="steps of inputs and fed-back values the readout sees directly, or auto; default 0 on "
                      "benchmark tasks, auto otherwise")
@@ -281,11 +289,12 @@ _FLAG_KEYS = {
     "washout": "task.washout",
     "metric": "task.metric", "missing": "task.missing", "header": "task.header",
     "validation_windows": "task.validation_windows", "free_run_steps": "task.free_run_steps",
+    "split_seed": "task.split_seed", "test": "task.test",
     "holdout": "task.holdout",
     "optimizer": "optimizer.name", "cells": "network.cells",
     "population": "optimizer.population", "generations": "stop.generations", "seed": "seed",
     "feedback_scale": "network.feedback_scale", "init_scale": "network.init_scale", "rcond": "readout.rcond",
-    "ridge": "readout.ridge", "lags": "readout.lags", "target_error": "stop.target_error",
+    "ridge": "readout.ridge", "lags": "readout.lags", "pool": "readout.pool", "target_error": "stop.target_error",
     "max_evaluations": "stop.max_evaluations",
     "max_seconds": "stop.max_seconds", "backend": "backend.name", "address": "backend.address",
     "workers": "backend.workers", "chunks_per_worker": "backend.chunks_per_worker", "out": "output.dir",
@@ -299,7 +308,7 @@ def config_flags() -> dict[str, str]:
     """Config key -> the flag of ``run`` that sets it."""
     flags = {key: "--" + dest.replace("_", "-") for dest, key in _FLAG_KEYS.items()}
     flags.update({"optimizer.options": "--opt", "output.plots": "--no-plots", "task.options": "--task-opt",
-                  "task.split": "--split", "task.scale": "--no-scale"})
+                  "task.split": "--split", "task.scale": "--no-scale", "task.shuffle": "--no-shuffle"})
     return flags
 
 
@@ -326,6 +335,8 @@ def resolve_run_config(args: argparse.Namespace):
         overrides["task.split"] = _split(args.split)
     if args.no_scale:
         overrides["task.scale"] = False
+    if args.no_shuffle:
+        overrides["task.shuffle"] = False
     if args.no_plots:
         overrides["output.plots"] = False
     for key in ("task.target", "task.inputs"):
@@ -587,6 +598,9 @@ def command_predict(args: argparse.Namespace) -> int:
 
     model, folder = _load_model(args.dir)
     table = read_table(args.csv)
+    sequence = _sequence_column(folder) if getattr(model, "classes", ()) else None
+    if sequence is not None:  # sequence labels: one row per sequence, each from a zero state
+        return _predict_labels(args, model, folder, table, sequence)
     if not hasattr(model, "genome"):  # a forecast model: one-step predictions of the series in the CSV
         levels = _model_columns(table, model.target_names, model.n_outputs, "target", model.n_inputs,
                                 model.n_inputs + model.n_outputs)
@@ -610,6 +624,47 @@ def command_predict(args: argparse.Namespace) -> int:
     print(f"wrote {outputs.shape[0]} rows to {out} (the first {min(model.settle_steps, len(outputs))}, while the "
           "network settles from its zero state, are empty)")
     return 0
+
+
+def _sequence_column(folder: Path) -> str | None:
+    """The sequence column of a run folder's data (None without one, or without a config)."""
+    from evolino.config import load_config
+
+    if not (folder / "config.toml").is_file():
+        return None
+    sequence = load_config(folder / "config.toml", registered=False).task.sequence
+    return None if sequence is None else str(sequence)
+
+
+def _predict_labels(args: argparse.Namespace, model, folder: Path, table, sequence: str) -> int:
+    """``predict`` for sequence labels: the CSV's rows grouped into sequences by the ``sequence`` column, each run
+    from a zero state; one row per sequence: its id, the predicted label and the class probabilities."""
+    import numpy as np
+
+    from evolino.atomic import write_text
+    from evolino.tasks.data import sequence_bounds
+
+    if sequence not in table.names:
+        raise UsageError(f"{table.source} has no column {sequence!r}, the sequence column the model was trained "
+                         "with")
+    inputs = _model_columns(table, model.input_names, model.spec.n_inputs, "input", 0, model.spec.n_inputs)
+    ids = table.columns[table.names.index(sequence)]
+    bounds = sequence_bounds(table, table.names.index(sequence))
+    names = [*model.classes]
+    lines = [",".join([_csv_text(sequence), "label", *(_csv_text(f"p_{c}") for c in names)])]
+    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+        probabilities = model.predict_proba(inputs[a:b])
+        label = names[int(np.argmax(probabilities))]
+        identity = ids[a] if ids.dtype.kind != "f" else (int(ids[a]) if float(ids[a]).is_integer() else ids[a])
+        lines.append(",".join([_csv_text(str(identity)), _csv_text(label), *(f"{p:.17g}" for p in probabilities)]))
+    out = Path(args.out) if args.out else folder / "predictions.csv"
+    write_text(out, "\n".join(lines) + "\n")
+    print(f"wrote {len(bounds) - 1} sequence labels with their class probabilities to {out}")
+    return 0
+
+
+def _csv_text(text: str) -> str:
+    return f'"{text}"' if any(c in text for c in ',"\n') else text
 
 
 def command_generate(args: argparse.Namespace) -> int:
@@ -788,6 +843,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"evolino: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except ValueError as exc:  # invalid values found by the library (names, shapes, options)
+        if os.environ.get("EVOLINO_DEBUG"):
+            raise
         print(f"evolino: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

@@ -52,6 +52,13 @@ def _non_negative(x) -> bool:
     return x >= 0
 
 
+def _valid_pool(x) -> bool:
+    from evolino.network import POOLS
+
+    pools = str(x).split("+")
+    return isinstance(x, str) and all(p in POOLS for p in pools) and len(set(pools)) == len(pools)
+
+
 @dataclass
 class TaskSettings:
     """``[task]``: what to learn: a registered task, or your own data file (``data``)."""
@@ -82,8 +89,16 @@ class TaskSettings:
     missing: str | None = _setting(None, '"error" (default) or "interpolate": empty target cells of a series.')
     header: bool | None = _setting(None, "CSV: the first line names the columns (default: detected).")
     time: str | int | None = _setting(None, "Column of dates, by name or 0-based index: the time index, never a target "
-                                      "or input (default: the first column of ISO dates; a column of years such as "
-                                      "1949 is taken only when named here).")
+                                      "or input (default: the first column of ISO dates, or of increasing years "
+                                      "headed year, date, time or period; another column of years is taken only "
+                                      "when named here).")
+    shuffle: bool | None = _setting(None, "Sequences: deal them to train / validation / test shuffled (stratified by "
+                                    "class for `classify`) instead of in file order. Default: true for `classify`, "
+                                    "false otherwise (CLI: `--no-shuffle`).")
+    split_seed: int | None = _setting(None, "Seed of that shuffle (default 0).", _non_negative, ">= 0")
+    test: str | None = _setting(None, "A separate file of sequences (the same columns) scored as the test part; "
+                                "the data file is then split into training and validation parts only. A relative "
+                                "path is relative to this config file; a run copies it to `DIR/test.npz`.")
     validation_windows: int | None = _setting(None, "`generate`: free runs started evenly across the validation "
                                               "part (default 5).", _positive, ">= 1")
     free_run_steps: int | None = _setting(None, "`generate`: length of each validation free run (default: as long "
@@ -100,14 +115,16 @@ class TaskSettings:
 
 # [task] keys that describe a data file (they need task.data)
 DATA_KEYS = ("kind", "target", "inputs", "sequence", "horizon", "split", "washout", "scale", "metric", "missing",
-             "validation_windows", "free_run_steps", "time")
+             "validation_windows", "free_run_steps", "time", "shuffle", "split_seed")
 
 
 @dataclass
 class NetworkSettings:
     """``[network]``: the LSTM variant."""
 
-    cells: int = _setting(10, "LSTM memory cells (one per block).", _positive, ">= 1")
+    cells: int | None = _setting(None, "LSTM memory cells (one per block). Default: 10, or 30 for a label per "
+                                 "sequence (classify with --sequence), whose readout reads pools of the cells.",
+                                 _positive, ">= 1")
     peepholes: bool = _setting(True, "Peephole connections from the cell state to the gates.")
     forget_gate: bool = _setting(True, "Use a forget gate (without it the cell state only accumulates).")
     feedback: bool | str = _setting("auto", 'Feed the previous target/output back: true, false or "auto" '
@@ -134,6 +151,11 @@ class ReadoutSettings:
                                       'benchmark tasks, "auto" otherwise.',
                                       lambda x: isinstance(x, str) or x >= 0, '>= 0 or "auto"')
     bias: bool = _setting(True, "Add a bias column to the readout.")
+    pool: str | None = _setting(None, 'What the readout sees of a sequence whose label ends it, during evolution: '
+                                '"last" (the cell outputs at the last step), "mean", "max" or several joined by '
+                                '"+"; the final model is chosen on validation among their subsets. Default: '
+                                '"last+mean+max" on such tasks, "last" otherwise (other tasks need "last").',
+                                _valid_pool, '"last", "mean", "max" joined by "+"')
 
 
 @dataclass
@@ -364,8 +386,10 @@ def load_config(path: str | Path, registered: bool = True) -> RunConfig:
         config = config_from_dict(data, registered=registered)
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc}") from None
-    if config.task.data is not None and not Path(config.task.data).is_absolute():  # relative to the file
-        config = replace(config, task=replace(config.task, data=str((path.parent / config.task.data).resolve())))
+    for key in ("data", "test"):  # relative to the file
+        value = getattr(config.task, key)
+        if value is not None and not Path(value).is_absolute():
+            config = replace(config, task=replace(config.task, **{key: str((path.parent / value).resolve())}))
     return config
 
 
@@ -416,7 +440,7 @@ def _check_task(task: TaskSettings, known: list[str] | None) -> None:
         if task.name is not None and known is not None and task.name not in known:
             raise ConfigError(f"task.name: unknown task {task.name!r}; known tasks: {', '.join(known)} "
                               "(or give a data file: task.data, --data FILE)")
-        given = [key for key in DATA_KEYS if getattr(task, key) is not None]
+        given = [key for key in (*DATA_KEYS, "test") if getattr(task, key) is not None]
         if given:
             raise ConfigError(f"task.{given[0]} describes a data file: it needs task.data (--data FILE)")
         return
@@ -565,6 +589,7 @@ def estimator_params(config: RunConfig) -> dict:
         "ridge": config.readout.ridge,
         "ridge_grid": None if config.readout.ridge_grid is None else tuple(float(v) for v in config.readout.ridge_grid),
         "readout_lags": config.readout.lags,
+        "readout_pool": config.readout.pool,
         "holdout": config.task.holdout,
         "readout_bias": config.readout.bias,
         "optimizer_options": dict(config.optimizer.options),

@@ -26,7 +26,7 @@ from evolino.network import LSTMSpec
 from evolino.readout import ReadoutConfig
 from evolino.tasks.base import SequencePair, Task
 
-__all__ = ["FinalRidge", "TestOutcome", "final_ridge", "model_error", "test_error"]
+__all__ = ["FinalRidge", "TestOutcome", "final_ridge", "model_error", "readout_outcome", "test_error"]
 
 
 @dataclass(frozen=True)
@@ -154,14 +154,22 @@ def model_error(model: EvolinoModel, task: Task, split: str = "test") -> float:
     if model.spec.n_inputs != task.n_inputs or model.spec.n_outputs != task.n_outputs:
         raise ValueError(f"the network has {model.spec.n_inputs} inputs and {model.spec.n_outputs} outputs, task "
                          f"{task.name!r} {task.n_inputs} and {task.n_outputs}")
+    return float(readout_outcome(model.spec, model.genome[None], task, model.readout[None], split).errors[0])
+
+
+def readout_outcome(spec: LSTMSpec, genomes: np.ndarray, task: Task, weights: np.ndarray, split: str = "test",
+                    kernel: str | None = "numpy") -> TestOutcome:
+    """The outputs and errors on the validation or test part of genomes (n, d) with readouts as they are (n, rows,
+    m), no refit: scored as :func:`test_error` scores (see :func:`model_error`)."""
+    parts = task.test if split == "test" else task.validation
     before = (task.seen_before_test() if split == "test" else task.train) if task.continued else []
-    passes = ForwardPasses(model.spec, model.genome[None], "numpy")
-    lines, stops = _split_lines(model.spec, task, before, parts)
+    passes = ForwardPasses(spec, np.asarray(genomes, dtype=np.float64), kernel)
+    lines, stops = _split_lines(spec, task, before, parts)
     finals = [passes.advance(line, 0, stop, None)[1] for line, stop in zip(lines, stops, strict=True)] \
         if task.continued else []
-    outcome = TestOutcome(np.full(1, np.nan), model.readout[None], np.zeros(1, dtype=int))
-    _score_after(passes, task, lines, stops, finals, parts, model.readout[None], outcome)
-    return float(outcome.errors[0])
+    outcome = TestOutcome(np.full(passes.n, np.nan), weights, np.zeros(passes.n, dtype=int))
+    _score_after(passes, task, lines, stops, finals, parts, weights, outcome)
+    return outcome
 
 
 def _split_lines(spec: LSTMSpec, task: Task, before: list[SequencePair], after: list[SequencePair]):

@@ -42,8 +42,8 @@ import numpy as np
 
 from evolino.kernels import KERNEL_CHOICES, default_kernel, forward_ops
 from evolino.metrics import score
-from evolino.network import LSTMSpec, LSTMState, direct_features, readout_outputs, unpack
-from evolino.readout import ReadoutConfig, ReadoutStats
+from evolino.network import LSTMSpec, LSTMState, direct_features, pool_features, readout_outputs, unpack
+from evolino.readout import ReadoutConfig, ReadoutStats, design_matrix, loo_outputs
 from evolino.tasks.base import DIVERGENCE_BOUND, SequencePair, Task
 
 __all__ = ["EvolinoProblem", "FitnessLines", "ForwardPasses", "Line", "ScorePool", "score", "previous_targets",
@@ -175,10 +175,12 @@ class ForwardPasses:
         """Teacher-force steps [start, stop) of ``line`` from ``state`` (zeros if None).
 
         ``fold = (stats, rows (T,) bool, bias)`` folds the readout rows of the marked steps into ``stats``;
-        ``record`` returns the cell outputs (n, stop - start, cells). Returns (states or None, final state).
+        ``record`` returns the cell outputs (n, stop - start, cells), or a pooled readout's features (n, stop - start,
+        cell_features): :func:`evolino.network.pool_features`, carried across calls in the state. Returns (states or
+        None, final state).
         """
         spec, n_in = self.spec, self.spec.n_inputs
-        if fold is not None and self.ops.fold_readout is not None and not record:
+        if fold is not None and self.ops.fold_readout is not None and not record and not spec.pooled:
             stats, rows, bias = fold
             r, qtd = stats.square_factor()
             history = line.sources[max(0, start - spec.readout_lags + 1) : start] if spec.readout_lags > 1 else None
@@ -191,8 +193,11 @@ class ForwardPasses:
         for a, b in _segments(stop, washout, start):
             inputs = line.sources[a:b, :n_in] if n_in else None
             feedback = line.sources[a:b, n_in:] if spec.n_feedback else None
+            carry = None if state is None else state.pool
             states, state = self.ops.teacher_forced(spec, self.weights, b - a, inputs=inputs, feedback=feedback,
                                                     state=state)
+            if spec.pooled:  # what the readout sees: the pools of the sequence so far
+                states, state.pool = pool_features(spec, states, carry)
             if fold is not None:
                 stats, rows, bias = fold
                 keep = rows[a:b]
@@ -205,7 +210,7 @@ class ForwardPasses:
         if not record:
             return None, state
         if not recorded:
-            return np.zeros((self.n, 0, spec.cells)), state
+            return np.zeros((self.n, 0, spec.cell_features)), state
         return (recorded[0] if len(recorded) == 1 else np.concatenate(recorded, axis=1)), state
 
     def fit(self, lines: Sequence[Line], stops: Sequence[int], washout: int, config: ReadoutConfig):
@@ -225,8 +230,8 @@ class ForwardPasses:
             _, state = self.advance(line, 0, stop, None, fold=(stats, rows, config.bias), washout=washout)
             finals.append(state)
         if config.ridge == "validation":
-            return stats.solve_candidates(config, shrunk=self.spec.cells)[0], finals, None
-        weights, choice = stats.choose(config, shrunk=self.spec.cells)
+            return stats.solve_candidates(config, shrunk=self.spec.cell_features)[0], finals, None
+        weights, choice = stats.choose(config, shrunk=self.spec.cell_features)
         return [weights], finals, choice
 
     def teacher_outputs(self, line: Line, start: int, stop: int, state, solutions, washout: int = 0):
@@ -274,6 +279,30 @@ class ScorePool:
         return np.where(self.unstable, np.inf, errors)
 
 
+def _loo_scores(passes: ForwardPasses, task: Task, config: ReadoutConfig, prepared: FitnessLines) -> np.ndarray:
+    """Leave-one-out errors (candidates, n) of the readout over the training sequences, one labelled step each
+    (:func:`evolino.readout.loo_outputs`): the validation part is not used."""
+    if task.continued:
+        raise ValueError('ridge="loo" needs independent sequences, each with one labelled step')
+    rows, targets = [], []
+    for line in prepared.fitted:
+        steps = np.flatnonzero(line.scored_after(task.washout))
+        if steps.size != 1:
+            raise ValueError(f'ridge="loo" needs one labelled step per training sequence, one has {steps.size}')
+        t = int(steps[0])
+        states, _ = passes.advance(line, 0, t + 1, None, record=True)
+        rows.append(design_matrix(states[:, t : t + 1], config.bias, line.direct[t : t + 1])[:, 0])
+        targets.append(line.targets[t])
+    if len(rows) < 2:
+        raise ValueError('ridge="loo" needs at least two training sequences')
+    x, d = np.stack(rows, axis=1), np.stack(targets)
+    outputs = loo_outputs(x, d, config.ridge_grid, passes.spec.cell_features)
+    scale, offset = task.column_scale
+    mask = np.ones(d.shape[0], dtype=bool)
+    errors = np.stack([score(task.metric, d, out, mask, scale, offset) for out in outputs])
+    return np.where(np.isfinite(errors), errors, np.inf)
+
+
 def divergence_bound(task: Task) -> float:
     """The largest absolute output a free run may reach: DIVERGENCE_BOUND times the largest training target."""
     largest = max(float(np.nanmax(np.abs(p.targets))) for p in task.train)
@@ -281,7 +310,10 @@ def divergence_bound(task: Task) -> float:
 
 
 def _score_candidates(passes: ForwardPasses, task: Task, config: ReadoutConfig, prepared: FitnessLines):
-    """Validation errors (candidates, n) and the GCV choice (or None): see :meth:`ForwardPasses.fit`."""
+    """Validation errors (candidates, n) and the GCV choice (or None): see :meth:`ForwardPasses.fit`; for
+    ``ridge="loo"`` the leave-one-out errors over the training sequences (:func:`_loo_scores`)."""
+    if config.ridge == "loo":
+        return _loo_scores(passes, task, config, prepared), None
     washout = task.washout
     if task.continued and task.validation:
         lines, stops = prepared.fitted, prepared.stops

@@ -26,7 +26,7 @@ from collections.abc import Callable
 import numpy as np
 
 __all__ = ["METRICS", "REPORTED_METRICS", "Metric", "check_metric", "metric_name", "score", "classification_error",
-           "report_scores"]
+           "report_scores", "confusion_matrix", "balanced_accuracy"]
 
 METRICS = ("nrmse", "rmse", "mse", "mae", "error_rate")
 REPORTED_METRICS = (*METRICS, "accuracy")
@@ -106,6 +106,21 @@ def score(metric: Metric, targets: np.ndarray, outputs: np.ndarray, mask: np.nda
                     raise ValueError(f"unknown metric {metric!r}")
             errors = per_output.mean(axis=1)
     return np.where(np.isfinite(errors), errors, np.inf)
+
+
+def confusion_matrix(targets: np.ndarray, outputs: np.ndarray) -> np.ndarray:
+    """Counts (m, m) of one-hot targets (S, m) (row: the true class) against the argmax of outputs (S, m) (column:
+    the predicted class)."""
+    m = targets.shape[1]
+    counts = np.zeros((m, m), dtype=int)
+    np.add.at(counts, (np.argmax(targets, axis=1), np.argmax(outputs, axis=1)), 1)
+    return counts
+
+
+def balanced_accuracy(confusion: np.ndarray) -> float:
+    """The mean over the classes that occur of the fraction of their steps classified right (recall)."""
+    occur = confusion.sum(axis=1) > 0
+    return float(np.mean(np.diag(confusion)[occur] / confusion.sum(axis=1)[occur])) if occur.any() else float("nan")
 
 
 def report_scores(names, targets: np.ndarray, outputs: np.ndarray, mask: np.ndarray | None = None,

@@ -63,10 +63,15 @@ class EvolinoModel:
     washout : int
         The task's washout: outputs of the first ``settle_steps`` steps from a zero state are the network settling,
         not predictions (its readout never saw such states).
+    temperature : float, optional
+        Sequence labels: the softmax temperature of the class probabilities (:meth:`predict_proba`).
+    classes : sequence of str
+        Sequence labels: the class of each output column.
     """
 
     def __init__(self, spec: LSTMSpec, genome: np.ndarray, readout: np.ndarray, scaler: Standardizer | None = None,
-                 input_names: Sequence[str] = (), target_names: Sequence[str] = (), washout: int = 0) -> None:
+                 input_names: Sequence[str] = (), target_names: Sequence[str] = (), washout: int = 0,
+                 temperature: float | None = None, classes: Sequence[str] = ()) -> None:
         genome = np.asarray(genome, dtype=np.float64)
         readout = np.asarray(readout, dtype=np.float64)
         if genome.shape != (spec.dimension,):
@@ -80,6 +85,8 @@ class EvolinoModel:
         self.input_names = tuple(input_names)
         self.target_names = tuple(target_names)
         self.washout = int(washout)
+        self.temperature = None if temperature is None else float(temperature)
+        self.classes = tuple(str(c) for c in classes)
         self._passes = ForwardPasses(spec, genome[None], "numpy")
 
     @property
@@ -121,6 +128,20 @@ class EvolinoModel:
         (outputs,), _ = self._passes.teacher_outputs(line, 0, steps, None, [self.readout[None]])
         return self._to_original(outputs[0])
 
+    def predict_proba(self, inputs: np.ndarray) -> np.ndarray:
+        """Class probabilities (n_outputs,) of one sequence's label from its inputs (T, n_inputs): a softmax of the
+        output at its last step at the model's temperature (1 without one)."""
+        from evolino.labels import softmax
+
+        outputs = self.predict(inputs=inputs)
+        return softmax(outputs[-1], self.temperature or 1.0)
+
+    def predict_label(self, inputs: np.ndarray) -> str:
+        """The class (its name, or its column index as text) of one sequence's label: the largest output at its last
+        step."""
+        column = int(np.argmax(self.predict(inputs=inputs)[-1]))
+        return self.classes[column] if self.classes else str(column)
+
     def generate(self, history: np.ndarray, steps: int, history_inputs: np.ndarray | None = None,
                  future_inputs: np.ndarray | None = None) -> np.ndarray:
         """Teacher-force on ``history``, then generate ``steps`` outputs closed-loop, in original units.
@@ -158,7 +179,7 @@ class EvolinoModel:
         path = Path(path)
         meta = {"scaler": None if self.scaler is None else self.scaler.to_dict(),
                 "input_names": list(self.input_names), "target_names": list(self.target_names),
-                "washout": self.washout}
+                "washout": self.washout, "temperature": self.temperature, "classes": list(self.classes)}
         with atomic_file(path, "wb") as handle:
             np.savez(handle, genome=self.genome, readout=self.readout, spec=np.array(self.spec.to_json()),
                      meta=np.array(json.dumps(meta)), format_version=np.array(FORMAT_VERSION))
@@ -194,7 +215,8 @@ class EvolinoModel:
         return cls(spec, data["genome"], data["readout"],
                    scaler=None if scaler is None else Standardizer.from_dict(scaler),
                    input_names=meta.get("input_names", ()), target_names=meta.get("target_names", ()),
-                   washout=meta.get("washout", 0))
+                   washout=meta.get("washout", 0), temperature=meta.get("temperature"),
+                   classes=meta.get("classes", ()))
 
 
 def _reason(exc: BaseException) -> str:

@@ -22,6 +22,12 @@ state" of echo state networks, which contains a linear autoregression as a speci
 
 so the readout has ``cells + L * (n_inputs + n_feedback) + 1`` rows (:attr:`LSTMSpec.readout_rows`), the bias last.
 
+For a label per sequence the readout may see the cell outputs pooled over the sequence so far instead of (or besides)
+h(t) alone (``readout_pool``, :func:`pool_features`): any of ``last`` = h(t), ``mean`` = the mean of h(0..t) and
+``max`` = their element-wise maximum, joined with "+" (e.g. "last+mean"), so that the readout's cell rows are
+``cells * len(pools)`` (:attr:`LSTMSpec.cell_features`). Pools run from the first step of a sequence and carry across
+the segments it is computed in (:class:`PoolCarry`); they are for sequences read teacher-forced (no feedback).
+
 Genome layout, cell-major so that each cell's weights are one contiguous slice (ESP's chromosome)::
 
     genome = [cell_0 | cell_1 | ... ],  cell_k = [W_z[k], b_z[k], W_i[k], b_i[k], W_f[k], b_f[k],
@@ -39,8 +45,11 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-__all__ = ["LSTMSpec", "LSTMWeights", "LSTMState", "sigmoid", "unpack", "teacher_forced", "closed_loop",
-           "direct_features", "lag_matrix", "lag_view", "readout_outputs", "external_sources", "history_rows"]
+__all__ = ["LSTMSpec", "LSTMWeights", "LSTMState", "PoolCarry", "POOLS", "sigmoid", "unpack", "teacher_forced",
+           "closed_loop", "direct_features", "lag_matrix", "lag_view", "pool_features", "readout_outputs",
+           "external_sources", "history_rows"]
+
+POOLS = ("last", "mean", "max")  # what a pooled readout can join with "+", in this order
 
 
 DRIVE_STEPS = 256  # steps of a closed loop whose input drive is computed at once
@@ -75,6 +84,10 @@ class LSTMSpec:
     readout_lags : int
         Steps of external sources (inputs and unscaled fed-back values) the readout sees directly besides the cell
         outputs; 0 is the papers' readout.
+    readout_pool : str
+        What the readout sees of the cells: "last" (h(t), the papers' readout), or pools of the cell outputs over
+        the sequence so far joined with "+" ("mean", "max", "last+mean", "last+mean+max", ...; see
+        :func:`pool_features`). Pools need a network without feedback.
     """
 
     n_inputs: int = 0
@@ -85,6 +98,7 @@ class LSTMSpec:
     feedback: bool = True
     feedback_scale: float = 1e-3
     readout_lags: int = 0
+    readout_pool: str = "last"
 
     def __post_init__(self) -> None:
         if self.cells < 1:
@@ -95,6 +109,12 @@ class LSTMSpec:
             raise ValueError(f"feedback_scale must be finite, got {self.feedback_scale}")
         if self.readout_lags < 0:
             raise ValueError(f"readout_lags must be >= 0, got {self.readout_lags}")
+        pools = str(self.readout_pool).split("+")
+        if not pools or any(p not in POOLS for p in pools) or len(set(pools)) != len(pools):
+            raise ValueError(f"readout_pool must join {', '.join(POOLS)} with '+', got {self.readout_pool!r}")
+        object.__setattr__(self, "readout_pool", "+".join(p for p in POOLS if p in pools))  # one spelling
+        if self.pooled and self.feedback:
+            raise ValueError("a pooled readout (readout_pool other than 'last') needs a network without feedback")
 
     @property
     def n_gates(self) -> int:
@@ -121,9 +141,23 @@ class LSTMSpec:
         return self.readout_lags * self.n_external
 
     @property
+    def pools(self) -> tuple[str, ...]:
+        return tuple(self.readout_pool.split("+"))
+
+    @property
+    def pooled(self) -> bool:
+        """Whether the readout sees pools of the cell outputs (anything but h(t) alone)."""
+        return self.readout_pool != "last"
+
+    @property
+    def cell_features(self) -> int:
+        """Readout rows that see the cells: cells times the pools."""
+        return self.cells * len(self.pools)
+
+    @property
     def readout_rows(self) -> int:
-        """Rows of the readout: cells, direct sources, bias."""
-        return self.cells + self.n_direct + 1
+        """Rows of the readout: cell features, direct sources, bias."""
+        return self.cell_features + self.n_direct + 1
 
     @property
     def n_peepholes(self) -> int:
@@ -174,18 +208,36 @@ class LSTMWeights:
 
 
 @dataclass
+class PoolCarry:
+    """What the pools of a sequence so far need to go on: the sum (n, cells) and element-wise maximum (n, cells) of
+    the cell outputs of ``count`` steps."""
+
+    total: np.ndarray
+    largest: np.ndarray
+    count: int = 0
+
+    @classmethod
+    def zeros(cls, n: int, cells: int) -> PoolCarry:
+        return cls(np.zeros((n, cells)), np.full((n, cells), -np.inf), 0)
+
+
+@dataclass
 class LSTMState:
-    """Cell outputs ``h`` and cell states ``c`` of a population, each (n, cells)."""
+    """Cell outputs ``h`` and cell states ``c`` of a population, each (n, cells); ``pool`` carries a pooled
+    readout's pools across segments of one sequence (None when there are none)."""
 
     h: np.ndarray
     c: np.ndarray
+    pool: PoolCarry | None = None
 
     @classmethod
     def zeros(cls, n: int, cells: int) -> LSTMState:
         return cls(np.zeros((n, cells)), np.zeros((n, cells)))
 
     def copy(self) -> LSTMState:
-        return LSTMState(self.h.copy(), self.c.copy())
+        pool = None if self.pool is None else PoolCarry(self.pool.total.copy(), self.pool.largest.copy(),
+                                                         self.pool.count)
+        return LSTMState(self.h.copy(), self.c.copy(), pool)
 
 
 def unpack(spec: LSTMSpec, genomes: np.ndarray) -> LSTMWeights:
@@ -336,10 +388,30 @@ def direct_features(spec: LSTMSpec, sources: np.ndarray) -> np.ndarray:
     return lag_view(sources, spec.readout_lags)
 
 
+def pool_features(spec: LSTMSpec, states: np.ndarray, carry: PoolCarry | None) -> tuple[np.ndarray, PoolCarry]:
+    """What a pooled readout sees of the cells at every step: states (n, T, cells) of steps that continue ``carry``
+    (None: the sequence starts here) -> (features (n, T, cell_features), the carry after them). The features of
+    step t are, in :data:`POOLS` order, h(t), the mean of h over the sequence up to t, and its element-wise maximum.
+    """
+    n, steps, cells = states.shape
+    carry = PoolCarry.zeros(n, cells) if carry is None else carry
+    parts = []
+    if steps == 0:
+        return np.zeros((n, 0, spec.cell_features)), carry
+    total = carry.total[:, None, :] + np.cumsum(states, axis=1)
+    largest = np.maximum(carry.largest[:, None, :], np.maximum.accumulate(states, axis=1))
+    counts = carry.count + np.arange(1, steps + 1)
+    for pool in spec.pools:
+        parts.append(states if pool == "last" else total / counts[None, :, None] if pool == "mean" else largest)
+    features = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=2)
+    return features, PoolCarry(total[:, -1].copy(), largest[:, -1].copy(), carry.count + steps)
+
+
 def readout_outputs(spec: LSTMSpec, states: np.ndarray, readout: np.ndarray, direct: np.ndarray | None = None):
-    """Outputs of a linear readout: states (n, T, cells), readout (n, readout_rows, m), direct (T, n_direct) shared
-    by the genomes -> (n, T, m). The bias row is zero when the readout has none, so adding it is always right."""
-    C = spec.cells
+    """Outputs of a linear readout: states (n, T, cell_features) (the cell outputs, or a pooled readout's features:
+    :func:`pool_features`), readout (n, readout_rows, m), direct (T, n_direct) shared by the genomes -> (n, T, m).
+    The bias row is zero when the readout has none, so adding it is always right."""
+    C = spec.cell_features
     outputs = np.matmul(states, readout[:, :C]) + readout[:, -1:]
     if spec.n_direct:
         outputs += np.matmul(direct[None], readout[:, C:-1])

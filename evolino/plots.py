@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["plot_learning_curve", "plot_test_window"]
+__all__ = ["plot_learning_curve", "plot_test_window", "plot_confusion"]
 
 
 def _pyplot():
@@ -110,3 +110,26 @@ def _largest_error(values: np.ndarray, targets: np.ndarray) -> np.ndarray:
     known = ~np.isnan(distance).all(axis=1)
     largest[known] = np.nanmax(distance[known], axis=1)
     return largest
+
+
+def plot_confusion(confusion: dict, path: str | os.PathLike, title: str = "") -> Path:
+    """A confusion matrix as a heat map with its counts: ``{"classes": [...], "counts": [[...]]}`` (rows: the true
+    class, columns: the predicted one)."""
+    plt = _pyplot()
+    counts = np.asarray(confusion["counts"])
+    classes = [str(c) for c in confusion["classes"]]
+    size = 2.5 + 0.45 * len(classes)
+    fig, ax = plt.subplots(figsize=(size + 1, size), dpi=110)
+    ax.imshow(counts, cmap="Blues")
+    for (i, j), count in np.ndenumerate(counts):
+        ax.text(j, i, str(count), ha="center", va="center", fontsize="small",
+                color="white" if count > counts.max() / 2 else "black")
+    ax.set_xticks(range(len(classes)), classes, rotation=45, ha="right", fontsize="small")
+    ax.set_yticks(range(len(classes)), classes, fontsize="small")
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    ax.set_title(title or "test confusion matrix", fontsize="medium")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return Path(path)

@@ -12,7 +12,10 @@ a plain linear model fits them, so a huge ridge leaves exactly that model). Choo
   GCV = (RSS / N) / (1 - df / N)^2 with df the trace of the hat matrix; every strength of ``ridge_grid`` is solved
   from the same statistics, no extra forward pass;
 * ``ridge="validation"``: every strength is scored on the validation data and the best kept (see
-  :mod:`evolino.fitness`); more forward passes, and more prone to fitting the validation data's noise.
+  :mod:`evolino.fitness`); more forward passes, and more prone to fitting the validation data's noise;
+* ``ridge="loo"``: for a label per sequence (one scored row each), every strength is scored by its leave-one-out
+  error over the training sequences (:func:`loo_outputs`, exact and in closed form: each sequence predicted by the
+  readout fitted on the others), and the fitness is that error: all training sequences fit and score the readout.
 
 Sufficient statistics are kept as a QR factorisation ``X = Q R``: the triangular ``R`` (p, p) and ``Q^T D`` (p, m).
 Unlike the normal equations ``X^T X``, this does not square the condition number, so accumulating several sequences
@@ -30,10 +33,12 @@ import numpy as np
 from evolino.blas import single_threaded_blas
 from evolino.kernels import compiled_threads
 
-__all__ = ["ReadoutConfig", "ReadoutStats", "design_matrix", "fit_readout", "DEFAULT_RIDGE_GRID"]
+__all__ = ["ReadoutConfig", "ReadoutStats", "design_matrix", "fit_readout", "loo_outputs", "DEFAULT_RIDGE_GRID"]
 
 DEFAULT_RIDGE_GRID = (0.0, 1e-8, 1e-6, 1e-4, 1e-2, 1.0, 100.0, 1e8)
-CHOOSERS = ("auto", "validation")
+CHOOSERS = ("auto", "validation", "loo")
+LOO_RCOND = 1e-12  # pseudo-inverse cutoff of X^T X + ridge E in loo_outputs (relative to its largest eigenvalue)
+LOO_LEVERAGE = 0.99  # above: the fit all but interpolates the row, and (fitted - h d) / (1 - h) is rounding noise
 PARALLEL_SVD_WORK = 2e6  # n * p^3 above which the batched SVD is split over the kernel's threads
 
 
@@ -46,8 +51,8 @@ class ReadoutConfig:
     rcond : float
         Singular values below ``rcond * max(s)`` are treated as zero (pseudo-inverse cutoff).
     ridge : float, "auto" or "validation"
-        Tikhonov strength on the cell weights; 0 gives the pseudo-inverse. "auto" and "validation" choose a strength
-        of ``ridge_grid`` per genome (see the module docstring).
+        Tikhonov strength on the cell weights; 0 gives the pseudo-inverse. "auto", "validation" and "loo" choose a
+        strength of ``ridge_grid`` per genome (see the module docstring).
     bias : bool
         Add a constant column of ones to the design matrix.
     ridge_grid : tuple of float
@@ -64,7 +69,8 @@ class ReadoutConfig:
             raise ValueError(f"readout rcond must be in [0, 1), got {self.rcond}")
         if isinstance(self.ridge, str):
             if self.ridge not in CHOOSERS:
-                raise ValueError(f'readout ridge must be a number >= 0, "auto" or "validation", got {self.ridge!r}')
+                raise ValueError(f'readout ridge must be a number >= 0, "auto", "validation" or "loo", got '
+                                 f'{self.ridge!r}')
         elif not (self.ridge >= 0 and np.isfinite(self.ridge)):
             raise ValueError(f"readout ridge must be finite and >= 0, got {self.ridge}")
         grid = tuple(float(r) for r in self.ridge_grid)
@@ -86,6 +92,44 @@ def design_matrix(states: np.ndarray, bias: bool, direct: np.ndarray | None = No
     parts = [states] if direct is None or direct.shape[1] == 0 else \
         [states, np.broadcast_to(direct[None], (n, T, direct.shape[1]))]
     return np.concatenate([*parts, column], axis=2)
+
+
+def loo_outputs(x: np.ndarray, targets: np.ndarray, grid: tuple[float, ...], shrunk: int) -> np.ndarray:
+    """Leave-one-out outputs of the ridge readout at every strength of ``grid``.
+
+    Row i's output is that of the readout fitted on every other row: with the hat matrix H = X A^+ X^T of the fit
+    on all rows (A = X^T X + ridge E, E selecting the first ``shrunk`` columns), it is (fitted_i - H_ii d_i) /
+    (1 - H_ii), exactly (the Sherman-Morrison identity behind PRESS; Allen, Technometrics 1974). A row of leverage
+    near 1 (:data:`LOO_LEVERAGE`: a fit that all but interpolates it, as with fewer rows than columns and a tiny
+    ridge) gets NaN: its formula divides rounding errors by almost nothing, and a search would exploit them.
+
+    Parameters
+    ----------
+    x : (n, S, p) design rows of n genomes (:func:`design_matrix` rows: cells, direct sources, bias)
+    targets : (S, m)
+    grid : ridge strengths
+    shrunk : the columns the ridge applies to (the cells)
+
+    Returns
+    -------
+    (len(grid), n, S, m) outputs
+    """
+    n, _, p = x.shape
+    gram = np.matmul(x.transpose(0, 2, 1), x)
+    xtd = np.matmul(x.transpose(0, 2, 1), targets)
+    penalty = np.zeros(p)
+    penalty[:shrunk] = 1.0
+    outputs = np.full((len(grid), n, *targets.shape), np.nan)
+    finite = np.isfinite(gram).all(axis=(1, 2))
+    with np.errstate(all="ignore"):
+        for g, ridge in enumerate(grid):
+            inverse = np.linalg.pinv(gram[finite] + ridge * np.diag(penalty), rcond=LOO_RCOND, hermitian=True)
+            rows = x[finite]
+            fitted = np.matmul(rows, np.matmul(inverse, xtd[finite]))
+            leverage = np.einsum("nsp,npq,nsq->ns", rows, inverse, rows)
+            loo = (fitted - leverage[..., None] * targets) / (1.0 - leverage)[..., None]
+            outputs[g, finite] = np.where((leverage < LOO_LEVERAGE)[..., None], loo, np.nan)
+    return outputs
 
 
 class ReadoutStats:
@@ -260,17 +304,18 @@ class ReadoutStats:
 
 
 def batched_svd(stack: np.ndarray, threads: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``np.linalg.svd(stack, full_matrices=False)`` of a stack (n, p, p), on single-threaded BLAS, split over
+    """``np.linalg.svd(stack, full_matrices=False)`` of a stack (n, k, p), on single-threaded BLAS, split over
     ``threads`` threads (None: the compiled kernel's, :func:`evolino.kernels.compiled_threads`) when the stack is big
     enough to pay for them. numpy releases the GIL in the loop over matrices, and each matrix is decomposed alone, so
     the result is the same on any number of threads. The chunks are small (at least four per thread, at most about 16
     matrices) and written into the result as they finish, so little more memory is held than for one call."""
-    n, p = stack.shape[0], stack.shape[-1]
+    n, k, p = stack.shape
+    r = min(k, p)  # fewer rows than columns when fewer samples than readout rows were folded in
     threads = compiled_threads() if threads is None else threads
     with single_threaded_blas():
         if threads <= 1 or n < 2 or n * p**3 < PARALLEL_SVD_WORK:
             return np.linalg.svd(stack, full_matrices=False)
-        u, s, vt = np.empty(stack.shape), np.empty((n, p)), np.empty(stack.shape)
+        u, s, vt = np.empty((n, k, r)), np.empty((n, r)), np.empty((n, r, p))
 
         def decompose(rows: np.ndarray) -> None:
             u[rows], s[rows], vt[rows] = np.linalg.svd(stack[rows], full_matrices=False)

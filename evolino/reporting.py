@@ -149,6 +149,10 @@ def summary_line(task: str, summary: dict, folder) -> str:
     baselines = summary.get("baselines") or {}
     beside = ", ".join(f"{BASELINE_LABELS.get(name, name)} {_fmt(b.get('test_error'))}"
                        for name, b in baselines.items())
+    scores = summary.get("test_scores") or {}
+    if scores.get("accuracy") is not None:  # classes: the accuracy a reader looks for first
+        test += f", accuracy {scores['accuracy']:.3f}" + (f" (balanced {scores['balanced_accuracy']:.3f})"
+                                                           if scores.get("balanced_accuracy") is not None else "")
     forecast = ""
     if summary.get("final"):  # a forecast: what the backtest chose
         backtest = summary.get("backtest") or {}
@@ -165,6 +169,26 @@ def summary_line(task: str, summary: dict, folder) -> str:
     return (f"{task}: {summary.get('generations')} generations, {summary.get('evaluations')} evaluations, "
             f"{summary.get('wall_seconds', 0):.1f}s; {validation_words} {metric} {_fmt(validation)}, {test}"
             + (f"; baselines (test): {beside}" if beside else "") + forecast + f"; results in {folder}/")
+
+
+def _label_lines(result: dict) -> list[str]:
+    """Sequence labels in report.md: the final model chosen on validation, and the test part's confusion matrix."""
+    labels, metric = result["labels"], result.get("metric", "error")
+    candidates = labels.get("candidates") or {}
+    network = min((v for k, v in candidates.items() if k.startswith("pool=")), default=None)
+    lines = [f"Final model, chosen on the validation part: **{labels.get('final')}** (readout pools "
+             f"{result.get('readout_pool')}, ridge {_fmt(result.get('ridge'))}); validation {metric}: class "
+             f"frequencies {_fmt(candidates.get('class frequencies'))}, the best network {_fmt(network)}. Class "
+             f"probabilities: a softmax of the outputs at temperature {_fmt(labels.get('temperature'))}, chosen on "
+             "validation."]
+    confusion = result.get("confusion")
+    if confusion:
+        classes = confusion["classes"]
+        lines += ["", "Test confusion matrix (rows: the true class, columns: the predicted one):", "",
+                  "| | " + " | ".join(map(str, classes)) + " |", "|---|" + "---|" * len(classes)]
+        for name, row in zip(classes, confusion["counts"], strict=True):
+            lines.append(f"| **{name}** | " + " | ".join(map(str, row)) + " |")
+    return lines
 
 
 def _forecast_lines(result: dict) -> list[str]:
@@ -274,7 +298,14 @@ def write_report(folder: str | os.PathLike, task=None) -> list[Path]:
         with atomic_path(folder / "learning_curve.png") as tmp:
             plot_learning_curve(history, tmp, title)
         written.append(folder / "learning_curve.png")
-    window = _test_window(folder, task)
+    window = None if result.get("labels") else _test_window(folder, task)  # a label per sequence: the confusion
+    if result.get("confusion"):
+        from evolino.plots import plot_confusion
+
+        with atomic_path(folder / "confusion.png") as tmp:
+            plot_confusion(result["confusion"], tmp, f"{title}: test accuracy "
+                           f"{_fmt((result.get('test_scores') or {}).get('accuracy'))}")
+        written.append(folder / "confusion.png")
     if window is not None:
         targets, outputs, others, names, band = window
         mode = "free run" if result.get("test_one_step_error") is not None else "test"
@@ -344,6 +375,8 @@ def _report_markdown(result: dict, history: dict | None, images: list[str]) -> s
                          + (f"{_fmt(b.get('test_one_step_error'))} | " if one_step else "") + f"{setting} |")
     if result.get("final"):
         lines += ["", *_forecast_lines(result)]
+    if result.get("labels"):
+        lines += ["", *_label_lines(result)]
     if result.get("test_scores"):
         lines += ["", "Test scores: " + ", ".join(f"{k} {_fmt(v)}" for k, v in result["test_scores"].items()) + "."]
     for warning in result.get("warnings") or []:

@@ -38,7 +38,8 @@ DEFAULT_TASK = "mso2"
 # Every file of a run folder besides checkpoints/ (results, plots, the task, the copy of the data, the settings, and
 # the outputs of predict and generate).
 RUN_FILES = ("config.toml", "result.json", "history.csv", "model.npz", "test_outputs.csv", "learning_curve.png",
-             "test_window.png", "report.md", "task.npz", "task.json", "data.npz", "predictions.csv", "generated.csv")
+             "test_window.png", "confusion.png", "report.md", "task.npz", "task.json", "data.npz", "test.npz",
+             "predictions.csv", "generated.csv")
 
 
 def build_task(settings: TaskSettings) -> tuple[Task, Table | None]:
@@ -52,8 +53,9 @@ def build_task(settings: TaskSettings) -> tuple[Task, Table | None]:
         except TypeError as exc:
             raise ConfigError(f"task.options: {exc}") from None
     table = read_table(settings.data, header=settings.header, time=settings.time)
+    test = None if settings.test is None else read_table(settings.test, header=settings.header, time=settings.time)
     try:
-        task = data_task(table, name=settings.name, **settings.data_keys())
+        task = data_task(table, name=settings.name, test=test, **settings.data_keys())
     except TypeError as exc:  # e.g. a split of the wrong shape from a config written by hand
         raise ConfigError(f"[task]: {exc}") from None
     return task, table
@@ -73,9 +75,14 @@ def write_task_files(folder: str | os.PathLike, task: Task, table: Table | None,
             table = replace(table, time=None, time_name=None)
         used = [*columns["targets"], *columns["inputs"], *(c for c in (columns["sequence"], time) if c is not None)]
         save_table(table, folder / "data.npz", [table.names.index(name) for name in used])
+        test = None
+        if settings.test is not None:  # the test file's copy beside the data's
+            test = read_table(settings.test, header=settings.header, time=settings.time)
+            save_table(test, folder / "test.npz", [test.names.index(name) for name in used])
+            test = "test.npz"
         settings = replace(settings, data="data.npz", header=None, name=task.name,
                            target=list(columns["targets"]), inputs=list(columns["inputs"]) or None,
-                           sequence=columns["sequence"], time=time)
+                           sequence=columns["sequence"], time=time, test=test)
     task.save(folder / "task.npz")
     write_text(folder / "task.json", json.dumps(task.describe(), indent=2, sort_keys=True, default=str) + "\n")
     return settings

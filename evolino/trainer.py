@@ -22,10 +22,18 @@ from evolino.backends import make_evaluator
 from evolino.baselines.trivial import choose_ar_order, trivial_baselines
 from evolino.blas import single_threaded_blas
 from evolino.checkpoint import CheckpointError, checkpoint_files, load_latest, note, task_digest, write_checkpoint
-from evolino.evaluation import final_ridge, test_error
+from evolino.evaluation import FinalRidge, final_ridge, readout_outcome, test_error
 from evolino.fitness import EvolinoProblem, validation_scores
 from evolino.fitted import FittedNetworkMixin
-from evolino.metrics import metric_name, report_scores
+from evolino.labels import (
+    LABEL_CELLS,
+    OVERFIT_FACTOR,
+    choose_final,
+    class_frequencies,
+    default_pool,
+    is_sequence_labelling,
+)
+from evolino.metrics import balanced_accuracy, confusion_matrix, metric_name, report_scores
 from evolino.model import EvolinoModel
 from evolino.network import LSTMSpec
 from evolino.optimizers import make_optimizer, optimizer_options
@@ -71,6 +79,15 @@ class FitResult:
         The readout's ridge strength (chosen on validation with ``ridge="auto"``).
     readout_lags : int
         Steps of inputs and fed-back values the readout sees directly.
+    readout_pool : str
+        What the readout sees of the cells (``"last"``, or pools over each sequence: :mod:`evolino.labels`).
+    labels : dict or None
+        Sequence labels only: the final model chosen on validation (``final``: "network", "linear" or "class
+        frequencies"), the softmax ``temperature`` of its class probabilities, and every candidate's validation
+        error (``candidates``).
+    confusion : dict or None
+        One-hot classes: the test part's confusion matrix, ``{"classes": [...], "counts": [[...]]}`` (rows: the true
+        class, columns: the predicted one).
     test_scores : dict
         Other metrics of the test outputs (nrmse, rmse, mae; error rate and accuracy for 0/1 targets).
     baselines : dict
@@ -105,6 +122,9 @@ class FitResult:
     test_outputs: list[np.ndarray] = field(default_factory=list)
     test_one_step_outputs: list[np.ndarray] = field(default_factory=list)
     baseline_outputs: dict = field(default_factory=dict)
+    readout_pool: str = "last"
+    labels: dict | None = None
+    confusion: dict | None = None
 
     @property
     def train_error(self) -> float:
@@ -128,11 +148,14 @@ class FitResult:
             "test_one_step_error": _json_float(self.test_one_step_error),
             "ridge": self.ridge,
             "readout_lags": self.readout_lags,
+            "readout_pool": self.readout_pool,
             "holdout": self.holdout,
             "test_scores": self.test_scores,
             "baselines": self.baselines,
             "warnings": self.warnings,
             "stop_reason": self.stop_reason,
+            **({"labels": self.labels} if self.labels is not None else {}),
+            **({"confusion": self.confusion} if self.confusion is not None else {}),
         }
 
 
@@ -149,24 +172,37 @@ class Protocol:
     lags: int
     grid: tuple[float, ...]
     holdout: float
+    pool: str = "last"
+    notes: tuple[str, ...] = ()  # what the defaults had to give up on this task (said in the result's warnings)
 
 
 DEFAULT_HOLDOUT = 0.2
+DEFAULT_CELLS = 10
 
 
 def resolve_protocol(task: Task, ridge: float | str | None, readout_lags: int | str | None, ridge_grid=None,
-                     holdout: float | None = None) -> Protocol:
+                     holdout: float | None = None, readout_pool: str | None = None) -> Protocol:
     """The settings of a run on ``task``, with the defaults (``None``) resolved.
 
     On data known to be noise-free (the papers' benchmarks), or without validation data to choose on: the plain
     readout (ridge 0, no lags) and the papers' protocol (the fitness is the validation error, no holdout).
     Otherwise ``ridge="auto"``, ``readout_lags="auto"`` and ``holdout=0.2``: evolution is scored on the last fifth
     of the training part (the readout fitted on the rest), so that the validation part, which evolution never sees,
-    can choose the final readout's ridge without fitting its noise. "auto" lags are the order of the linear model of
-    the last p steps (AR(p) on a forecast) with the best validation error: for generative tasks the larger of the
-    orders best at one-step and at free-running prediction.
+    can choose the final readout's ridge without fitting its noise; when the training part is too small to hold a
+    fifth out (one training sequence, say), the holdout is 0 and a note says so. "auto" lags are the order of the
+    linear model of the last p steps (AR(p) on a forecast) with the best validation error: for generative tasks the
+    larger of the orders best at one-step and at free-running prediction.
+
+    A label per sequence (:func:`evolino.labels.is_sequence_labelling`) with validation data: ``ridge="loo"`` (the
+    fitness is the readout's leave-one-out error over all training sequences, so none is held out),
+    ``readout_lags=0`` (the readout sees the pools of the cells; the linear model of the last inputs stays a
+    baseline) and no holdout.
     """
     choose = bool(task.validation) and not task.noise_free
+    if choose and is_sequence_labelling(task) and len(task.train) >= 2:  # a label per sequence: see evolino.labels
+        ridge = "loo" if ridge is None else ridge
+        readout_lags = 0 if readout_lags is None else readout_lags
+        holdout = 0.0 if holdout is None and ridge == "loo" else holdout
     ridge = ("auto" if choose else 0.0) if ridge is None else ridge
     lags = ("auto" if choose else 0) if readout_lags is None else readout_lags
     if lags == "auto":  # generative tasks: enough lags for the best one-step and the best free-running model
@@ -174,13 +210,23 @@ def resolve_protocol(task: Task, ridge: float | str | None, readout_lags: int | 
             if task.generative else choose_ar_order(task)
     if isinstance(lags, bool) or not isinstance(lags, (int, np.integer)) or lags < 0:
         raise ValueError(f'readout_lags must be an integer >= 0, "auto" or None, got {lags!r}')
-    holdout = (DEFAULT_HOLDOUT if choose else 0.0) if holdout is None else float(holdout)
+    notes = []
+    if holdout is None and choose:
+        holdout = DEFAULT_HOLDOUT
+        try:
+            task.holdout_split(holdout)
+        except ValueError as exc:  # too little training data to hold any out: the papers' protocol, said so
+            holdout = 0.0
+            notes.append(f"no holdout: {exc}; evolution is scored on the validation part, which then cannot choose "
+                         "the final readout unseen")
+    holdout = 0.0 if holdout is None else float(holdout)
     if not 0 <= holdout < 1:
         raise ValueError(f"holdout must be in [0, 1), got {holdout}")
     if holdout and not task.validation:
         raise ValueError("holdout > 0 keeps the validation part for the final choice: the task needs one")
     grid = tuple(DEFAULT_RIDGE_GRID if ridge_grid is None else ridge_grid)
-    return Protocol(ridge, int(lags), grid, holdout)
+    return Protocol(ridge, int(lags), grid, holdout, default_pool(task) if readout_pool is None else readout_pool,
+                    tuple(notes))
 
 
 @dataclass(frozen=True)
@@ -225,8 +271,9 @@ class Evolino(FittedNetworkMixin, ParamsMixin):
 
     Parameters
     ----------
-    cells : int
-        Memory cells.
+    cells : int or None
+        Memory cells; None (default): :data:`DEFAULT_CELLS`, or :data:`evolino.labels.LABEL_CELLS` for a label per
+        sequence (:func:`evolino.labels.is_sequence_labelling`), whose readout reads pools of the cells.
     optimizer : str
         Registered optimizer name (``evolino.optimizers.optimizer_names()``), e.g. "cma", "sep-cma".
     population : int
@@ -249,6 +296,10 @@ class Evolino(FittedNetworkMixin, ParamsMixin):
     readout_lags : int, "auto" or None
         Steps of inputs and fed-back values the readout sees directly (:class:`evolino.network.LSTMSpec`); None is
         the task's default (:func:`resolve_protocol`).
+    readout_pool : str or None
+        What the readout sees of the cells (:class:`evolino.network.LSTMSpec`): "last" (the papers' readout), or
+        pools of the cell outputs over each sequence ("mean", "max", "last+mean", ...). None: "last" (a task whose
+        labels end its sequences chooses among the pools on validation at the end, see :mod:`evolino.labels`).
     holdout : float or None
         Fraction of the training part that evolution is scored on (the readout is fitted on the rest); the
         validation part then only chooses the final readout's ridge. 0: the fitness is the validation error (the
@@ -291,11 +342,11 @@ class Evolino(FittedNetworkMixin, ParamsMixin):
     # Parameters that define the search; a checkpoint can only be continued by an estimator that agrees on them.
     _SEARCH_PARAMS = ("cells", "optimizer", "population", "seed", "peepholes", "forget_gate", "feedback",
                       "feedback_scale", "init_scale", "rcond", "ridge", "readout_bias", "optimizer_options",
-                      "readout_lags", "ridge_grid", "holdout")
+                      "readout_lags", "ridge_grid", "holdout", "readout_pool")
 
     def __init__(
         self,
-        cells: int = 10,
+        cells: int | None = None,
         optimizer: str = "sep-cma",
         population: int = 40,
         generations: int = 300,
@@ -309,6 +360,7 @@ class Evolino(FittedNetworkMixin, ParamsMixin):
         ridge: float | str | None = None,
         readout_bias: bool = True,
         readout_lags: int | str | None = None,
+        readout_pool: str | None = None,
         ridge_grid: Sequence[float] | None = None,
         holdout: float | None = None,
         optimizer_options: dict | None = None,
@@ -332,6 +384,7 @@ class Evolino(FittedNetworkMixin, ParamsMixin):
         self.ridge = ridge
         self.readout_bias = readout_bias
         self.readout_lags = readout_lags
+        self.readout_pool = readout_pool
         self.ridge_grid = ridge_grid
         self.holdout = holdout
         self.optimizer_options = optimizer_options
@@ -344,12 +397,20 @@ class Evolino(FittedNetworkMixin, ParamsMixin):
     def _validate(self) -> None:
         for name in ("cells", "population", "generations"):
             value = getattr(self, name)
+            if name == "cells" and value is None:
+                continue
             if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
         if not (isinstance(self.seed, (int, np.integer)) and self.seed >= 0):
             raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
         if not (np.isfinite(self.init_scale) and self.init_scale > 0):
             raise ValueError(f"init_scale must be finite and > 0, got {self.init_scale!r}")
+
+    def cells_for(self, task: Task) -> int:
+        """The memory cells of a network for ``task``: ``cells``, or its default for the task when None."""
+        if self.cells is not None:
+            return int(self.cells)
+        return LABEL_CELLS if is_sequence_labelling(task) else DEFAULT_CELLS
 
     def build_problem(self, task: Task) -> EvolinoProblem:
         """The pure fitness problem for ``task`` with this estimator's network and readout settings (its task is
@@ -359,10 +420,12 @@ class Evolino(FittedNetworkMixin, ParamsMixin):
             raise ValueError("generative tasks need feedback=True")
         if feedback and task.has_target_gaps:
             raise ValueError("targets with missing steps (NaN or masked) cannot be fed back: use feedback=False")
-        protocol = resolve_protocol(task, self.ridge, self.readout_lags, self.ridge_grid, self.holdout)
-        spec = LSTMSpec(n_inputs=task.n_inputs, cells=int(self.cells), n_outputs=task.n_outputs,
+        protocol = resolve_protocol(task, self.ridge, self.readout_lags, self.ridge_grid, self.holdout,
+                                    self.readout_pool)
+        pool = protocol.pool if not feedback or self.readout_pool is not None else "last"  # pools need no feedback
+        spec = LSTMSpec(n_inputs=task.n_inputs, cells=self.cells_for(task), n_outputs=task.n_outputs,
                         peepholes=bool(self.peepholes), forget_gate=bool(self.forget_gate), feedback=feedback,
-                        feedback_scale=float(self.feedback_scale), readout_lags=protocol.lags)
+                        feedback_scale=float(self.feedback_scale), readout_lags=protocol.lags, readout_pool=pool)
         ridge = protocol.ridge if isinstance(protocol.ridge, str) else float(protocol.ridge)
         readout = ReadoutConfig(rcond=float(self.rcond), ridge=ridge, bias=bool(self.readout_bias),
                                 ridge_grid=protocol.grid)
@@ -514,18 +577,28 @@ class Evolino(FittedNetworkMixin, ParamsMixin):
         # test follows; without one (a forecaster's search, which makes its own final choice) on the run's kernel:
         # the reference kernel's per-step loop takes minutes on a series of a million steps.
         kernel = "numpy" if task.test else problem.kernel
-        validation, choice = validation_scores(best, spec, task, readout, kernel=kernel)
-        final = final_ridge(spec, opt.best_genome, task, readout, int(choice[0]), kernel=kernel)
+        labels = None
+        if is_sequence_labelling(task) and task.validation:  # pools, ridge and class frequencies chosen together
+            labels = choose_final(spec, opt.best_genome, task, readout, kernel)
+            spec, validation, final = labels.spec, [labels.validation_error], FinalRidge(labels.ridge)
+        else:
+            validation, choice = validation_scores(best, spec, task, readout, kernel=kernel)
+            final = final_ridge(spec, opt.best_genome, task, readout, int(choice[0]), kernel=kernel)
         ridge = final.ridge
         outcome = test_error(spec, best, task, replace(problem.readout, ridge=ridge))
+        if labels is not None and labels.final == "class frequencies":  # the bias alone: the labels' frequencies
+            weights = np.zeros_like(outcome.readout)
+            weights[0, -1] = class_frequencies(task.seen_before_test())
+            outcome = readout_outcome(spec, best, task, weights) if task.test else replace(outcome, readout=weights)
         model = EvolinoModel(spec, opt.best_genome, outcome.readout[0], task.scaler, task.input_names,
-                             task.target_names, task.washout)
+                             task.target_names, task.washout, temperature=None if labels is None else
+                             labels.temperature, classes=task.info.get("classes") or ())
         baselines = trivial_baselines(task)
         outputs = [o[0] for o in outcome.outputs]
         one_step = [o[0] for o in outcome.one_step]
         self.model_ = model
         self.result_ = FitResult(
-            model=model, task=task.name, optimizer=self.optimizer, seed=int(self.seed), cells=int(self.cells),
+            model=model, task=task.name, optimizer=self.optimizer, seed=int(self.seed), cells=spec.cells,
             generations=opt.generation, evaluations=opt.evaluations,
             wall_seconds=time.perf_counter() - start, validation_error=float(validation[0]),
             fitness=float(opt.best_error),
@@ -535,9 +608,12 @@ class Evolino(FittedNetworkMixin, ParamsMixin):
             ridge=float(ridge), readout_lags=spec.readout_lags, holdout=self.protocol_.holdout,
             test_scores=_test_scores(task, outcome),
             baselines=baselines.errors, history=history, test_outputs=outputs, test_one_step_outputs=one_step,
-            baseline_outputs=baselines.outputs,
+            baseline_outputs=baselines.outputs, readout_pool=spec.readout_pool, confusion=_confusion(task, outcome),
+            labels=None if labels is None else {"final": labels.final, "temperature": labels.temperature,
+                                                 "candidates": labels.candidates},
         )
-        self.result_.warnings = _warnings(task, spec, model, self.result_, final)
+        self.result_.warnings = [*self.protocol_.notes, *task.info.get("warnings", []),
+                                 *_warnings(task, spec, model, self.result_, final)]
 
 
 def _test_scores(task: Task, outcome) -> dict:
@@ -550,11 +626,36 @@ def _test_scores(task: Task, outcome) -> dict:
     labels = np.isin(targets[mask], (0.0, 1.0)).all()
     names = ("error_rate", "accuracy", "mse") if labels else ("nrmse", "rmse", "mae")
     scale, offset = task.column_scale
-    return report_scores(names, targets, outputs, mask, scale, offset)
+    scores = report_scores(names, targets, outputs, mask, scale, offset)
+    if labels and targets.shape[1] > 1 and np.all(targets[mask].sum(axis=1) == 1):  # one-hot classes
+        scores["balanced_accuracy"] = balanced_accuracy(confusion_matrix(targets[mask], outputs[mask]))
+    return scores
+
+
+def _confusion(task: Task, outcome) -> dict | None:
+    """The test part's confusion matrix of a task with one-hot classes (rows: true, columns: predicted)."""
+    if not outcome.outputs or task.n_outputs < 2:
+        return None
+    targets = np.concatenate([p.targets for p in task.test])
+    mask = np.concatenate(outcome.masks)
+    if not (np.isin(targets[mask], (0.0, 1.0)).all() and np.all(targets[mask].sum(axis=1) == 1)):
+        return None
+    outputs = np.concatenate([o[0] for o in outcome.outputs])
+    classes = task.info.get("classes") or [str(j) for j in range(task.n_outputs)]
+    return {"classes": list(classes), "counts": confusion_matrix(targets[mask], outputs[mask]).tolist()}
 
 
 def _warnings(task: Task, spec: LSTMSpec, model: EvolinoModel, result: FitResult, final) -> list[str]:
     notes = []
+    if result.labels is not None:
+        fitness, validation = result.fitness, result.validation_error
+        if np.isfinite(fitness) and validation > OVERFIT_FACTOR * fitness:
+            notes.append(f"evolution overfitted: the validation error {validation:.3g} is {validation / fitness:.0f} "
+                         f"times the fitness {fitness:.3g} (more than {OVERFIT_FACTOR:g}x); few training sequences "
+                         "let the search fit their noise (more data, fewer cells or generations help)")
+        if result.labels["final"] != "network":
+            notes.append(f"the final model is the {result.labels['final']}: no network did better on the validation "
+                         "part")
     if final.raised:
         notes.append(f"the forecast of the readout chosen for the refit diverged; its ridge was raised to "
                      f"{final.ridge:g}")
@@ -562,7 +663,7 @@ def _warnings(task: Task, spec: LSTMSpec, model: EvolinoModel, result: FitResult
         notes.append("the forecast leaves the range of the data by more than ten times (the network is unstable "
                      "in free runs)")
     largest = max(float(np.nanmax(np.abs(p.targets))) for p in task.train) or 1.0
-    reach = np.abs(model.readout[: spec.cells]).sum(axis=0).max()
+    reach = np.abs(model.readout[: spec.cell_features]).sum(axis=0).max()
     if not task.noise_free and (not np.isfinite(reach) or reach > WEIGHT_WARNING * largest):
         notes.append(f"readout weights are huge: the cells can move an output by {reach:.1e}, {reach / largest:.0e} "
                      "times the largest training target; the fit relies on cancellations between cells and may not "

@@ -863,6 +863,138 @@ def long_series() -> str:
     return "\n".join([*head, *rows, "", note])
 
 
+# ------------------------------------------------------------------ docs/generated/classification_benchmark.md
+
+CLASSIFIERS = {"evolino": "evolino", "dtw": "1-NN DTW", "rocket": "ROCKET", "minirocket": "MiniRocket",
+               "class_frequency": "class frequency"}
+CLASSIFICATION_SETS = ("development", "kept-back")
+WITHIN_POINTS = 5  # "evolino within 5 points of 1-NN DTW": its accuracy at least DTW's less 5 percentage points
+
+
+def _accuracy(entry: dict, method: str) -> float | None:
+    return (entry["methods"].get(method) or {}).get("accuracy")
+
+
+def _steps(entry: dict) -> str:
+    low = min(a for a, _ in entry["lengths"].values())
+    high = max(b for _, b in entry["lengths"].values())
+    return str(low) if low == high else f"{low}-{high}"
+
+
+def _accuracy_cells(entry: dict) -> dict[str, str]:
+    """Each method's accuracy in percent, the best in bold; evolino's median with the range over its seeds; ROCKET's
+    marked where the sequences were padded."""
+    accuracies = {m: _accuracy(entry, m) for m in CLASSIFIERS}
+    known = [a for a in accuracies.values() if a is not None]
+    best = max(known) if known else None
+    cells = {}
+    for method, accuracy in accuracies.items():
+        if accuracy is None:
+            cells[method] = "-"
+            continue
+        cell = f"{100 * accuracy:.1f}"
+        cells[method] = f"**{cell}**" if best is not None and np.isclose(accuracy, best, rtol=0, atol=1e-9) else cell
+        runs = entry["methods"][method].get("seeds") or []
+        seeds = [r["accuracy"] for r in runs if r.get("accuracy") is not None]
+        if method == "evolino" and len(seeds) > 1 and f"{100 * min(seeds):.1f}" != f"{100 * max(seeds):.1f}":
+            cells[method] += f" ({100 * min(seeds):.1f}-{100 * max(seeds):.1f})"
+        if method == "rocket" and entry["methods"][method].get("padded"):
+            cells[method] += "†"
+    return cells
+
+
+def _seconds_cell(entry: dict, method: str) -> str:
+    seconds = (entry["methods"].get(method) or {}).get("seconds")
+    return "-" if seconds is None else f"{seconds:.1f}" if seconds < 10 else f"{seconds:.0f}"
+
+
+def _names(entries: list[dict], total: int) -> str:
+    """"2 of 6: A, B" / "none of the 6"."""
+    if not entries:
+        return f"none of the {total}"
+    return f"{len(entries)} of {total}: " + ", ".join(e["name"] for e in entries)
+
+
+def _classification_summary(entries: list[dict]) -> dict[str, str]:
+    """The summary cells of a group of sets: each method's median accuracy and median seconds, the sets where
+    evolino is within 5 points of 1-NN DTW, and those where it is below the class frequency."""
+    cells = {}
+    for method, label in CLASSIFIERS.items():
+        values = [a for a in (_accuracy(e, method) for e in entries) if a is not None]
+        cells[f"{label}: median accuracy"] = \
+            f"{100 * np.median(values):.1f}% ({len(values)} set{'s' if len(values) > 1 else ''})" if values else "-"
+    both = [e for e in entries if _accuracy(e, "evolino") is not None and _accuracy(e, "dtw") is not None]
+    near = [e for e in both if 100 * _accuracy(e, "evolino") >= 100 * _accuracy(e, "dtw") - WITHIN_POINTS - 1e-9]
+    cells[f"evolino within {WITHIN_POINTS} points of 1-NN DTW (or above)"] = _names(near, len(both))
+    trivial = [e for e in entries if _accuracy(e, "evolino") is not None
+               and _accuracy(e, "class_frequency") is not None]
+    below = [e for e in trivial if _accuracy(e, "evolino") < _accuracy(e, "class_frequency") - 1e-9]
+    cells["evolino below the class frequency"] = _names(below, len(trivial))
+    for method, label in CLASSIFIERS.items():
+        if method == "class_frequency":
+            continue
+        seconds = [e["methods"][method]["seconds"] for e in entries
+                   if (e["methods"].get(method) or {}).get("seconds") is not None]
+        cells[f"{label}: median seconds per set" + (" (a seed)" if method != "dtw" else "")] = \
+            f"{np.median(seconds):.1f}" if seconds else "-"
+    return cells
+
+
+def classification_benchmark_markdown(data: dict) -> str:
+    """The table of experiments/classification_benchmark.py's results: each set's test accuracy and wall seconds per
+    method, development then kept-back sets, and the summary of each group and of all."""
+    entries = data["sets"]
+    protocol = data["protocol"]
+    seeds = protocol["seeds"]
+    seeds = f"seed {seeds[0]}" if len(seeds) == 1 else \
+        f"the median of seeds {', '.join(map(str, seeds))} (their range in brackets)"
+    generations = "evolino's default generations" if protocol["generations"] is None else \
+        f"{protocol['generations']} generations"
+    labels = list(CLASSIFIERS.values())
+    timed = [m for m in CLASSIFIERS if m != "class_frequency"]
+    lines = [prose(f"Accuracy (%) on the archive's test set, every method trained on the archive's training set "
+                   f"(evolino holds out the last fifth of it, shuffled, as its validation part), and wall seconds "
+                   f"(fit and prediction; evolino: the whole `python -m evolino run`). Evolino: {seeds}, "
+                   f"{generations}; ROCKET and MiniRocket: the same seeds; "
+                   f"1-NN DTW with the full window; class frequency: the training set's most frequent class. Bold: "
+                   f"the best of the set. \u2020: sequences of unequal lengths padded with their last value for "
+                   f"ROCKET (MiniRocket takes them as they are)."), ""]
+    if not data.get("complete", True):
+        lines += [f"**Incomplete run**: {len(entries)} set{'s' if len(entries) != 1 else ''} so far.", ""]
+    for name in CLASSIFICATION_SETS:
+        mine = [e for e in entries if e["set"] == name]
+        if not mine:
+            continue
+        lines += [f"**{name.capitalize()} sets** ({len(mine)})", "",
+                  "| set | channels | steps | classes | train / test | " + " | ".join(labels) + " | "
+                  + " | ".join(f"{CLASSIFIERS[m]} s" for m in timed) + " |",
+                  "|---|---|---|---|---|" + "---|" * (len(labels) + len(timed))]
+        for entry in mine:
+            cells = _accuracy_cells(entry)
+            lines.append(f"| {entry['name']} | {entry['channels']} | {_steps(entry)} | {entry['classes']} | "
+                         f"{entry['train']} / {entry['test']} | " + " | ".join(cells[m] for m in CLASSIFIERS)
+                         + " | " + " | ".join(_seconds_cell(entry, m) for m in timed) + " |")
+        lines.append("")
+    groups = {name: [e for e in entries if e["set"] == name] for name in CLASSIFICATION_SETS}
+    groups = {name: mine for name, mine in groups.items() if mine}
+    if len(groups) > 1:
+        groups["all"] = entries
+    summaries = {name: _classification_summary(mine) for name, mine in groups.items()}
+    heads = [f"{name} ({len(groups[name])})" for name in groups]
+    lines += ["**Summary**", "", "| | " + " | ".join(heads) + " |", "|---|" + "---|" * len(heads)]
+    for key in next(iter(summaries.values()), {}):
+        lines.append(f"| {key} | " + " | ".join(s[key] for s in summaries.values()) + " |")
+    return "\n".join(lines)
+
+
+def classification_benchmark() -> str:
+    path = RESULTS / "classification_benchmark.json"
+    if not path.exists():
+        return ("No results yet: `python experiments/classification_benchmark.py --write-results` writes "
+                "experiments/results/classification_benchmark.json and this table.")
+    return classification_benchmark_markdown(json.loads(path.read_text()))
+
+
 BLOCKS: dict[str, dict[str, Callable[[], str]]] = {
     "docs/architecture.md": {"readout-cutoff": architecture_cutoff},
     "README.md": {"results": readme_results},
@@ -878,6 +1010,7 @@ BLOCKS: dict[str, dict[str, Callable[[], str]]] = {
                                     "guessing": guessing_table, "levin": levin_table, "compressor": compressor_table},
     "docs/generated/forecast_benchmark.md": {"forecast-benchmark": forecast_benchmark},
     "docs/forecasting.md": {"long-series": long_series},
+    "docs/generated/classification_benchmark.md": {"classification-benchmark": classification_benchmark},
 }
 
 

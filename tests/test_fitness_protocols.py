@@ -53,8 +53,9 @@ def test_a_run_on_labelled_sequences_reports_accuracy_and_the_trivial_classifier
     pairs = _labelled(rng, 120)
     task = Task("last", train=pairs[:80], validation=pairs[80:100], test=pairs[100:], metric="mse")
     result = evolino.Evolino(cells=3, population=8, generations=3, seed=0).fit(task).result_
-    assert set(result.test_scores) == {"error_rate", "accuracy", "mse"}
+    assert set(result.test_scores) == {"error_rate", "accuracy", "mse", "balanced_accuracy"}  # one-hot classes
     assert result.test_scores["accuracy"] == pytest.approx(1 - result.test_scores["error_rate"])
+    assert 0 <= result.test_scores["balanced_accuracy"] <= 1
     assert result.test_scores["mse"] == pytest.approx(result.test_error)
     assert {"mean", "linear"} <= set(result.baselines)
     assert not result.model.spec.feedback  # targets with gaps are never fed back

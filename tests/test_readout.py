@@ -132,15 +132,16 @@ def test_a_fixed_ridge_is_one_candidate_and_validation_needs_validation_data():
     assert weights.shape == (1, 3, 1) and choice.tolist() == [0]
     with pytest.raises(ValueError, match="validation"):
         stats.solve(ReadoutConfig(ridge="validation"))
-    with pytest.raises(ValueError, match='"auto" or "validation"'):
+    with pytest.raises(ValueError, match='"auto", "validation" or "loo"'):
         ReadoutConfig(ridge="sometimes")
 
 
-def test_the_batched_svd_is_the_same_on_any_number_of_threads():
+@pytest.mark.parametrize("rows", [40, 24])  # 24: fewer samples folded in than readout rows (a short R)
+def test_the_batched_svd_is_the_same_on_any_number_of_threads(rows):
     """Split over threads (a stack big enough to be split), the SVD is numpy's, bit for bit, and reconstructs."""
     from evolino.readout import PARALLEL_SVD_WORK, batched_svd
 
-    stack = np.random.default_rng(3).normal(size=(33, 40, 40))
+    stack = np.random.default_rng(3).normal(size=(33, rows, 40))
     assert stack.shape[0] * 40**3 >= PARALLEL_SVD_WORK
     alone = batched_svd(stack, threads=1)
     for threads in (2, 3):
@@ -148,3 +149,25 @@ def test_the_batched_svd_is_the_same_on_any_number_of_threads():
         assert all(np.array_equal(a, b) for a, b in zip(alone, split, strict=True))
     u, s, vt = alone
     np.testing.assert_allclose(np.matmul(u * s[:, None, :], vt), stack, atol=1e-12)
+
+
+def test_leave_one_out_outputs_are_those_of_the_readout_refitted_without_each_row():
+    """The closed form against refitting on every other row, for the pseudo-inverse and a partial ridge."""
+    from evolino.readout import loo_outputs
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(3, 12, 5))
+    x[..., -1] = 1.0  # the bias column, never shrunk
+    targets = rng.normal(size=(12, 2))
+    grid = (0.0, 0.5, 1e8)
+    outputs = loo_outputs(x, targets, grid, shrunk=3)
+    for g, ridge in enumerate(grid):
+        for k in range(3):
+            for i in range(12):
+                keep = np.arange(12) != i
+                a = x[k, keep].T @ x[k, keep] + ridge * np.diag([1.0, 1, 1, 0, 0])
+                refit = np.linalg.solve(a, x[k, keep].T @ targets[keep])
+                np.testing.assert_allclose(outputs[g, k, i], x[k, i] @ refit, rtol=1e-7, atol=1e-9)
+    # fewer rows than columns: at ridge 0 every row has leverage 1 and no leave-one-out output
+    assert np.isnan(loo_outputs(x[:, :4], targets[:4], (0.0,), shrunk=3)).all()
+    assert np.isfinite(loo_outputs(x[:, :4], targets[:4], (1.0,), shrunk=3)).all()

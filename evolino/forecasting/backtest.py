@@ -205,7 +205,7 @@ def network_backtest(spec: LSTMSpec, genomes: np.ndarray, prepared: Prepared, re
         position = stop
         if stats.samples <= spec.readout_rows:
             continue
-        solutions, dof = stats.solve_candidates(config, shrunk=spec.cells)
+        solutions, dof = stats.solve_candidates(config, shrunk=spec.cell_features)
         choice = np.argmin(stats.gcv(solutions, dof), axis=0)
         gcv = np.stack(solutions)[choice, np.arange(k)]
         weights = np.stack([*solutions, gcv], axis=1).reshape(k * len(labels), spec.readout_rows, spec.n_outputs)

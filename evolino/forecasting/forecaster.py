@@ -295,7 +295,7 @@ class Forecaster(ParamsMixin):
         self.model_ = model
         self.result_ = ForecastResult(
             model=model, task=series.name, optimizer=estimator.optimizer, seed=int(estimator.seed),
-            cells=int(estimator.cells), generations=fit.generations if fit else 0,
+            cells=estimator.cells_for(prepared.task), generations=fit.generations if fit else 0,
             evaluations=fit.evaluations if fit else 0, wall_seconds=time.perf_counter() - start,
             validation_error=float(network["error"] if use_network else outcome.linear_error),
             test_error=test_error, stop_reason=fit.stop_reason if fit else "linear only",
@@ -460,7 +460,7 @@ class _NetworkFinal:
                        washout=prepared.task.washout)
         config = ReadoutConfig(self.readout.rcond, "auto" if self.label == "gcv" else float(self.label),
                                self.readout.bias, self.readout.ridge_grid)
-        return stats.choose(config, shrunk=spec.cells)[0]
+        return stats.choose(config, shrunk=spec.cell_features)[0]
 
     def residuals(self, origins: np.ndarray, horizon: int) -> tuple[np.ndarray, np.ndarray]:
         forecasts = self.forecasts(origins, horizon)

@@ -108,6 +108,9 @@ def data_task(
     free_run_steps: int | None = None,
     name: str | None = None,
     time: str | int | None = None,
+    shuffle: bool | None = None,
+    split_seed: int = 0,
+    test: Table | None = None,
 ) -> Task:
     """A :class:`Task` of the given kind from a table (see the module docstring for the kinds and defaults).
 
@@ -117,7 +120,8 @@ def data_task(
         The data (:func:`read_table` reads a file; arrays become columns ``column_0``, ...).
     target, inputs : column names or 0-based indices
         ``target`` defaults to every column not otherwise used (and not dates) for ``generate`` and ``predict``; it
-        is required for ``map`` and ``classify`` (one label column).
+        is required for ``map`` and ``classify`` (one label column), whose ``inputs`` default to every other column
+        (not the sequence column, nor dates).
     sequence : column, optional
         Consecutive rows with equal values form one independent sequence.
     horizon : int
@@ -137,10 +141,26 @@ def data_task(
         Task name (default: the file's stem).
     time : column, optional
         The column of dates (default: the table's time index, if it has one).
+    shuffle : bool, optional
+        Sequences (``sequence`` given): deal them to the parts in a shuffled order, stratified by class for
+        ``classify`` (every class in every part in proportion), from a Generator seeded with ``split_seed``. Default:
+        True for ``classify``, False otherwise (file order, for data where order matters).
+    split_seed : int
+        Seed of that shuffle.
+    test : Table, optional
+        A separate file's sequences (the same columns, by name) as the test part: the table is then split into
+        training and validation parts only, in the proportion of ``split``'s first two numbers (or its counts).
     """
     if not isinstance(table, Table):
         table = Table.from_arrays(table)
     _check_choices(kind, missing, horizon)
+    test_source = None if test is None else test.source
+    if test is not None:
+        if sequence is None:
+            raise ValueError(f"{table.source}: a separate test file (--test) needs sequences (--sequence COL)")
+        table, test_rows = _with_test(table, test, sequence)
+    else:
+        test_rows = 0
     table, time_pos = _time_index(table, time, target, inputs, sequence)
     columns = _choose_columns(table, kind, target, inputs, sequence, time_pos)
     y, u, target_names, classes = _column_arrays(table, kind, columns, missing)
@@ -148,7 +168,12 @@ def data_task(
     time_info = _time_info(table, time_pos, bounds)
     input_names = [table.names[j] for j in columns.inputs]
     pieces, input_names = _pieces(kind, y, u, bounds, horizon, target_names, input_names)
-    parts, sizes, washout = _split_pieces(pieces, columns.sequence is not None, split, washout, table.source, kind)
+    tested = sum(1 for start in bounds[:-1] if start >= table.rows - test_rows) if test_rows else 0
+    shuffle = (kind == "classify") if shuffle is None else bool(shuffle)
+    parts, sizes, washout = _split_pieces(pieces, columns.sequence is not None, split, washout, table.source, kind,
+                                          shuffle, split_seed, tested)
+    notes = _check_classes(parts, classes, table.source) if kind == "classify" and columns.sequence is not None \
+        else []
     fill = kind in ("generate", "predict")
     train, validation, test = ([_pair(p, fill, table.source, part, target_names, input_names) for p in pieces]
                                for part, pieces in zip(PARTS, parts, strict=True))
@@ -166,7 +191,9 @@ def data_task(
             "horizon": horizon if kind == "predict" else None, "split": list(sizes), "split_unit": unit,
             "classes": classes, "columns": columns.names(table), "time": time_info,
             "filled": [sum(0 if p.filled is None else int(p.filled.sum()) for p in part)
-                       for part in (train, validation, test)] if fill else None}
+                       for part in (train, validation, test)] if fill else None,
+            "shuffled": bool(shuffle and columns.sequence is not None), "split_seed": int(split_seed),
+            "test_file": None if test_rows == 0 else test_source, "warnings": notes}
     task = Task(
         name=name or Path(table.source).stem, train=train, validation=validation, test=test, washout=washout,
         generative=generate, metric=metric or ("mse" if kind == "classify" else "nrmse"), description=description,
@@ -283,6 +310,9 @@ def _choose_columns(table: Table, kind: str, target, inputs, sequence, time: int
                          "classify tasks")
     if kind == "classify" and len(target_pos) != 1:
         raise ValueError(f"{source}: a classify task takes one label column, got {len(target_pos)}")
+    if inputs is None and kind in ("map", "classify"):  # every other column (no dates) is an input
+        taken = set(target_pos) | used | ({time} if time is not None else set())
+        input_pos = [j for j in range(len(table.names)) if j not in taken and as_times(table.columns[j]) is None]
     return _Columns(target_pos, input_pos, sequence_pos, time)
 
 
@@ -360,18 +390,34 @@ def _pieces(kind: str, y: np.ndarray, u: np.ndarray | None, bounds: list[int], h
     return pieces, names
 
 
-def _split_pieces(pieces: list[_Piece], sequences: bool, split, washout: int | None, source: str, kind: str):
+def _split_pieces(pieces: list[_Piece], sequences: bool, split, washout: int | None, source: str, kind: str,
+                  shuffle: bool = False, seed: int = 0, tested: int = 0):
     """((train, validation, test) lists of pieces, their sizes, washout): a series cut by steps, or sequences dealt
-    out in order."""
+    out in file order or shuffled (stratified by class for classify); the last ``tested`` sequences (a separate
+    test file's) are the test part, the others split into training and validation parts."""
     unit = "sequences" if sequences else "steps"
-    sizes = _split_sizes(split, len(pieces) if sequences else pieces[0].steps, unit, source)
+    if tested:
+        own = pieces[: len(pieces) - tested]
+        values = list(split)
+        fractions = values[:2] if not all(float(v).is_integer() for v in values) or sum(values) <= 1 else None
+        if fractions is not None:
+            total = sum(fractions)
+            if not total > 0:
+                raise ValueError(f"split {values} leaves no training or validation part beside the test file")
+            shares = (fractions[0] / total, fractions[1] / total, 0.0)
+        else:
+            shares = (values[0], values[1], 0)
+        sizes = (*_split_sizes(shares, len(own), unit, source)[:2], tested)
+    else:
+        sizes = _split_sizes(split, len(pieces) if sequences else pieces[0].steps, unit, source)
     n_train, n_val, _ = sizes
     if n_train < 1:
         raise ValueError(f"{source}: the split leaves no training {unit}")
     if kind == "generate" and n_val < 1:
         raise ValueError(f"{source}: a generate task needs validation steps (split {list(split)})")
     if sequences:
-        parts = (pieces[:n_train], pieces[n_train : n_train + n_val], pieces[n_train + n_val :])
+        order = _deal(pieces, sizes, kind, shuffle, seed, tested)
+        parts = tuple([pieces[i] for i in part] for part in order)
         washout = 0 if washout is None else washout
     else:
         cuts = np.cumsum([0, *sizes])
@@ -384,6 +430,88 @@ def _split_pieces(pieces: list[_Piece], sequences: bool, split, washout: int | N
         raise ValueError(f"{source}: the training part has {shortest} steps, fewer than the washout + 1 "
                          f"({washout + 1})")
     return parts, sizes, washout
+
+
+def _deal(pieces: list[_Piece], sizes, kind: str, shuffle: bool, seed: int, tested: int) -> tuple[list, list, list]:
+    """Indices of the sequences of each part: in file order, or shuffled (stratified by the class at each sequence's
+    last row for classify: every class dealt to the parts in proportion, the remainders to the parts with the
+    largest shares left); each part in file order."""
+    own = len(pieces) - tested
+    if not shuffle:
+        cuts = np.cumsum([0, *sizes])
+        return tuple(list(range(int(a), int(b))) for a, b in zip(cuts[:-1], cuts[1:], strict=True))
+    rng = np.random.default_rng(seed)
+    dealt_sizes = np.array(sizes[:2] if tested else sizes, dtype=float)
+    if kind == "classify":
+        labels = np.array([int(np.nanargmax(p.targets[-1])) if np.isfinite(p.targets[-1]).all() else -1
+                           for p in pieces[:own]])
+    else:
+        labels = np.zeros(own, dtype=int)
+    groups = [rng.permutation(np.flatnonzero(labels == c)) for c in np.unique(labels)]
+    ideal = np.array([[len(g) * s / own for s in dealt_sizes] for g in groups])
+    counts = np.floor(ideal).astype(int)
+    left_parts = dealt_sizes.astype(int) - counts.sum(axis=0)
+    left_groups = np.array([len(g) for g in groups]) - counts.sum(axis=1)
+    for flat in np.argsort(-(ideal - counts), axis=None, kind="stable"):
+        c, p = divmod(int(flat), len(dealt_sizes))
+        if left_groups[c] and left_parts[p]:
+            counts[c, p] += 1
+            left_groups[c] -= 1
+            left_parts[p] -= 1
+    for c in np.flatnonzero(left_groups):  # what the shares could not place (rounding): the largest part left
+        for _ in range(left_groups[c]):
+            p = int(np.argmax(left_parts))
+            counts[c, p] += 1
+            left_parts[p] -= 1
+    parts = [[] for _ in dealt_sizes]
+    for group, row in zip(groups, counts, strict=True):
+        cuts = np.cumsum([0, *row])
+        for p in range(len(dealt_sizes)):
+            parts[p] += group[cuts[p] : cuts[p + 1]].tolist()
+    parts = [sorted(part) for part in parts]
+    if tested:
+        parts.append(list(range(own, len(pieces))))
+    return tuple(parts)
+
+
+def _check_classes(parts, classes: list[str], source: str) -> list[str]:
+    """ValueError when a class has no training sequence; the notes of parts that lack a class."""
+    def present(part):
+        return {int(np.nanargmax(p.targets[-1])) for p in part if np.isfinite(p.targets[-1]).all()}
+
+    training = present(parts[0])
+    missing = [classes[k] for k in range(len(classes)) if k not in training]
+    if missing:
+        raise ValueError(f"{source}: class {missing[0]!r} has no training sequence"
+                         + (f" (nor {len(missing) - 1} more)" if len(missing) > 1 else "")
+                         + "; the split must leave every class some training sequences")
+    notes = []
+    for name, part in zip(("validation", "test"), parts[1:], strict=True):
+        lacking = [classes[k] for k in range(len(classes)) if part and k not in present(part)]
+        if lacking:
+            notes.append(f"the {name} part has no sequence of class {', '.join(map(repr, lacking[:5]))}"
+                         + (" and more" if len(lacking) > 5 else ""))
+    return notes
+
+
+def _with_test(table: Table, test: Table, sequence) -> tuple[Table, int]:
+    """The table with a test file's rows after its own (the same columns, by name; the test file's sequence ids
+    kept apart from the table's), and how many rows came from the test file."""
+    missing = [name for name in table.names if name not in test.names]
+    if missing:
+        raise ValueError(f"{test.source}: the test file lacks column {missing[0]!r} of {table.source}")
+    columns = []
+    for name, column in zip(table.names, table.columns, strict=True):
+        other = test.columns[test.names.index(name)]
+        if name == (table.names[sequence] if isinstance(sequence, int) else sequence):
+            column, other = column.astype(str), np.char.add("test:", other.astype(str))
+        elif column.dtype.kind != other.dtype.kind:
+            column, other = column.astype(str), other.astype(str)
+        columns.append(np.concatenate([column, other]))
+    joined = Table(table.names, tuple(columns), table.source, table.sha256 + test.sha256[:16],
+                   time=None if table.time is None or test.time is None else np.concatenate([table.time, test.time]),
+                   time_name=table.time_name)
+    return joined, test.rows
 
 
 def _pair(piece: _Piece, fill: bool, source: str, part: str, target_names, input_names) -> SequencePair:
@@ -446,6 +574,12 @@ def _label(value: float) -> str:
     if not np.isfinite(value):
         return ""
     return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def sequence_bounds(table: Table, position: int | None) -> list[int]:
+    """Row boundaries [0, ..., rows] of the sequences: consecutive rows with equal values in column ``position``
+    form one (the whole table without a sequence column)."""
+    return _sequence_bounds(table, position)
 
 
 def _sequence_bounds(table: Table, position: int | None) -> list[int]:

@@ -199,7 +199,10 @@ def read_table(path: str | os.PathLike, header: bool | None = None, time: str | 
     CSV: comma-separated; ``header`` None detects a header line; empty cells are missing values, and a blank line
     inside the data is a row of them (see the module docstring). NPY: a (T,) or (T, k) numeric array, columns named
     ``column_0``... NPZ: 1-D arrays of equal length, each a column named by its key, or one 2-D array ``data`` with
-    optional names in ``columns``. ``time`` names the column of dates (default: the first column of ISO dates).
+    optional names in ``columns``, or labelled sequences: ``X`` (n, T) or (n, channels, T), or ``x_0``, ``x_1``,
+    ... of unequal lengths (T_i,) or (T_i, channels), with labels ``y`` (n,), read as the long table of
+    :mod:`evolino.tasks.sequences` (columns ``sequence``, ``channel_0``..., ``label``). ``time`` names the column
+    of dates (default: the first column of ISO dates).
     """
     path = Path(path)
     if not path.is_file():
@@ -244,6 +247,13 @@ def _from_npz(path: Path):
         if "data" in keys:
             names = [str(n) for n in data["columns"]] if "columns" in keys else None
             return (*_from_array(data["data"], path, names), None)
+        if "y" in keys and ("X" in keys or "x_0" in keys):  # labelled sequences: the long table
+            from evolino.tasks.sequences import labelled_columns
+
+            count = sum(1 for k in keys if k.startswith("x_") and k[2:].isdigit())
+            sequences = data["X"] if "X" in keys else [data[f"x_{k}"] for k in range(count)]
+            names, columns = labelled_columns(sequences, data["y"])
+            return names, columns, None
         if "columns" in keys:  # evolino's own copy: column_j arrays named by `columns`
             names = [str(n) for n in data["columns"]]
             columns = [data[f"column_{j}"] for j in range(len(names))]
