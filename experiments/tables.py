@@ -525,6 +525,14 @@ def _overview_rows() -> list[str]:
         medians = ", ".join(f"{name} {_benchmark_summary(group)[key]}" for name, group in sets.items())
         lines.append(f"| `forecast_benchmark.py` | {len(entries)} real series, defaults: test NRMSE / AutoARIMA's "
                      f"(median, 3 seeds) | {medians} | - |")
+    classification = RESULTS / "classification_benchmark.json"
+    if classification.exists():
+        entries = json.loads(classification.read_text())["sets"]
+        medians = {m: np.median([a for e in entries if (a := _accuracy(e, m)) is not None])
+                   for m in ("evolino", "dtw", "rocket")}
+        accuracy = ", ".join(f"{CLASSIFIERS[m]} {100 * value:.1f}%" for m, value in medians.items())
+        lines.append(f"| `classification_benchmark.py` | {len(entries)} UCR/UEA archive sets, defaults: median test "
+                     f"accuracy (3 seeds) | {accuracy} | - |")
     norms = gradients["median_norms"]
     tanh, carousel = norms["tanh RNN, spectral radius 0.9"], next(v for k, v in norms.items() if "carousel" in k)
     lines.append(f"| `vanishing_gradients.py` | back-propagated error over 50 steps: tanh RNN (radius 0.9) vs an LSTM "
