@@ -145,9 +145,11 @@ _BUILT: dict[tuple, object] = {}
 def _shared_build(cls, name, popsize, dimension, ctor, x0, sigma0, optimizer, learning_rate):
     """:func:`_build`, shared between optimizers of the same strategy, sizes and options: evosax compiles its
     ask and tell once per strategy object (a static argument of ``jax.jit``), and the objects hold no state."""
-    uses_x0 = "sampling_fn" in inspect.signature(cls.__init__).parameters
-    key = (name, popsize, dimension, tuple(sorted(ctor.items())), float(sigma0), optimizer, learning_rate,
-           np.asarray(x0).tobytes() if uses_x0 else None)
+    parameters = inspect.signature(cls.__init__).parameters
+    uses_x0 = "sampling_fn" in parameters
+    uses_sigma0 = uses_x0 or "std_schedule" in parameters
+    key = (name, popsize, dimension, tuple(sorted(ctor.items())), float(sigma0) if uses_sigma0 else None, optimizer,
+           learning_rate, np.asarray(x0).tobytes() if uses_x0 else None)
     if key not in _BUILT:
         if len(_BUILT) >= 64:
             _BUILT.pop(next(iter(_BUILT)))
