@@ -45,6 +45,8 @@ os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_
 import numpy as np  # noqa: E402
 from provenance import command_line, error_or_inf, finite_or_none, write_results  # noqa: E402
 
+from evolino.errors import EvolinoError  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "experiments" / "results" / "optimizer_benchmark.json"
 DEFAULT_OUT = ROOT / "runs" / "optimizer_benchmark.json"
@@ -143,7 +145,13 @@ def run_one(spec: dict, optimizer: str, options: dict, seed: int, evaluations: i
     curve = []
     for k, g in enumerate(generations):
         estimator.set_params(generations=g)
-        estimator.fit(task, resume=k > 0, checkpoint_dir=folder)
+        try:
+            estimator.fit(task, resume=k > 0, checkpoint_dir=folder)
+        except EvolinoError as exc:  # a library that fails inside its own code (see evolino.optimizers)
+            shutil.rmtree(folder, ignore_errors=True)
+            print(f"  failed: {exc}", flush=True)
+            return {"seed": seed, "options": options, "evaluations": None, "test_error": None,
+                    "validation_error": None, "seconds": None, "failed": str(exc), "curve": curve}
         result = estimator.result_
         curve.append({"evaluations": result.evaluations, "test_error": finite_or_none(result.test_error),
                       "validation_error": finite_or_none(result.validation_error),
@@ -221,7 +229,8 @@ def benchmark(tasks: list[str], optimizers: list[str], seeds: list[int], work: P
             entries.append(entry)
             s = entry["summary"]
             log(f"{task_label:7s} {label:24s} {OPTIMIZERS[label][2]}={setting[OPTIMIZERS[label][2]]:.3g}  median "
-                f"test {s['median_test_error']:.3g}  [{s['min_test_error']:.3g} .. {s['max_test_error']:.3g}]"
+                f"test {error_or_inf(s['median_test_error']):.3g}  [{error_or_inf(s['min_test_error']):.3g} .. "
+                f"{error_or_inf(s['max_test_error']):.3g}]" + (f"  failed {s['failed']}" if s["failed"] else "")
                 + (f"  solved {s['median_solved']:.3f}" if "median_solved" in s else "")
                 + (f"  M {s['median_limit']:g}" if "median_limit" in s else "")
                 + f"  {time.perf_counter() - started:.0f} s")
@@ -229,24 +238,30 @@ def benchmark(tasks: list[str], optimizers: list[str], seeds: list[int], work: P
 
 
 def summarize(spec: dict, runs: list[dict]) -> dict:
-    """Median, quartiles and range of the test error over the seeds (at every mark), and of the task's score."""
+    """Median, quartiles and range of the test error over the seeds (at every mark), and of the task's score; a run
+    that failed inside its library counts as an infinite error from its failure on (``failed`` counts them)."""
     errors = np.array([error_or_inf(r["test_error"]) for r in runs])
-    marks = [[error_or_inf(r["curve"][k]["test_error"]) for r in runs] for k in range(len(runs[0]["curve"]))]
+    length = max(len(r["curve"]) for r in runs)
+    marks = [[error_or_inf(r["curve"][k]["test_error"]) if k < len(r["curve"]) else np.inf for r in runs]
+             for k in range(length)]
+    counted = [next(r["curve"][k]["evaluations"] for r in runs if k < len(r["curve"])) for k in range(length)]
+    finished = [r["seconds"] for r in runs if r["seconds"] is not None]
     summary = {"median_test_error": finite_or_none(np.median(errors)),
                "q1_test_error": finite_or_none(np.quantile(errors, 0.25)),
                "q3_test_error": finite_or_none(np.quantile(errors, 0.75)),
                "min_test_error": finite_or_none(errors.min()), "max_test_error": finite_or_none(errors.max()),
                "median_validation_error": finite_or_none(np.median([error_or_inf(r["validation_error"])
                                                                     for r in runs])),
-               "median_seconds": float(np.median([r["seconds"] for r in runs])),
-               "curve": [{"evaluations": runs[0]["curve"][k]["evaluations"],
+               "median_seconds": float(np.median(finished)) if finished else None,
+               "failed": sum("failed" in r for r in runs),
+               "curve": [{"evaluations": counted[k],
                           "median": finite_or_none(np.median(m)), "q1": finite_or_none(np.quantile(m, 0.25)),
                           "q3": finite_or_none(np.quantile(m, 0.75)), "min": finite_or_none(np.min(m)),
                           "max": finite_or_none(np.max(m))} for k, m in enumerate(marks)]}
     for key in ("solved", "limit"):
         values = [r[key] for r in runs if key in r]
         if values:
-            summary[f"median_{key}"] = float(np.median(values))
+            summary[f"median_{key}"] = float(np.median(values + [0.0] * (len(runs) - len(values))))
             summary[f"min_{key}"], summary[f"max_{key}"] = float(min(values)), float(max(values))
     return summary
 

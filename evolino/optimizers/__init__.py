@@ -143,8 +143,9 @@ def check_options(name: str, options: dict) -> None:
 
 
 def make_optimizer(name: str, x0: np.ndarray, rng: np.random.Generator, popsize: int,
-                   blocks=None, **options) -> Optimizer:
-    """Build the optimizer ``name``; ``options`` are validated against its keyword arguments."""
+                   blocks=None, /, **options) -> Optimizer:
+    """Build the optimizer ``name``; ``options`` are validated against its keyword arguments (positional-only
+    parameters, so that an option may be called ``popsize``, as nevergrad's DE's is)."""
     found = _family(name)
     if found is not None:
         return found[0].make(found[1], x0, rng, popsize, blocks, **options)

@@ -7,7 +7,8 @@ the family imports it only when asked for a name, and says which extra adds it w
 
 Options are checked here the same way for every family: keys against the family's list (with its defaults), and
 values against the type of each default (a number for a float, an integer for an int, true or false for a bool, a
-string for a str; a default of None, "the library decides", takes any value and leaves the check to the library).
+string for a str; a default of None, "the library decides", takes any value and leaves the check to the library, as
+do the options a family names in :meth:`OptimizerFamily._typed`).
 """
 
 from __future__ import annotations
@@ -100,7 +101,10 @@ class OptimizerFamily:
         if unknown:
             raise ValueError(f"unknown option(s) {', '.join(unknown)} for optimizer '{self.prefix}:{name}'; "
                              f"valid: {', '.join(sorted(known)) or 'none'}")
+        typed = self._typed(name, known)
         for key, value in options.items():
+            if key not in typed:
+                continue
             default = known[key]
             kind = type(default)
             if default is None or kind not in _TYPE_WORDS:
@@ -110,7 +114,7 @@ class OptimizerFamily:
                                  f"got {value!r}")
 
     def make(self, name: str, x0: np.ndarray, rng: np.random.Generator, popsize: int,
-             blocks: Sequence[slice] | None = None, **options) -> Optimizer:
+             blocks: Sequence[slice] | None = None, /, **options) -> Optimizer:
         self.check_options(name, options)
         return self._make(name, x0, rng, popsize, blocks, options)
 
@@ -124,3 +128,8 @@ class OptimizerFamily:
 
     def _make(self, name, x0, rng, popsize, blocks, options: dict) -> Optimizer:
         raise NotImplementedError
+
+    def _typed(self, name: str, known: dict) -> set[str]:
+        """The options whose values are checked against the type of their default (all, unless the library
+        takes several types for some, which it then checks itself)."""
+        return set(known)

@@ -2,7 +2,10 @@
 
 The optimizer only asks and tells: each generation evolino asks it for ``popsize`` candidates (nevergrad is told
 ``num_workers = popsize``, so it may propose them without waiting for their errors), evaluates them itself and tells
-each one its error. The genome is a ``nevergrad.p.Array`` initialised at x0 with mutation scale ``sigma0``.
+each one its error. nevergrad searches a standardised space (a ``nevergrad.p.Array`` at 0 with scale 1) and the
+genome of a point v is x0 + sigma0 v: nevergrad's own numbers go back to it unchanged (its CMA with pycma's TPA
+step-size rule fails when the arrays it is told differ in the last bit from those it asked, as ``Array(init=x0)``
+with a mutation scale made them).
 
 Randomness: nevergrad draws from its parametrization's ``numpy.random.RandomState``, and some of its optimizers (and
 the libraries they wrap, e.g. pycma, which seeds ``numpy.random``) from the global ``numpy.random`` and ``random``
@@ -13,7 +16,7 @@ caller's global random state is never changed.
 
 Options (``--opt KEY=VALUE``; ``python -m evolino optimizers`` lists each optimizer's with its defaults):
 
-* ``sigma0``: the mutation scale of the parametrization (the trainer passes ``init_scale``);
+* ``sigma0``: the scale of the standardised space (the trainer passes ``init_scale``);
 * ``budget``: the number of evaluations nevergrad is told (several optimizers, NGOpt first, choose their method by
   it); the trainer passes ``generations x population`` (or ``max_evaluations`` when smaller) unless it is given;
 * for the configured optimizers of the registry (DE, TBPSA, PSO, OnePlusOne, DiagonalCMA, ...), their
@@ -37,10 +40,16 @@ import warnings
 
 import numpy as np
 
+from evolino.errors import EvolinoError
 from evolino.optimizers.base import Optimizer
 from evolino.optimizers.family import OptimizerFamily, finite_stand_in
 
-__all__ = ["NevergradFamily", "NevergradOptimizer"]
+__all__ = ["NevergradFamily", "NevergradOptimizer", "NevergradFailure"]
+
+
+class NevergradFailure(EvolinoError):
+    """nevergrad raised inside its own ask or tell (e.g. nevergrad 1.0.12's CMA, which NGOpt picks for a few
+    hundred genes and more, with pycma 4's TPA step-size rule: "Mean shift samples are expected but missing")."""
 
 _SCALARS = (bool, int, float, str)
 
@@ -81,6 +90,11 @@ class NevergradFamily(OptimizerFamily):
             if key not in options and (value is None or isinstance(value, _SCALARS)):
                 options[key] = value
         return options
+
+    def _typed(self, name: str, known: dict) -> set[str]:
+        """sigma0 and budget only: nevergrad's configurations take several types for one key (DE's crossover is a
+        number or "twopoints", ...) and nevergrad checks them when the optimizer is built."""
+        return {"sigma0", "budget"}
 
     def _make(self, name, x0, rng, popsize, blocks, options: dict) -> Optimizer:
         return NevergradOptimizer(x0, rng, popsize, blocks, optimizer=name, options=options)
@@ -136,16 +150,17 @@ class NevergradOptimizer(Optimizer):
             warnings.simplefilter("ignore")
             import nevergrad as ng
 
-            parametrization = ng.p.Array(init=self.x0.copy()).set_mutation(sigma=float(self.options["sigma0"]))
+            parametrization = ng.p.Array(shape=(self.dimension,))  # standardised: genome = x0 + sigma0 * value
             parametrization.random_state = np.random.RandomState(int(seeds[2]))  # noqa: NPY002
-            if settings:
-                entry = type(entry)(**{**_configuration(entry), **settings})
             try:
+                if settings:
+                    entry = type(entry)(**{**_configuration(entry), **settings})
                 self._ng = entry(parametrization=parametrization, budget=self.options["budget"],
                                  num_workers=self.popsize)
             except (TypeError, ValueError, AssertionError, NotImplementedError) as exc:
+                why = f"{type(exc).__name__}: {exc}" if str(exc) else "nevergrad refuses them"
                 raise ValueError(f"nevergrad:{self.optimizer} cannot be built with options {settings or '{}'}, "
-                                 f"population {self.popsize}: {type(exc).__name__}: {exc}") from None
+                                 f"population {self.popsize}: {why}") from None
             except ImportError as exc:
                 raise ValueError(f"nevergrad:{self.optimizer} needs a package that is not installed: {exc}") from None
 
@@ -163,24 +178,37 @@ class NevergradOptimizer(Optimizer):
             np.random.set_state(caller_numpy)  # noqa: NPY002
             random.setstate(caller_python)
 
+    @contextlib.contextmanager
+    def _library_failures(self):
+        """A failure inside nevergrad becomes one line naming the optimizer and the generation."""
+        try:
+            yield
+        except (RuntimeError, AssertionError, ValueError, IndexError) as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            raise NevergradFailure(f"nevergrad:{self.optimizer} failed inside nevergrad at generation "
+                                   f"{self.generation}: {type(exc).__name__}: {first}") from exc
+
     # ----------------------------------------------------------------------------------------------- ask/tell
 
     def ask(self) -> np.ndarray:
         """The next population (n, d); asking again before ``tell`` returns the same one."""
         if self._pending is None:
-            with self._own_global_random(), warnings.catch_warnings():
+            with self._own_global_random(), warnings.catch_warnings(), self._library_failures():
                 warnings.simplefilter("ignore")
                 self._pending = [self._ng.ask() for _ in range(self.popsize)]
-            genomes = np.array([np.asarray(c.value, dtype=np.float64) for c in self._pending])
-            self._digest = hashlib.sha256(self._digest.encode() + genomes.tobytes()).hexdigest()
-        return np.array([np.asarray(c.value, dtype=np.float64) for c in self._pending])
+            self._digest = hashlib.sha256(self._digest.encode() + self._genomes().tobytes()).hexdigest()
+        return self._genomes()
+
+    def _genomes(self) -> np.ndarray:
+        """The genomes of the pending candidates, x0 + sigma0 * value (n, d)."""
+        values = np.array([np.asarray(c.value, dtype=np.float64) for c in self._pending])
+        return self.x0[None] + float(self.options["sigma0"]) * values
 
     def _tell(self, genomes: np.ndarray, errors: np.ndarray) -> None:
-        if self._pending is None or not np.array_equal(
-                np.array([np.asarray(c.value, dtype=np.float64) for c in self._pending]), genomes):
+        if self._pending is None or not np.array_equal(self._genomes(), genomes):
             raise ValueError("tell() expects exactly the genomes returned by the last ask()")
         losses = finite_stand_in(errors)
-        with self._own_global_random(), warnings.catch_warnings():
+        with self._own_global_random(), warnings.catch_warnings(), self._library_failures():
             warnings.simplefilter("ignore")
             for candidate, loss in zip(self._pending, losses, strict=True):
                 self._ng.tell(candidate, float(loss))
