@@ -7,6 +7,8 @@ genome of a point v is x0 + sigma0 v: nevergrad's own numbers go back to it unch
 step-size rule fails when the arrays it is told differ in the last bit from those it asked, as ``Array(init=x0)``
 with a mutation scale made them).
 
+nevergrad's CMA runs with pycma's CSA step-size rule at every dimension (:data:`_NO_TPA` says why).
+
 Randomness: nevergrad draws from its parametrization's ``numpy.random.RandomState``, and some of its optimizers (and
 the libraries they wrap, e.g. pycma, which seeds ``numpy.random``) from the global ``numpy.random`` and ``random``
 states. All three are derived from the run's ``numpy.random.Generator`` when the optimizer is built; the two global
@@ -48,10 +50,15 @@ __all__ = ["NevergradFamily", "NevergradOptimizer", "NevergradFailure"]
 
 
 class NevergradFailure(EvolinoError):
-    """nevergrad raised inside its own ask or tell (e.g. nevergrad 1.0.12's CMA, which NGOpt picks for a few
-    hundred genes and more, with pycma 4's TPA step-size rule: "Mean shift samples are expected but missing")."""
+    """nevergrad raised inside its own ask or tell."""
 
 _SCALARS = (bool, int, float, str)
+# nevergrad's CMA (NGOpt's choice for a few hundred genes and more) asks pycma for a new population whenever it has
+# handed out the last one, told or not; pycma's TPA step-size rule, its default from 300 genes on
+# (``cma.evolution_strategy.TPA_dimension``), cannot take that and stops the run ("Mean shift samples are expected
+# but missing"). Inside nevergrad's calls pycma's threshold is raised beyond any genome, so it uses CSA, its rule
+# below 300 genes; evolino's own cma and sep-cma are not affected.
+_NO_TPA = 2**62
 
 
 @functools.cache
@@ -166,13 +173,18 @@ class NevergradOptimizer(Optimizer):
 
     @contextlib.contextmanager
     def _own_global_random(self):
-        """Swap this optimizer's global ``numpy.random`` and ``random`` states in, and the caller's back after."""
+        """Swap this optimizer's global ``numpy.random`` and ``random`` states in, and the caller's back after;
+        meanwhile pycma chooses its CSA step-size rule at every dimension (see :data:`_NO_TPA`)."""
+        import cma.evolution_strategy as pycma
+
         caller_numpy, caller_python = np.random.get_state(), random.getstate()  # noqa: NPY002
         np.random.set_state(self._numpy_global)  # noqa: NPY002
         random.setstate(self._python_global)
+        tpa, pycma.TPA_dimension = pycma.TPA_dimension, _NO_TPA
         try:
             yield
         finally:
+            pycma.TPA_dimension = tpa
             self._numpy_global = np.random.get_state()  # noqa: NPY002
             self._python_global = random.getstate()
             np.random.set_state(caller_numpy)  # noqa: NPY002
