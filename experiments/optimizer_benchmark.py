@@ -292,7 +292,7 @@ def plot(data: dict, path: Path) -> Path:
             y = [error_or_inf(c["median"]) for c in curve]
             low = [error_or_inf(c["q1"]) for c in curve]
             high = [error_or_inf(c["q3"]) for c in curve]
-            color = colors(i % 20)
+            color = colors((2 * i) % 20 + (2 * i) // 20 % 2)  # the dark shades first, then the light ones
             ax.plot(x, y, styles[entry["family"]], color=color, marker="o", markersize=3, label=label)
             ax.fill_between(x, low, high, color=color, alpha=0.08)
         ax.set_xscale("log")

@@ -197,8 +197,9 @@ class NevergradOptimizer(Optimizer):
             yield
         except (RuntimeError, AssertionError, ValueError, IndexError) as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            hint = " (it may need a budget: --opt budget=N)" if self.options["budget"] is None else ""
             raise NevergradFailure(f"nevergrad:{self.optimizer} failed inside nevergrad at generation "
-                                   f"{self.generation}: {type(exc).__name__}: {first}") from exc
+                                   f"{self.generation}: {type(exc).__name__}: {first}{hint}") from exc
 
     # ----------------------------------------------------------------------------------------------- ask/tell
 
