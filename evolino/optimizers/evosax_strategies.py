@@ -139,6 +139,30 @@ def _build(cls, name: str, popsize: int, dimension: int, ctor: dict, x0=None, si
         return cls(population_size=size, solution=jnp.zeros(dimension), **kwargs)
 
 
+@functools.cache
+def _strategy_options(name: str) -> dict[str, object]:
+    """The options of strategy ``name`` with their defaults (computed once per process: it builds the strategy)."""
+    cls = _algorithms()[name]
+    options: dict[str, object] = {"sigma0": 0.3}
+    if "optimizer" in inspect.signature(cls.__init__).parameters:
+        kind, rate = DEFAULT_OPTAX.get(name, (None, None))
+        options.update(optimizer=kind, learning_rate=rate)
+    ctor = _constructor_defaults(cls)
+    options.update(ctor)
+    jax = _jax()
+    fields = []
+    for popsize, dimension in ((16, 10), (24, 13)):  # defaults that change with the problem show as None
+        strategy = _build(cls, name, popsize, dimension, ctor)
+        with jax.enable_x64(name not in FLOAT32):
+            params = strategy.default_params
+        fields.append({key: _scalar(getattr(params, key)) for key in params.__dataclass_fields__})
+    for key, value in fields[0].items():
+        if key == "std_init" or value is _SKIP or key in options:
+            continue
+        options[key] = value if value == fields[1][key] else None
+    return options
+
+
 _BUILT: dict[tuple, object] = {}
 
 
@@ -168,27 +192,8 @@ class EvosaxFamily(OptimizerFamily):
     def _names(self) -> list[str]:
         return sorted(_algorithms())
 
-    @functools.cache  # noqa: B019  (one family object per process; the table is small)
     def _options(self, name: str) -> dict[str, object]:
-        cls = _algorithms()[name]
-        options: dict[str, object] = {"sigma0": 0.3}
-        if "optimizer" in inspect.signature(cls.__init__).parameters:
-            kind, rate = DEFAULT_OPTAX.get(name, (None, None))
-            options.update(optimizer=kind, learning_rate=rate)
-        ctor = _constructor_defaults(cls)
-        options.update(ctor)
-        jax = _jax()
-        fields = []
-        for popsize, dimension in ((16, 10), (24, 13)):  # defaults that change with the problem show as None
-            strategy = _build(cls, name, popsize, dimension, ctor)
-            with jax.enable_x64(name not in FLOAT32):
-                params = strategy.default_params
-            fields.append({key: _scalar(getattr(params, key)) for key in params.__dataclass_fields__})
-        for key, value in fields[0].items():
-            if key == "std_init" or value is _SKIP or key in options:
-                continue
-            options[key] = value if value == fields[1][key] else None
-        return options
+        return dict(_strategy_options(name))
 
     def _make(self, name, x0, rng, popsize, blocks, options: dict) -> Optimizer:
         return EvosaxStrategy(x0, rng, popsize, blocks, strategy=name, options=options)
@@ -212,7 +217,7 @@ class EvosaxStrategy(Optimizer):
         super().__init__(x0, rng, popsize, blocks)
         self.strategy = strategy
         self.name = f"evosax:{strategy}"
-        defaults = EvosaxFamily()._options(strategy)
+        defaults = _strategy_options(strategy)
         self.options = {**defaults, **(options or {})}
         self.x0 = np.asarray(x0, dtype=np.float64).copy()
         self.sigma0 = float(self.options["sigma0"])
