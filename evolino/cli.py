@@ -174,7 +174,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--holdout", type=_finite_float, default=None, help="fraction of the training part evolution "
                      "is scored on; the validation part then chooses the final ridge (0: fitness = validation error)"
                      "; default 0 on benchmark tasks, 0.2 otherwise")
-    run.add_argument("--optimizer", default=None, help="optimizer name, default sep-cma")
+    run.add_argument("--optimizer", default=None, help="optimizer name, default sep-cma; evosax:NAME and "
+                     "nevergrad:NAME for the libraries' (python -m evolino optimizers lists all)")
     run.add_argument("--opt", action="append", default=[], metavar="KEY=VALUE",
                      help="optimizer option (repeatable), e.g. --opt sigma0=0.1 --opt separable=true")
     run.add_argument("--cells", type=_positive_int, default=None, help="LSTM memory cells, default 10")
@@ -771,11 +772,21 @@ def command_tasks(args: argparse.Namespace) -> int:
 
 
 def command_optimizers(args: argparse.Namespace) -> int:
-    from evolino.optimizers import optimizer_names, optimizer_options
+    from evolino.optimizers import families, optimizer_names, optimizer_options
+
+    def line(name: str) -> str:
+        options = ", ".join(f"{k}={v!r}" for k, v in optimizer_options(name).items())
+        return f"{name:10s} {options}"
 
     for name in optimizer_names():
-        options = ", ".join(f"{k}={v!r}" for k, v in optimizer_options(name).items())
-        print(f"{name:10s} {options}")
+        print(line(name))
+    for prefix, family in families().items():
+        if not family.available():
+            print(f"{prefix}:NAME   (not installed: pip install \"evolino[{prefix}]\" adds every {family.module} "
+                  f"{family.what})")
+            continue
+        for member in family.names():
+            print(line(f"{prefix}:{member}"))
     return 0
 
 

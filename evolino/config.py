@@ -467,13 +467,14 @@ def validate_config(config: RunConfig, registered: bool = True) -> RunConfig:
     """Checks across keys and against the registries of tasks (unless ``registered`` is False), optimizers and
     backends."""
     from evolino.backends import backend_names
-    from evolino.optimizers import optimizer_names
+    from evolino.optimizers import check_name
     from evolino.tasks import task_names
 
     _check_task(config.task, task_names() if registered else None)
-    if config.optimizer.name not in optimizer_names():
-        raise ConfigError(f"optimizer.name: unknown optimizer {config.optimizer.name!r}; "
-                          f"choose one of {', '.join(optimizer_names())}")
+    try:
+        check_name(config.optimizer.name)
+    except ValueError as exc:
+        raise ConfigError(f"optimizer.name: {exc}") from None
     _check_optimizer(config.optimizer)
     if config.backend.name not in backend_names():
         raise ConfigError(f"backend.name: unknown backend {config.backend.name!r}; "

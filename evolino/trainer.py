@@ -275,7 +275,10 @@ class Evolino(FittedNetworkMixin, ParamsMixin):
         Memory cells; None (default): :data:`DEFAULT_CELLS`, or :data:`evolino.labels.LABEL_CELLS` for a label per
         sequence (:func:`evolino.labels.is_sequence_labelling`), whose readout reads pools of the cells.
     optimizer : str
-        Registered optimizer name (``evolino.optimizers.optimizer_names()``), e.g. "cma", "sep-cma".
+        Registered optimizer name (``evolino.optimizers.optimizer_names()``), e.g. "cma", "sep-cma", or a library
+        optimizer ``evosax:NAME`` / ``nevergrad:NAME`` (extras ``evolino[evosax]``, ``evolino[nevergrad]``);
+        nevergrad's are told the budget ``generations x population`` (or ``max_evaluations`` when smaller) unless
+        ``optimizer_options`` sets ``budget``.
     population : int
         Genomes per generation.
     generations : int
@@ -437,7 +440,11 @@ class Evolino(FittedNetworkMixin, ParamsMixin):
         init_rng, optimizer_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(self.seed).spawn(2))
         x0 = init_rng.normal(0.0, self.init_scale, spec.dimension)
         # Optimizers with a step-size option start at init_scale unless told otherwise.
-        options = {"sigma0": self.init_scale} if "sigma0" in optimizer_options(self.optimizer) else {}
+        known = optimizer_options(self.optimizer)
+        options = {"sigma0": self.init_scale} if "sigma0" in known else {}
+        if "budget" in known:  # nevergrad's optimizers choose their method by the evaluations they will get
+            budget = int(self.generations) * int(self.population)
+            options["budget"] = budget if self.max_evaluations is None else min(budget, int(self.max_evaluations))
         options.update(self.optimizer_options or {})
         return make_optimizer(self.optimizer, x0, optimizer_rng, int(self.population), spec.cell_slices(), **options)
 

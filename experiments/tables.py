@@ -1003,6 +1003,97 @@ def classification_benchmark() -> str:
     return classification_benchmark_markdown(json.loads(path.read_text()))
 
 
+# ----------------------------------------------------------------- docs/generated/optimizer_benchmark.md
+
+BENCHMARK_TASKS = {"mso2": "MSO2", "mso3": "MSO3", "adding": "adding (T = 100)", "anbncn": "a^n b^n c^n"}
+
+
+def _optimizer_cell(entry: dict) -> str:
+    name = entry["optimizer"]
+    return f"`{name}`"
+
+
+def _setting_cell(entry: dict) -> str:
+    knob = entry["knob"]
+    value = entry["setting"][knob]
+    return f"{knob} = {value:.3g}"
+
+
+def _task_score(entry: dict) -> str:
+    s = entry["summary"]
+    if "median_solved" in s:
+        return f"{100 * s['median_solved']:.1f}% ({100 * s['min_solved']:.1f}-{100 * s['max_solved']:.1f}%)"
+    if "median_limit" in s:
+        return f"{s['median_limit']:g} ({s['min_limit']:g}-{s['max_limit']:g})"
+    return ""
+
+
+def benchmark_ranks(entries: list[dict]) -> dict[str, list[int]]:
+    """{optimizer: its rank by median test error on each task (1 = lowest; ties share the lower rank)}."""
+    ranks: dict[str, list[int]] = {}
+    for task in dict.fromkeys(e["task"] for e in entries):
+        mine = [e for e in entries if e["task"] == task]
+        medians = {e["optimizer"]: _value(e["summary"]["median_test_error"]) for e in mine}
+        for name, median_error in medians.items():
+            ranks.setdefault(name, []).append(1 + sum(other < median_error for other in medians.values()))
+    return ranks
+
+
+def optimizer_benchmark_markdown(data: dict) -> str:
+    """The tables of experiments/optimizer_benchmark.py's results: per task, every optimizer's chosen setting, the
+    median test error over the seeds with its range, the task's own score and the time per run; then the ranks."""
+    protocol, entries = data["protocol"], data["entries"]
+    meta = data["meta"]
+    seeds = ", ".join(map(str, protocol["seeds"]))
+    lines = [prose(
+        f"Population {protocol['population']}, seeds {seeds}; one setting per optimizer chosen from three on the "
+        f"validation error of one run of half the budget (seed {protocol['tuning_seed']}). Error: the median over "
+        "the seeds, then the lowest .. highest; bold: the lowest median of the task. Time: the median wall time of "
+        f"a run on {meta['machine']['processor']} ({meta['machine']['cpus']} cores shared with other work, load "
+        f"average {meta.get('load_average', [float('nan')])[0]:.1f} at the end). Library versions: "
+        + ", ".join(f"{k} {v}" for k, v in meta.get("libraries", {}).items() if v) + "."), ""]
+    for task, label in BENCHMARK_TASKS.items():
+        mine = [e for e in entries if e["task"] == task]
+        if not mine:
+            continue
+        spec = protocol["tasks"][task]
+        score = {"adding": "test sequences solved (range)", "anbncn": "limit M (range)"}.get(task)
+        lowest = min(_value(e["summary"]["median_test_error"]) for e in mine)
+        lines += [f"**{label}**: {spec['cells']} cells, {spec['evaluations']:,} evaluations per run, "
+                  f"{spec['metric']}", "",
+                  "| optimizer | setting | median error | lowest .. highest | " + (f"{score} | " if score else "")
+                  + "time per run |", "|---|---|---|---|" + ("---|" if score else "") + "---|"]
+        for entry in sorted(mine, key=lambda e: _value(e["summary"]["median_test_error"])):
+            s = entry["summary"]
+            median_error = fmt(s["median_test_error"])
+            if _value(s["median_test_error"]) == lowest:
+                median_error = f"**{median_error}**"
+            failed = f" ({s['failed']} failed)" if s.get("failed") else ""
+            seconds_cell = "-" if s["median_seconds"] is None else f"{s['median_seconds']:.1f} s"
+            lines.append(f"| {_optimizer_cell(entry)} | {_setting_cell(entry)} | {median_error}{failed} | "
+                         f"{fmt(s['min_test_error'])} .. {fmt(s['max_test_error'])} | "
+                         + (f"{_task_score(entry)} | " if score else "") + f"{seconds_cell} |")
+        lines.append("")
+    ranks = benchmark_ranks(entries)
+    tasks = [t for t in BENCHMARK_TASKS if any(e["task"] == t for e in entries)]
+    lines += ["**Ranks** by median test error (1 = lowest)", "",
+              "| optimizer | " + " | ".join(BENCHMARK_TASKS[t] for t in tasks) + " | mean rank |",
+              "|---|" + "---|" * len(tasks) + "---|"]
+    for name, mine in sorted(ranks.items(), key=lambda item: (np.mean(item[1]), item[0])):
+        lines.append(f"| `{name}` | " + " | ".join(map(str, mine)) + f" | {np.mean(mine):.1f} |")
+    if not data.get("complete", True):
+        lines += ["", "**Incomplete run.**"]
+    return "\n".join(lines)
+
+
+def optimizer_benchmark() -> str:
+    path = RESULTS / "optimizer_benchmark.json"
+    if not path.exists():
+        return ("No results yet: `python experiments/optimizer_benchmark.py --write-results` writes "
+                "experiments/results/optimizer_benchmark.json and this table.")
+    return optimizer_benchmark_markdown(json.loads(path.read_text()))
+
+
 BLOCKS: dict[str, dict[str, Callable[[], str]]] = {
     "docs/architecture.md": {"readout-cutoff": architecture_cutoff},
     "README.md": {"results": readme_results},
@@ -1019,6 +1110,7 @@ BLOCKS: dict[str, dict[str, Callable[[], str]]] = {
     "docs/generated/forecast_benchmark.md": {"forecast-benchmark": forecast_benchmark},
     "docs/forecasting.md": {"long-series": long_series},
     "docs/generated/classification_benchmark.md": {"classification-benchmark": classification_benchmark},
+    "docs/generated/optimizer_benchmark.md": {"optimizer-benchmark": optimizer_benchmark},
 }
 
 

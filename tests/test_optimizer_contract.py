@@ -1,4 +1,6 @@
-"""The ask/tell contract, checked for every registered optimizer (cma, sep-cma, esp, es, ga, guess, ...)."""
+"""The ask/tell contract, checked for every registered optimizer (cma, sep-cma, esp, es, ga, guess, ...) and for a
+sample of the library optimizers (evosax:NAME, nevergrad:NAME) whose library is installed (all of evosax's strategies
+run in tests/test_library_optimizers.py)."""
 
 from __future__ import annotations
 
@@ -8,12 +10,18 @@ import random
 import numpy as np
 import pytest
 
-from evolino.optimizers import check_options, make_optimizer, optimizer_names, optimizer_options
+from evolino.optimizers import check_options, families, make_optimizer, optimizer_names, optimizer_options
 
 DIMENSION = 12
 BLOCKS = [slice(0, 4), slice(4, 8), slice(8, 12)]
 POPSIZE = 8
 GENERATIONS = 8
+# Library optimizers of every kind: distribution-based, population-based (evosax starts them from an evaluated
+# population), with sub-populations, and nevergrad's portfolio, evolution strategies, DE, PSO and (1+1).
+LIBRARY_SAMPLE = {"evosax": ["SNES", "Open_ES", "PGPE", "CMA_ES", "DifferentialEvolution", "SV_Open_ES"],
+                  "nevergrad": ["NGOpt", "TBPSA", "TwoPointsDE", "PSO", "OnePlusOne", "CMA"]}
+NAMES = optimizer_names() + [f"{prefix}:{name}" for prefix, names in LIBRARY_SAMPLE.items()
+                             if families()[prefix].available() for name in names]
 
 
 def shifted_sphere(genomes: np.ndarray) -> np.ndarray:
@@ -22,7 +30,8 @@ def shifted_sphere(genomes: np.ndarray) -> np.ndarray:
 
 def build(name: str, seed: int = 3):
     x0 = np.random.default_rng(100).normal(0.0, 0.3, DIMENSION)
-    return make_optimizer(name, x0, np.random.default_rng(seed), POPSIZE, BLOCKS)
+    options = {"budget": 4 * GENERATIONS * POPSIZE} if name.startswith("nevergrad:") else {}  # as the trainer does
+    return make_optimizer(name, x0, np.random.default_rng(seed), POPSIZE, BLOCKS, **options)
 
 
 def run(opt, generations: int) -> list[np.ndarray]:
@@ -38,7 +47,7 @@ def test_every_issue_optimizer_is_registered():
     assert {"cma", "sep-cma", "esp", "es", "ga", "guess"} <= set(optimizer_names())
 
 
-@pytest.mark.parametrize("name", optimizer_names())
+@pytest.mark.parametrize("name", NAMES)
 def test_same_seed_same_run_and_other_seed_differs(name):
     first, second, other = build(name), build(name), build(name, seed=4)
     a, b, c = run(first, GENERATIONS), run(second, GENERATIONS), run(other, GENERATIONS)
@@ -48,7 +57,7 @@ def test_same_seed_same_run_and_other_seed_differs(name):
     assert not all(np.array_equal(x, z) for x, z in zip(a, c, strict=True))
 
 
-@pytest.mark.parametrize("name", optimizer_names())
+@pytest.mark.parametrize("name", NAMES)
 def test_pickled_optimizer_resumes_identically(name):
     uninterrupted = build(name)
     expected = run(uninterrupted, GENERATIONS)
@@ -63,7 +72,7 @@ def test_pickled_optimizer_resumes_identically(name):
     assert (resumed.generation, resumed.evaluations) == (uninterrupted.generation, uninterrupted.evaluations)
 
 
-@pytest.mark.parametrize("name", optimizer_names())
+@pytest.mark.parametrize("name", NAMES)
 def test_global_random_states_untouched(name):
     random.seed(12345)
     np.random.seed(12345)  # noqa: NPY002  (setting the global state is what this test checks stays put)
@@ -77,7 +86,7 @@ def test_global_random_states_untouched(name):
     np.testing.assert_array_equal(after[1], numpy_state[1])
 
 
-@pytest.mark.parametrize("name", optimizer_names())
+@pytest.mark.parametrize("name", NAMES)
 def test_best_ever_is_never_lost(name):
     opt = build(name)
     rng = np.random.default_rng(7)
@@ -102,7 +111,7 @@ def test_best_ever_is_never_lost(name):
     assert opt.evaluations == GENERATIONS * opt.popsize
 
 
-@pytest.mark.parametrize("name", optimizer_names())
+@pytest.mark.parametrize("name", NAMES)
 def test_unknown_option_is_a_clear_error(name):
     with pytest.raises(ValueError, match=r"unknown option\(s\) no_such_option .*valid:"):
         check_options(name, {"no_such_option": 1})
@@ -126,7 +135,7 @@ def test_option_values_of_the_wrong_type_are_clear_errors():
             check_options(name, options)
 
 
-@pytest.mark.parametrize("name", optimizer_names())
+@pytest.mark.parametrize("name", NAMES)
 def test_tell_rejects_mismatched_shapes(name):
     opt = build(name)
     genomes = opt.ask()
