@@ -150,7 +150,7 @@ def test_every_evosax_strategy_runs_and_resumes_from_its_arrays():
 
 
 NEVERGRAD_SAMPLE = ["NGOpt", "TBPSA", "DE", "TwoPointsDE", "PSO", "OnePlusOne", "CMA", "DiagonalCMA",
-                    "RandomSearch", "NelderMead", "ES", "PortfolioDiscreteOnePlusOne"]
+                    "RandomSearch", "ES", "PortfolioDiscreteOnePlusOne"]
 
 
 @pytest.mark.parametrize("name", NEVERGRAD_SAMPLE)
@@ -167,6 +167,12 @@ def test_nevergrad_optimizers_replay_exactly_and_keep_global_random_states(name)
     np.testing.assert_array_equal(run(opt, 2)[-1], run(resumed, 2)[-1])
     assert random.getstate() == before[0]
     np.testing.assert_array_equal(np.random.get_state()[1], before[1])  # noqa: NPY002
+
+
+def test_a_nevergrad_optimizer_that_cannot_ask_a_population_says_so_in_one_line():
+    with pytest.raises(ValueError, match=r"nevergrad:NelderMead cannot be built with options \{\}, population 8: "
+                                         r".*does not support parallelization"):
+        build("nevergrad:NelderMead", budget=80)
 
 
 def test_a_replay_that_differs_says_so():

@@ -159,14 +159,16 @@ class NevergradOptimizer(Optimizer):
 
             parametrization = ng.p.Array(shape=(self.dimension,))  # standardised: genome = x0 + sigma0 * value
             parametrization.random_state = np.random.RandomState(int(seeds[2]))  # noqa: NPY002
+            defaults = _configuration(entry) if settings else {}
+            given = {k: v for k, v in settings.items() if k not in defaults or defaults[k] != v}  # for the message
             try:
                 if settings:
-                    entry = type(entry)(**{**_configuration(entry), **settings})
+                    entry = type(entry)(**{**defaults, **settings})
                 self._ng = entry(parametrization=parametrization, budget=self.options["budget"],
                                  num_workers=self.popsize)
             except (TypeError, ValueError, AssertionError, NotImplementedError) as exc:
                 why = f"{type(exc).__name__}: {exc}" if str(exc) else "nevergrad refuses them"
-                raise ValueError(f"nevergrad:{self.optimizer} cannot be built with options {settings or '{}'}, "
+                raise ValueError(f"nevergrad:{self.optimizer} cannot be built with options {given or '{}'}, "
                                  f"population {self.popsize}: {why}") from None
             except ImportError as exc:
                 raise ValueError(f"nevergrad:{self.optimizer} needs a package that is not installed: {exc}") from None
