@@ -6,20 +6,25 @@ Idea
 ----
 A block of ``L`` genomes (``lanes``: 4, 8 or 16) is advanced together through every step, each genome in one lane of
 a float64 vector (:mod:`evolino.kernels._simd`), so every operation of the step, the matrix-vector product as well as
-the tanh and the gates, is one vector instruction for L genomes. Numba's ``prange`` runs the blocks on threads.
+the tanh and the gates, is one vector instruction for L genomes, whatever the number of cells. Numba's ``prange`` runs
+the blocks on threads.
 
-Layout (``lanes`` always last and contiguous; see :class:`evolino.kernels.blocks.BlockWeights`)::
+Layout (lanes last and contiguous; see :class:`evolino.kernels.blocks.BlockWeights`)::
 
-    w     (nb, C, S, G, L)   S = E + C sources: the external ones (inputs, then fed-back values, feedback scale folded
-                             in), then the cell outputs; G units z, i, [f,] o
-    bias  (nb, C, G, L)
-    peep  (nb, C, G-1, L)    peepholes of i, [f,] o
-    h, c  (nb, C, L)
+    w        (nb, C, S, 4L)   w[j, k, s, g*L + l]: unit g (z, i, f, o) of cell k from source s, genome l of block j;
+                              S = E + C sources: the external ones (inputs, then fed-back values, feedback scale
+                              folded in), then the cell outputs; the f unit is zero without a forget gate
+    bias     (nb, C, 4L)
+    peep     (nb, C, 3L)      peepholes of i, f, o
+    h, c     (nb, C, L)
+    sources  (E + C, L)       a step's [x_e(t); h(t-1)], two buffers taking turns (the new h goes to the other)
 
-Cell k of a step sums its G pre-activations in G vector registers while it streams through its weights, source by
-source, then computes its gates and its new (h, c) at once: no pre-activation array is stored. The readout rows of
-the steps to fold are collected (p, 16, L) and folded into each lane's factor (r (nb, p, p, L), Q^T D (nb, p, m, L))
-with the Householder reflections of :func:`evolino.kernels._numba_lstm._fold_block`, lane by lane.
+A step (:func:`_cell_step`) makes three passes over the cells, each of independent iterations so that the CPU
+overlaps one cell's long tanh chains with the next cell's: the pre-activations (cell k's four units summed in four
+vector registers while it streams through its weights source by source: the unit vectors of a source are adjacent,
+so they are loads at constant offsets from one pointer), the z, i and f gates, then c, the o gate and h. The readout
+rows of the steps to fold are collected (p, 16, L) and folded into each lane's factor (r (nb, p, p, L), Q^T D
+(nb, p, m, L)) with the Householder reflections of :func:`evolino.kernels._numba_lstm._fold_block`, lane by lane.
 
 Same arithmetic as the genome-per-iteration kernel (:mod:`evolino.kernels._numba_lstm`): the same operations on each
 genome in the same order (bias, external sources, cell outputs; sigmoid(x) = 0.5 + 0.5 tanh(0.5 x); the same tanh),
@@ -38,7 +43,7 @@ from evolino.kernels._tanh import fast_tanh_lanes
 
 # numba's cache of a kernel is invalidated when this file changes, not when the files it inlines do: these
 # fingerprints of _tanh.py and _simd.py (tests/test_kernels.py checks them) make every change there a change here.
-TANH_FINGERPRINT = "60affd3b669005e7"
+TANH_FINGERPRINT = "9282c69f998a2d8a"
 SIMD_FINGERPRINT = "be669d26b10ba916"
 TINY_SQUARES = 1e-280  # below this, a sum of two squares may have lost digits to underflow (as _numba_lstm)
 FOLD_BLOCK = 16  # readout rows folded together (as _numba_lstm)

@@ -13,6 +13,9 @@ and no float-to-int conversion, which AVX2 has no vector instruction for), and 2
 expm1 keeps its relative accuracy near 0, so does tanh: no separate small-x branch.
 
 NaN and signed zeros pass through; +-inf give +-1.
+
+``fast_tanh_lanes`` is the same function on an F64Vector (:mod:`evolino.kernels._simd`, the block kernel): the same
+operations lane by lane, so each lane's result equals ``fast_tanh``'s bit for bit.
 """
 
 from __future__ import annotations

@@ -76,18 +76,22 @@ class BlockWeights:
 
 def to_blocks(values: np.ndarray, lanes: int) -> np.ndarray:
     """(n, ...) per genome -> (ceil(n / lanes), ..., lanes), C-contiguous, zeros in the lanes after the n-th."""
-    n = values.shape[0]
+    n, rest = values.shape[0], values.shape[1:]
     blocks = -(-n // lanes)
-    padded = np.zeros((blocks * lanes, *values.shape[1:]))
-    padded[:n] = values
-    return np.ascontiguousarray(np.moveaxis(padded.reshape(blocks, lanes, *values.shape[1:]), 1, -1))
+    out = np.zeros((blocks, int(np.prod(rest)), lanes))
+    full = n // lanes
+    flat = values.reshape(n, -1)
+    out[:full] = flat[: full * lanes].reshape(full, lanes, flat.shape[1]).transpose(0, 2, 1)
+    if full < blocks:
+        out[full, :, : n - full * lanes] = flat[full * lanes :].T
+    return out.reshape(blocks, *rest, lanes)
 
 
 def from_blocks(values: np.ndarray, n: int) -> np.ndarray:
     """(nb, ..., lanes) -> (n, ...): the inverse of :func:`to_blocks` (a C-contiguous copy)."""
-    lanes = values.shape[-1]
-    per_genome = np.moveaxis(values, -1, 1).reshape(values.shape[0] * lanes, *values.shape[1:-1])
-    return np.ascontiguousarray(per_genome[:n])
+    blocks, lanes = values.shape[0], values.shape[-1]
+    flat = values.reshape(blocks, -1, lanes).transpose(0, 2, 1).reshape(blocks * lanes, *values.shape[1:-1])
+    return np.ascontiguousarray(flat[:n])
 
 
 def block_weights(weights: LSTMWeights | BlockWeights, lanes: int | None = None) -> BlockWeights:
@@ -101,18 +105,22 @@ def block_weights(weights: LSTMWeights | BlockWeights, lanes: int | None = None)
     if lanes not in LANE_CHOICES:
         raise ValueError(f"lanes must be one of {LANE_CHOICES}, got {lanes}")
     n, GC, C = weights.w_rec.shape
-    G = GC // C
-    rows = np.concatenate([weights.w_ext, weights.w_rec], axis=2)  # (n, G*C, S), row g*C + k
-    units = np.zeros((n, 4, C, rows.shape[2] + 1))  # z, i, f, o (f zero without a forget gate); bias last
-    units[:, [0, 1, 2, 3] if G == 4 else [0, 1, 3]] = np.concatenate(
-        [rows, weights.bias[:, :, None]], axis=2).reshape(n, G, C, rows.shape[2] + 1)
-    peep = np.zeros((n, 3, C))  # i, f, o
-    peep[:, [0, 1, 2] if G == 4 else [0, 2]] = weights.peep
-    w = to_blocks(units.transpose(0, 2, 3, 1), lanes)  # (nb, C, S + 1, 4, L)
-    nb = w.shape[0]
-    return BlockWeights(np.ascontiguousarray(w[:, :, :-1].reshape(nb, C, rows.shape[2], 4 * lanes)),
-                        np.ascontiguousarray(w[:, :, -1].reshape(nb, C, 4 * lanes)),
-                        to_blocks(peep.transpose(0, 2, 1), lanes).reshape(nb, C, 3 * lanes), n, G == 4)
+    G, E = GC // C, weights.w_ext.shape[2]
+    S = E + C
+    blocks = -(-n // lanes)
+    gates = [0, 1, 2, 3] if G == 4 else [0, 1, 3]  # z, i, [f,] o; the f unit stays zero without a forget gate
+    # (genome, cell, source, unit) with the bias as source S, then lanes last
+    units = np.zeros((blocks * lanes, C, S + 1, 4))
+    units[:n, :, :E, gates] = weights.w_ext.reshape(n, G, C, E).transpose(0, 2, 3, 1)
+    units[:n, :, E:S, gates] = weights.w_rec.reshape(n, G, C, C).transpose(0, 2, 3, 1)
+    units[:n, :, S, gates] = weights.bias.reshape(n, G, C).transpose(0, 2, 1)
+    units = units.reshape(blocks, lanes, C, S + 1, 4).transpose(0, 2, 3, 4, 1)
+    peep = np.zeros((blocks * lanes, C, 3))  # i, f, o
+    peep[:n, :, [0, 1, 2] if G == 4 else [0, 2]] = weights.peep.transpose(0, 2, 1)
+    return BlockWeights(np.ascontiguousarray(units[:, :, :S]).reshape(blocks, C, S, 4 * lanes),
+                        np.ascontiguousarray(units[:, :, S]).reshape(blocks, C, 4 * lanes),
+                        np.ascontiguousarray(peep.reshape(blocks, lanes, C, 3).transpose(0, 2, 3, 1)).reshape(
+                            blocks, C, 3 * lanes), n, G == 4)
 
 
 def _start(state: LSTMState | None, weights: BlockWeights, cells: int) -> tuple[np.ndarray, np.ndarray]:
