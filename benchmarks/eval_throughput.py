@@ -1,4 +1,4 @@
-"""Fitness-evaluation throughput: per-genome numpy loop, batched numpy, compiled kernel (1 thread / all threads).
+"""Fitness-evaluation throughput: per-genome numpy loop, batched numpy, the compiled kernels (1 thread / all threads).
 
 Every configuration evaluates the *same* genomes with every path in this one process, checks that the errors agree,
 and prints evaluations/s, cell-steps/s, the ratio to the per-genome loop, microseconds per network step per genome,
@@ -8,7 +8,8 @@ and the peak memory (tracemalloc) of one evaluation. Steps = teacher-forced + cl
     python benchmarks/eval_throughput.py --quick    # small and fast
 
 Part 1 (issue 2): 100 genomes, 10 cells, 400 steps: batched numpy vs per-genome numpy loop (ratio must be >= 5).
-Part 2 (issue 4): the four paths for (10 cells, 400 steps), (40 cells, 950 steps), (100 cells, 2000 steps).
+Part 2 (issue 4): the paths for (10 cells, 400 steps), (40 cells, 950 steps), (100 cells, 2000 steps); the compiled
+kernel (genomes in SIMD lanes) and compiled-scalar (one genome per parallel iteration, the kernel before it).
 Part 3: peak memory of a large population (1000 genomes x 2000 steps x 50 cells) with streamed readout statistics.
 Part 4: compile time of the kernels in a fresh process with an empty numba cache, then with the cache filled.
 Timings on a shared machine are noisy: compare the ratios printed side by side.
@@ -26,10 +27,12 @@ import tracemalloc
 
 import numpy as np
 
-from evolino.fitness import evaluate_genomes
-from evolino.network import LSTMSpec
-from evolino.readout import ReadoutConfig
-from evolino.tasks.oscillators import MSO_FREQUENCIES, oscillator_task
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # this checkout's evolino
+
+from evolino.fitness import evaluate_genomes  # noqa: E402
+from evolino.network import LSTMSpec  # noqa: E402
+from evolino.readout import ReadoutConfig  # noqa: E402
+from evolino.tasks.oscillators import MSO_FREQUENCIES, oscillator_task  # noqa: E402
 
 CONFIG = ReadoutConfig()
 
@@ -89,8 +92,9 @@ def part1(repeats: int) -> float:
 
 
 def part2(sizes, repeats: int, max_threads: int) -> None:
-    print(f"\nPart 2: per-genome numpy, batched numpy, compiled (1 and {max_threads} threads); same genomes per row")
-    header = (f"  {'cells':>5} {'steps':>5} {'n':>4} {'path':<18} {'eval/s':>9} {'cell-steps/s':>13} "
+    print(f"\nPart 2: per-genome numpy, batched numpy, compiled and compiled-scalar (1 and {max_threads} threads); "
+          "same genomes per row")
+    header = (f"  {'cells':>5} {'steps':>5} {'n':>4} {'path':<22} {'eval/s':>9} {'cell-steps/s':>13} "
               f"{'x loop':>7} {'us/step/genome':>15} {'peak MB':>8}")
     print(header)
     for cells, steps, n, n_loop in sizes:
@@ -106,26 +110,32 @@ def run_size(cells: int, steps: int, n: int, n_loop: int, repeats: int, max_thre
     t, e_numpy = timed(lambda: evaluate_genomes(population, spec, task, CONFIG, kernel="numpy"), repeats)
     mem = peak_memory(lambda: evaluate_genomes(population, spec, task, CONFIG, kernel="numpy"))
     rows.append(("batched numpy", n / t, mem))
-    evaluate_genomes(population[:2], spec, task, CONFIG, kernel="compiled")  # compile or load the cache
-    mem = peak_memory(lambda: evaluate_genomes(population, spec, task, CONFIG, kernel="compiled"))
     results = {}
-    for threads in sorted({1, max_threads}):
-        set_threads(threads)
-        t, results[threads] = timed(lambda: evaluate_genomes(population, spec, task, CONFIG, kernel="compiled"),
-                                    repeats)
-        rows.append((f"compiled {threads} thr", n / t, mem))
+    for kernel in ("compiled", "compiled-scalar"):
+        evaluate_genomes(population[:2], spec, task, CONFIG, kernel=kernel)  # compile or load the cache
+        mem = peak_memory(lambda k=kernel: evaluate_genomes(population, spec, task, CONFIG, kernel=k))
+        for threads in sorted({1, max_threads}):
+            set_threads(threads)
+            t, results[kernel, threads] = timed(
+                lambda k=kernel: evaluate_genomes(population, spec, task, CONFIG, kernel=k), repeats)
+            rows.append((f"{kernel} {threads} thr", n / t, mem))
     set_threads(max_threads)
     for name, rate, mb in rows:
-        print(f"  {cells:5d} {steps:5d} {n:4d} {name:<18} {rate:9.0f} {rate * cells * steps:13.3g} "
+        print(f"  {cells:5d} {steps:5d} {n:4d} {name:<22} {rate:9.0f} {rate * cells * steps:13.3g} "
               f"{rate / rate_loop:7.1f} {1e6 / (rate * steps):15.3f} {mb:8.1f}")
+    rates = {name: rate for name, rate, _ in rows}
     if max_threads > 1:
-        print(f"  {'':16} compiled {max_threads} threads / 1 thread: {rows[-1][1] / rows[-2][1]:.2f}x")
-    same_threads = all(np.array_equal(results[1], r) for r in results.values())
+        print(f"  {'':16} compiled {max_threads} threads / 1 thread: "
+              f"{rates[f'compiled {max_threads} thr'] / rates['compiled 1 thr']:.2f}x")
+    print(f"  {'':16} compiled / compiled-scalar, 1 thread: "
+          f"{rates['compiled 1 thr'] / rates['compiled-scalar 1 thr']:.2f}x")
+    first = results["compiled", 1]
+    same = all(np.array_equal(first, r) for r in results.values())
     finite = np.isfinite(e_numpy)
-    rel = np.max(np.abs(results[1][finite] - e_numpy[finite]) / np.abs(e_numpy[finite]), initial=0.0)
+    rel = np.max(np.abs(first[finite] - e_numpy[finite]) / np.abs(e_numpy[finite]), initial=0.0)
     loop_ok = np.array_equal(e_loop, e_numpy[:n_loop])
-    print(f"  {'':16} errors: per-genome == batched numpy: {loop_ok}; compiled independent of threads: "
-          f"{same_threads}; max relative compiled vs numpy: {rel:.1e} (least squares amplifies rounding)")
+    print(f"  {'':16} errors: per-genome == batched numpy: {loop_ok}; both compiled kernels on any thread count "
+          f"identical: {same}; max relative compiled vs numpy: {rel:.1e} (least squares amplifies rounding)")
 
 
 def part3(n: int, steps: int, cells: int) -> None:

@@ -1,20 +1,26 @@
 """Time to solution: the default runs on MSO2 (10 cells) and MSO3 (15 cells), wall time, test error against the
-target, and the share of the time spent in the optimizer (ask + tell), for the default optimizer and full CMA-ES
-side by side in one run.
+target, and where the time goes (the fitness, the optimizer's ask + tell, the final test, the rest), for the default
+optimizer and full CMA-ES and for the compiled kernel and the one before it, side by side in one run.
 
-    python benchmarks/time_to_solution.py                     # seeds 0-2, optimizers sep-cma and cma
-    python benchmarks/time_to_solution.py --seeds 0 --optimizers sep-cma
+    python benchmarks/time_to_solution.py                     # seeds 0-2, sep-cma and cma, compiled and compiled-scalar
+    python benchmarks/time_to_solution.py --tasks mso2 --optimizers sep-cma     # the default MSO2 run only
 
-Each run is ``python -m evolino run --task TASK [--cells N] --optimizer OPT --seed S`` in a fresh process (one
-untimed run first warms the kernel cache), with the optimizer's ``ask`` and ``tell`` timed inside it. ``wall`` is
-the run's own ``wall_seconds`` (result.json: training and the final test, without Python's start-up). The targets
-are the test NRMSEs the project aims for: 3e-8 on MSO2 within 2.5 s, 1e-5 on MSO3 within 6 s.
+Each run is ``python -m evolino run --task TASK [--cells N] --optimizer OPT --seed S`` in a fresh process with
+``EVOLINO_KERNEL`` set to the kernel (one untimed run per kernel first fills the kernel cache); runs take turns, so
+every kernel and optimizer sees the same machine load. Inside the run: ``fitness`` is the time in the problem's
+evaluations (every generation's population), ``optimizer`` the time in the optimizer's ``ask`` and ``tell``,
+``finish`` the final validation, refit, test and baselines after the last generation, and ``other`` the rest of
+``wall`` (the history, the progress report, checkpoints). ``wall`` is the run's own ``wall_seconds`` (result.json:
+training and the final test, without Python's start-up). The targets are the test NRMSEs the project aims for: 3e-8
+on MSO2 within 2.5 s, 1e-5 on MSO3 within 6 s. The CPU and the load average before and after are printed: on a shared
+machine the seconds vary from run to run, the shares and the side-by-side ratios less.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -22,36 +28,46 @@ import tempfile
 import time
 from pathlib import Path
 
+# This checkout's evolino (not another install's) and jax_peer's CPU name, in this process and in every run's.
+sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).resolve().parent)]
+from jax_peer import cpu_name, load_average  # noqa: E402
+
 TASKS = {"mso2": (10, 3e-8, 2.5), "mso3": (15, 1e-5, 6.0)}  # cells, target test NRMSE, target seconds
+KERNELS = ("compiled", "compiled-scalar")
+PARTS = ("fitness", "optimizer", "finish", "other")
+
+
+def _timed(spent: dict, key: str, method):
+    def wrapper(*args, **kwargs):
+        started = time.perf_counter()
+        try:
+            return method(*args, **kwargs)
+        finally:
+            spent[key] += time.perf_counter() - started
+    return wrapper
 
 
 def one_run(task: str, seed: int, optimizer: str, out: str) -> None:
-    """In the child process: the CLI run with the optimizer's ask and tell timed; prints a JSON line."""
+    """In the child process: the CLI run with its fitness, ask/tell and finish timed; prints a JSON line."""
     from evolino.cli import main
+    from evolino.fitness import EvolinoProblem
     from evolino.optimizers.base import Optimizer
+    from evolino.trainer import Evolino
 
-    spent = [0.0]
-
-    def timed(method):
-        def wrapper(self, *args, **kwargs):
-            started = time.perf_counter()
-            try:
-                return method(self, *args, **kwargs)
-            finally:
-                spent[0] += time.perf_counter() - started
-        return wrapper
-
+    spent = dict.fromkeys(PARTS[:-1], 0.0)
     # Every optimizer's ask is its own; tell goes through the base class.
     for cls in {Optimizer, *_subclasses(Optimizer)}:
         if "ask" in vars(cls):
-            cls.ask = timed(vars(cls)["ask"])
-    Optimizer.tell = timed(Optimizer.tell)
+            cls.ask = _timed(spent, "optimizer", vars(cls)["ask"])
+    Optimizer.tell = _timed(spent, "optimizer", Optimizer.tell)
+    EvolinoProblem.evaluate = _timed(spent, "fitness", EvolinoProblem.evaluate)
+    Evolino._finish = _timed(spent, "finish", Evolino._finish)
     cells = TASKS[task][0]
     status = main(["run", "--task", task, "--cells", str(cells), "--optimizer", optimizer, "--seed", str(seed),
                    "--out", out, "--overwrite", "--quiet", "--no-plots"])
     result = json.loads((Path(out) / "result.json").read_text())
     print(json.dumps({"status": status, "wall": result["wall_seconds"], "test_error": result["test_error"],
-                      "optimizer_seconds": spent[0]}))
+                      **{f"{part}_seconds": seconds for part, seconds in spent.items()}}))
 
 
 def _subclasses(cls) -> set:
@@ -61,11 +77,13 @@ def _subclasses(cls) -> set:
     return found
 
 
-def measure(task: str, seed: int, optimizer: str, folder: Path) -> dict:
-    out = folder / f"{task}_{optimizer}_{seed}"
+def measure(task: str, seed: int, optimizer: str, kernel: str, folder: Path) -> dict:
+    out = folder / f"{task}_{optimizer}_{kernel}_{seed}"
     done = subprocess.run([sys.executable, __file__, "--one", task, str(seed), optimizer, str(out)],
-                          check=True, capture_output=True, text=True)
-    return json.loads(done.stdout.strip().splitlines()[-1])
+                          check=True, capture_output=True, text=True, env={**os.environ, "EVOLINO_KERNEL": kernel})
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result["other_seconds"] = result["wall"] - sum(result[f"{part}_seconds"] for part in PARTS[:-1])
+    return result
 
 
 def main() -> None:
@@ -73,6 +91,8 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--optimizers", nargs="+", default=["sep-cma", "cma"])
     parser.add_argument("--tasks", nargs="+", choices=list(TASKS), default=list(TASKS))
+    parser.add_argument("--kernels", nargs="+", choices=KERNELS, default=list(KERNELS),
+                        help="EVOLINO_KERNEL of the runs (compiled-scalar: the compiled kernel before blocks)")
     parser.add_argument("--one", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
@@ -85,28 +105,41 @@ def main() -> None:
     unknown = sorted(set(args.optimizers) - set(optimizer_names()))
     if unknown:
         parser.error(f"unknown optimizer(s) {', '.join(unknown)}")
-    measure("mso2", 0, args.optimizers[0], folder / "warm-up")  # compiles and caches the kernel: timed by no one
-    print("| task | optimizer | seed | test NRMSE | wall | in the optimizer |")
-    print("|---|---|---|---|---|---|")
+    print(f"CPU {cpu_name()}, {os.cpu_count()} cores; load average {load_average()} (1, 5, 15 min) at the start")
+    for kernel in args.kernels:  # compiles and caches each kernel: timed by no one
+        measure("mso2", 0, args.optimizers[0], kernel, folder / "warm-up")
+    print("| task | optimizer | kernel | seed | test NRMSE | wall | fitness | optimizer | finish | other |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     rows = []
     for task in args.tasks:
         for seed in args.seeds:
-            for optimizer in args.optimizers:  # interleaved, so both optimizers see the same machine load
-                r = measure(task, seed, optimizer, folder)
-                rows.append({"task": task, "optimizer": optimizer, "seed": seed, **r})
-                print(f"| {task} | {optimizer} | {seed} | {r['test_error']:.2e} | {r['wall']:.2f} s | "
-                      f"{r['optimizer_seconds'] / r['wall']:.0%} |", flush=True)
-    print("\n| task | optimizer | median test NRMSE (target) | median wall (target) | meets both |")
-    print("|---|---|---|---|---|")
+            for optimizer in args.optimizers:
+                for kernel in args.kernels:  # taking turns, so all see the same machine load
+                    r = measure(task, seed, optimizer, kernel, folder)
+                    rows.append({"task": task, "optimizer": optimizer, "kernel": kernel, "seed": seed, **r})
+                    shares = " | ".join(f"{r[f'{part}_seconds'] / r['wall']:.0%}" for part in PARTS)
+                    print(f"| {task} | {optimizer} | {kernel} | {seed} | {r['test_error']:.2e} | {r['wall']:.2f} s | "
+                          f"{shares} |", flush=True)
+    print(f"\nload average {load_average()} at the end")
+    print("\n| task | optimizer | kernel | median test NRMSE (target) | median wall (target) | meets both | "
+          "outside the fitness | of which optimizer |")
+    print("|---|---|---|---|---|---|---|---|")
     for task in args.tasks:
         _, target_error, target_seconds = TASKS[task]
         for optimizer in args.optimizers:
-            mine = [r for r in rows if r["task"] == task and r["optimizer"] == optimizer]
-            error = statistics.median(r["test_error"] for r in mine)
-            wall = statistics.median(r["wall"] for r in mine)
-            ok = error <= target_error and wall <= target_seconds
-            print(f"| {task} | {optimizer} | {error:.2e} ({target_error:g}) | {wall:.2f} s ({target_seconds:g} s) | "
-                  f"{'yes' if ok else 'no'} |")
+            walls = {}
+            for kernel in args.kernels:
+                mine = [r for r in rows if r["task"] == task and r["optimizer"] == optimizer and r["kernel"] == kernel]
+                error = statistics.median(r["test_error"] for r in mine)
+                walls[kernel] = wall = statistics.median(r["wall"] for r in mine)
+                outside = statistics.median(1 - r["fitness_seconds"] / r["wall"] for r in mine)
+                in_optimizer = statistics.median(r["optimizer_seconds"] / r["wall"] for r in mine)
+                ok = error <= target_error and wall <= target_seconds
+                print(f"| {task} | {optimizer} | {kernel} | {error:.2e} ({target_error:g}) | {wall:.2f} s "
+                      f"({target_seconds:g} s) | {'yes' if ok else 'no'} | {outside:.0%} | {in_optimizer:.0%} |")
+            if len(walls) == 2:
+                print(f"| {task} | {optimizer} | compiled / compiled-scalar | | "
+                      f"{walls['compiled'] / walls['compiled-scalar']:.2f}x the wall | | | |")
 
 
 if __name__ == "__main__":

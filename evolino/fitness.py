@@ -402,8 +402,8 @@ def evaluate_genomes(
 ) -> np.ndarray:
     """Fitness of a population: genomes (n, d) -> errors (n,), lower is better, never NaN.
 
-    Uses only the task's train and validation sequences. ``kernel``: "auto", "numpy" or "compiled"
-    (None: the ``EVOLINO_KERNEL`` environment variable, default "auto"; see :mod:`evolino.kernels`).
+    Uses only the task's train and validation sequences. ``kernel``: "auto", "numpy", "compiled", "compiled-scalar"
+    or "jax" (None: the ``EVOLINO_KERNEL`` environment variable, default "auto"; see :mod:`evolino.kernels`).
     ``lines``: ``fitness_lines(spec, task)`` made beforehand, to share between calls (built here when None).
     """
     return validation_scores(genomes, spec, task, readout, kernel, lines)[0]
@@ -413,9 +413,9 @@ def evaluate_genomes(
 class EvolinoProblem:
     """Everything a worker needs to score genomes: the network variant, the task and the readout.
 
-    Picklable and immutable, so a Ray actor can hold one copy and call :meth:`evaluate` on chunks. ``kernel``
-    ("auto", "numpy" or "compiled") is read from ``EVOLINO_KERNEL`` where the problem is made, so workers use the
-    driver's choice. The task's test sequences are dropped: evaluation never needs them.
+    Picklable and immutable, so a Ray actor can hold one copy and call :meth:`evaluate` on chunks. ``kernel`` (one
+    of :data:`evolino.kernels.KERNEL_CHOICES`) is read from ``EVOLINO_KERNEL`` where the problem is made, so workers
+    use the driver's choice. The task's test sequences are dropped: evaluation never needs them.
 
     The task's lines (:attr:`lines`: joined parts, sources, the readout's direct view, masks) are built on the first
     evaluation in each process and kept for the next; they are left out of the pickle (a worker builds its own), so

@@ -17,7 +17,7 @@ from evolino.tasks.data import data_task
 from evolino.tasks.oscillators import oscillator_task
 from tests import reference_lstm as ref
 
-KERNELS = ["numpy", "compiled"] if compiled_available() else ["numpy"]
+KERNELS = ["numpy", "compiled", "compiled-scalar"] if compiled_available() else ["numpy"]
 
 
 def _nrmse(y, yhat):
@@ -151,6 +151,18 @@ def test_cached_lines_and_the_lag_view_leave_the_fitness_bit_for_bit(case, kerne
         errors, copied_choice = validation_scores(genomes, spec, task, config, kernel, lines=copied)
         np.testing.assert_array_equal(errors, fresh)
         np.testing.assert_array_equal(copied_choice, choice)
+
+
+@pytest.mark.skipif(not compiled_available(), reason="needs numba")
+@pytest.mark.parametrize("case", ["generative", "generative-inputs", "continued", "independent", "train-only"])
+def test_the_block_kernel_gives_the_genome_per_iteration_kernels_fitness_bit_for_bit(case):
+    task, spec = _lagged_case(case)
+    genomes = np.random.default_rng(6).normal(0, 0.3, (11, spec.dimension))
+    for config in (ReadoutConfig(ridge="auto"), ReadoutConfig(ridge="validation"), ReadoutConfig(rcond=1e-10)):
+        blocks, blocks_choice = validation_scores(genomes, spec, task, config, "compiled")
+        scalar, scalar_choice = validation_scores(genomes, spec, task, config, "compiled-scalar")
+        np.testing.assert_array_equal(blocks, scalar)
+        np.testing.assert_array_equal(blocks_choice, scalar_choice)
 
 
 def test_a_problem_builds_its_lines_once(monkeypatch):

@@ -156,7 +156,7 @@ def test_the_readout_sees_past_sources_the_same_way_in_every_pass(n_inputs):
     expected = ref.free_run(spec, genome, h, c, y[49], readout, 20, inputs=None if u is None else u[50:],
                             past_sources=list(sources[48:50]))
     pair = SequencePair(y, u)
-    for kernel in ("numpy", "compiled"):
+    for kernel in ("numpy", "compiled", "compiled-scalar"):
         passes = fitness.ForwardPasses(spec, genome[None], kernel)
         line = fitness.line_of(spec, [pair])
         (weights,), (state,), _ = passes.fit([line], [50], 8, ReadoutConfig(rcond=1e-12))

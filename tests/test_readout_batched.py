@@ -33,7 +33,7 @@ def test_streamed_fit_matches_one_shot_fit():
     config = ReadoutConfig(ridge=1e-8)
     assert len(fitness._segments(steps, washout)) == 4
     weights = unpack(spec, genomes)
-    for kernel in ("numpy", "compiled"):
+    for kernel in ("numpy", "compiled", "compiled-scalar"):
         passes = fitness.ForwardPasses(spec, genomes, kernel)
         (streamed,), finals, _ = passes.fit([fitness.line_of(spec, [SequencePair(y)])], [steps], washout, config)
         states, final = teacher_forced(spec, weights, steps, feedback=fitness.previous_targets(y))

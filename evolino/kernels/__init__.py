@@ -2,11 +2,13 @@
 
 Selection, in order: an explicit ``kernel`` argument (e.g. ``EvolinoProblem.kernel``), else the ``EVOLINO_KERNEL``
 environment variable, else ``"auto"``. ``"auto"`` means compiled when numba loads and numpy otherwise (with a single
-warning); ``"compiled"`` fails with a clear error when numba cannot be loaded; ``"numpy"`` never imports numba;
-``"jax"`` (:mod:`evolino.kernels.jax_kernel`, the ``jax`` extra) runs on JAX's default device, a GPU when it finds
-one, and fails with a clear error when JAX is not installed.
+warning); ``"compiled"`` (:mod:`evolino.kernels.blocks`: blocks of genomes in SIMD lanes) fails with a clear error
+when numba cannot be loaded; ``"compiled-scalar"`` (:mod:`evolino.kernels.compiled`: one genome per parallel
+iteration, the compiled kernel before blocks; bit for bit the same results) is kept for side-by-side measurement;
+``"numpy"`` never imports numba; ``"jax"`` (:mod:`evolino.kernels.jax_kernel`, the ``jax`` extra) runs on JAX's
+default device, a GPU when it finds one, and fails with a clear error when JAX is not installed.
 
-Both kernels expose the same operations (:class:`ForwardOps`) with the same arguments and results to rounding.
+Every kernel exposes the same operations (:class:`ForwardOps`) with the same arguments and results to rounding.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from evolino.errors import ConfigError, EvolinoError
 __all__ = ["KERNEL_CHOICES", "ForwardOps", "default_kernel", "resolve_kernel", "forward_ops", "compiled_available",
            "limit_compiled_threads", "compiled_threads"]
 
-KERNEL_CHOICES = ("auto", "numpy", "compiled", "jax")
+KERNEL_CHOICES = ("auto", "numpy", "compiled", "compiled-scalar", "jax")
 ENV_VAR = "EVOLINO_KERNEL"
 
 _compiled_error: str | None = None  # why the compiled kernel could not load, once known
@@ -38,8 +40,8 @@ class ForwardOps:
     ``prepare(weights)`` converts :class:`~evolino.network.LSTMWeights` into what the two runners take (identity
     for numpy); ``teacher_forced`` and ``closed_loop`` have the signatures of :mod:`evolino.network`'s functions.
     ``closed_loop`` also takes ``source_history`` (the readout's view of the steps before a free run).
-    ``fold_readout`` (compiled only, else None) runs teacher-forced and folds the readout statistics of chosen steps in
-    as it goes (:func:`evolino.kernels.compiled.fold_readout`), so no state array is made.
+    ``fold_readout`` (compiled kernels only, else None) runs teacher-forced and folds the readout statistics of chosen
+    steps in as it goes (:func:`evolino.kernels.blocks.fold_readout`), so no state array is made.
     """
 
     name: str
@@ -79,6 +81,7 @@ def compiled_available() -> bool:
     if not _compiled_checked:
         _compiled_checked = True
         try:
+            import evolino.kernels.blocks  # noqa: F401
             import evolino.kernels.compiled  # noqa: F401
         except Exception as exc:  # numba missing, or broken (llvmlite, numpy version mismatch, ...)
             _compiled_error = f"{type(exc).__name__}: {exc}"
@@ -86,7 +89,8 @@ def compiled_available() -> bool:
 
 
 def resolve_kernel(kernel: str | None = None) -> str:
-    """``"numpy"``, ``"compiled"`` or ``"jax"`` for a requested kernel name (None: from the environment)."""
+    """``"numpy"``, ``"compiled"``, ``"compiled-scalar"`` or ``"jax"`` for a requested kernel name (None: from the
+    environment)."""
     global _warned
     name = default_kernel() if kernel is None else str(kernel).strip().lower()
     if name not in KERNEL_CHOICES:
@@ -101,8 +105,8 @@ def resolve_kernel(kernel: str | None = None) -> str:
             raise EvolinoError(f"the jax kernel needs JAX ({exc}): pip install \"evolino[jax]\"") from None
         return "jax"
     if compiled_available():
-        return "compiled"
-    if name == "compiled":
+        return "compiled-scalar" if name == "compiled-scalar" else "compiled"
+    if name in ("compiled", "compiled-scalar"):
         raise EvolinoError(f"the compiled kernel could not be loaded ({_compiled_error}); install numba or use "
                            f"{ENV_VAR}=numpy")
     if not _warned:
@@ -120,9 +124,14 @@ def forward_ops(kernel: str | None = None) -> ForwardOps:
 
         return ForwardOps("jax", lambda weights: weights, jax_kernel.teacher_forced, jax_kernel.closed_loop)
     if resolved == "compiled":
+        from evolino.kernels import blocks
+
+        return ForwardOps("compiled", blocks.block_weights, blocks.teacher_forced, blocks.closed_loop,
+                          blocks.fold_readout)
+    if resolved == "compiled-scalar":
         from evolino.kernels import compiled
 
-        return ForwardOps("compiled", compiled.kernel_weights, compiled.teacher_forced, compiled.closed_loop,
+        return ForwardOps("compiled-scalar", compiled.kernel_weights, compiled.teacher_forced, compiled.closed_loop,
                           compiled.fold_readout)
     from evolino import network
 

@@ -1,4 +1,9 @@
-"""Compiled (numba) forward passes with the signatures and semantics of :mod:`evolino.network`.
+"""Compiled (numba) forward passes with the signatures and semantics of :mod:`evolino.network`, one genome per
+parallel iteration (``EVOLINO_KERNEL=compiled-scalar``).
+
+The compiled kernel before :mod:`evolino.kernels.blocks` (genomes in SIMD lanes, ``EVOLINO_KERNEL=compiled``), which
+gives the same results bit for bit; kept for side-by-side measurement and as the reference of the block kernel's
+tests.
 
 ``teacher_forced`` and ``closed_loop`` here are drop-in replacements for the numpy reference functions of the same
 name: same arguments, same results to rounding (the tests hold them to 1e-12 relative). The weights are re-laid out
