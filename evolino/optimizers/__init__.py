@@ -23,7 +23,7 @@ from evolino.optimizers.cmaes import CMAES, SepCMAES
 from evolino.optimizers.deap_es import EvolutionStrategy, GeneticAlgorithm
 from evolino.optimizers.esp import ESP
 from evolino.optimizers.evosax_strategies import EvosaxFamily
-from evolino.optimizers.family import OptimizerFamily
+from evolino.optimizers.family import OptimizerFamily, accepts
 from evolino.optimizers.guessing import RandomGuessing
 from evolino.optimizers.nevergrad_optimizers import NevergradFamily
 
@@ -106,18 +106,6 @@ _TYPE_WORDS = {bool: "true or false", int: "an integer", float: "a number", str:
                type(None): "none"}
 
 
-def _accepts(kind: type, value: object) -> bool:
-    if kind is bool:
-        return isinstance(value, (bool, np.bool_))
-    if isinstance(value, (bool, np.bool_)):  # True is an int to Python, not to a user
-        return False
-    if kind is int:
-        return isinstance(value, (int, np.integer))
-    if kind is float:
-        return isinstance(value, (int, float, np.integer, np.floating))
-    return value is None if kind is type(None) else isinstance(value, kind)
-
-
 def check_options(name: str, options: dict) -> None:
     """Raise ``ValueError`` if ``options`` has a key that optimizer ``name`` does not take (naming the valid keys) or
     a value of the wrong type for it (from the type hints of the optimizer's ``__init__``). Ranges are the
@@ -137,7 +125,7 @@ def check_options(name: str, options: dict) -> None:
         kinds = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
         if not all(kind in _TYPE_WORDS for kind in kinds):
             continue  # an annotation this check does not know: the optimizer checks the value itself
-        if not any(_accepts(kind, value) for kind in kinds):
+        if not any(accepts(kind, value) for kind in kinds):
             expected = " or ".join(_TYPE_WORDS[kind] for kind in kinds)
             raise ValueError(f"option {key} of optimizer {name!r} must be {expected}, got {value!r}")
 

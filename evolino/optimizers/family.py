@@ -40,7 +40,9 @@ def finite_stand_in(errors: np.ndarray) -> np.ndarray:
     return np.where(finite, errors, worst)
 
 
-def _is_kind(value: object, kind: type) -> bool:
+def accepts(kind: type, value: object) -> bool:
+    """True when an option of type ``kind`` (bool, int, float, str, dict, NoneType, ...) may take ``value``: numpy
+    scalars count as their Python kinds, a bool is not a number, an int is a float."""
     if kind is bool:
         return isinstance(value, (bool, np.bool_))
     if isinstance(value, (bool, np.bool_)):  # True is an int to Python, not to a user
@@ -49,7 +51,7 @@ def _is_kind(value: object, kind: type) -> bool:
         return isinstance(value, (int, np.integer))
     if kind is float:
         return isinstance(value, (int, float, np.integer, np.floating))
-    return isinstance(value, kind)
+    return value is None if kind is type(None) else isinstance(value, kind)
 
 
 class OptimizerFamily:
@@ -109,7 +111,7 @@ class OptimizerFamily:
             kind = type(default)
             if default is None or kind not in _TYPE_WORDS:
                 continue
-            if not _is_kind(value, kind):
+            if not accepts(kind, value):
                 raise ValueError(f"option {key} of optimizer '{self.prefix}:{name}' must be {_TYPE_WORDS[kind]}, "
                                  f"got {value!r}")
 
