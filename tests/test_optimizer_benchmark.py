@@ -1,7 +1,6 @@
 """experiments/optimizer_benchmark.py: its line-up and settings, its smoke run, the table experiments/tables.py makes
 of its results and the figure its ``plot`` draws from them."""
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -11,26 +10,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.experiment_scripts import load_experiment
+
 ROOT = Path(__file__).resolve().parents[1]
 
 pytest.importorskip("evosax")
 pytest.importorskip("nevergrad")
 
 
-def _module(name: str):
-    spec = importlib.util.spec_from_file_location(f"experiment_{name}", ROOT / "experiments" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    sys.path.insert(0, str(ROOT / "experiments"))  # the scripts import their neighbours (provenance, tables)
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(ROOT / "experiments"))
-    return module
-
-
 def test_the_line_up_has_twelve_optimizers_or_more_on_the_four_tasks_with_three_settings_each():
-    bench = _module("optimizer_benchmark")
+    bench = load_experiment("optimizer_benchmark")
     from evolino.optimizers import check_name
 
     assert set(bench.TASKS) == {"mso2", "mso3", "adding", "anbncn"}
@@ -48,7 +37,7 @@ def test_the_line_up_has_twelve_optimizers_or_more_on_the_four_tasks_with_three_
 
 
 def test_a_failed_run_counts_as_infinite_from_its_failure_on():
-    bench = _module("optimizer_benchmark")
+    bench = load_experiment("optimizer_benchmark")
     runs = [{"test_error": 1e-3, "validation_error": 1e-3, "seconds": 2.0,
              "curve": [{"evaluations": 10, "test_error": 1e-2}, {"evaluations": 20, "test_error": 1e-3}]},
             {"test_error": None, "validation_error": None, "seconds": None, "failed": "boom",
@@ -79,7 +68,7 @@ def test_smoke_run_table_and_figure(tmp_path):
         assert [c["evaluations"] for c in run["curve"]] == [16, 40, 80, 160]
         assert np.isfinite(run["test_error"]) and run["curve"][-1]["test_error"] == run["test_error"]
         assert entry["summary"]["median_test_error"] == run["test_error"]
-    tables = _module("tables")
+    tables = load_experiment("tables")
     text = tables.optimizer_benchmark_markdown(data)
     assert "**MSO2**: 10 cells, 160 evaluations per run" in text and "| `evosax:SNES` |" in text
     assert "| `sep-cma` | 1 | 1.0 |" in text or "| `sep-cma` | 2 | 2.0 |" in text
