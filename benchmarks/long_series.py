@@ -213,10 +213,10 @@ def profile_summary(path: Path, top: int = 30) -> str:
     return "\n".join(lines)
 
 
-def table(rows: list[dict], cpu: str) -> str:
-    header = ("| rows | setup s | gen 1 s | gen 2 s | finish s | total s | peak RSS MB | lags | "
-              "one generation, 30 lags: s | its peak MB |")
-    lines = [f"CPU: {cpu}", header, "|" + "---|" * (header.count("|") - 1)]
+def table(rows: list[dict]) -> str:
+    """The markdown table of the sizes' records (what docs/forecasting.md shows, via experiments/tables.py)."""
+    lines = ["| rows | setup s | gen 1 s | gen 2 s | finish s | total s | peak RSS MB | lags | one generation s "
+             "| its peak MB |", "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         run, gen = r["run"], r["generation"]
         g = run["generation_seconds"] + [float("nan")] * 2
@@ -254,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
             rows.append({"rows": size, "run": run, "generation": generation})
             print(f"{size:,} rows: {json.dumps(rows[-1])}", flush=True)
         load.append(os.getloadavg()[0])
-        print(table(rows, cpu))
+        print(f"CPU: {cpu}\n{table(rows)}")
         print(f"load average (1 min) at the start {load[0]:.1f}, after the sizes {load[1]:.1f}")
         for size in args.profile:
             csv = write_csv(folder / f"series_{size}.csv", size)

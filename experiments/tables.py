@@ -12,6 +12,7 @@ labels: the Evolino paper's are recalled, not verified; PyBrain's were measured 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import re
 import sys
@@ -854,21 +855,14 @@ def long_series() -> str:
     """The table of benchmarks/results/long_series.json (benchmarks/long_series.py), with its provenance."""
     data = json.loads((ROOT / "benchmarks" / "results" / "long_series.json").read_text())
     meta = data["meta"]
-    head = ["| rows | setup s | gen 1 s | gen 2 s | finish s | total s | peak RSS MB | lags | one generation s "
-            "| its peak MB |", "|---|---|---|---|---|---|---|---|---|---|"]
-    rows = []
-    for r in data["sizes"]:
-        run, gen = r["run"], r["generation"]
-        g = run["generation_seconds"]
-        peak = "n/a" if gen["peak_mb"] is None else f"{gen['peak_mb']:.0f}"
-        rows.append(f"| {r['rows']:,} | {run['setup_seconds']:.1f} | {g[0]:.1f} | {g[1]:.1f} | "
-                    f"{run['finish_seconds']:.1f} | {run['total_seconds']:.1f} | {run['peak_rss_mb']:.0f} | "
-                    f"{run['readout_lags']} | {gen['generation_seconds']:.2f} | {peak} |")
+    spec = importlib.util.spec_from_file_location("benchmark_long_series", ROOT / "benchmarks" / "long_series.py")
+    benchmark = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(benchmark)  # its table, so that the docs show what the benchmark prints
     load = ", ".join(f"{x:.1f}" for x in data["load_average"])
     note = (f"`{meta['command']}` on {data['cpu']} ({meta['machine']['cpus']} cores, 1-minute load average {load} "
             f"before and after the sizes), commit {meta['commit'][:10]}, {meta['date'][:10]}; "
             "benchmarks/results/long_series.json.")
-    return "\n".join([*head, *rows, "", note])
+    return "\n".join([benchmark.table(data["sizes"]), "", note])
 
 
 # ------------------------------------------------------------------ docs/generated/classification_benchmark.md
