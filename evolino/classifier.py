@@ -2,7 +2,7 @@
 
 Sequences come as users hold them: a list of (T_i, channels) arrays (unequal lengths allowed), a (n, channels, T)
 array (aeon's and sktime's collections) or a (n, T) array of one channel, with a vector of n labels (numbers or
-text). :func:`evolino.tasks.sequences.labelled_table` lays them out as the long table the command line reads (a
+text). :func:`evolino.tasks.table.labelled_table` lays them out as the long table the command line reads (a
 ``sequence`` column, one column per channel, a ``label`` column), so that :func:`evolino.tasks.data.data_task`
 builds the task: a stratified,
 seeded split of the sequences into training and validation parts (the validation part chooses the final model, see
@@ -22,7 +22,8 @@ import numpy as np
 from evolino.errors import NotFittedError
 from evolino.params import ParamsMixin
 from evolino.tasks.data import data_task
-from evolino.tasks.sequences import _label_text, as_sequences, labelled_table
+from evolino.tasks.sequences import _label_text, as_sequences
+from evolino.tasks.table import labelled_table
 from evolino.trainer import Evolino
 
 __all__ = ["SequenceClassifier"]

@@ -11,10 +11,7 @@ import ast
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import NamedTuple
 
 from evolino.errors import EvolinoError
 
@@ -350,189 +347,23 @@ def resolve_run_config(args: argparse.Namespace):
         raise type(exc)(f"{named[0]}: {exc}" if named else str(exc)) from None
 
 
-def _run_folder(path: str):
-    from evolino.reporting import check_writable
-
-    try:
-        return check_writable(path)
-    except OSError as exc:
-        raise UsageError(f"cannot write to output folder {path!r}: {exc.strerror or exc}") from None
-
-
-def _estimator(config, out, quiet: bool, task, callbacks: tuple = (), handle_sigint: bool = True):
-    """The Evolino estimator of a run and how to carry the run out (:class:`evolino.trainer.RunControls`: its
-    progress display, history.csv written line by line, ``callbacks`` of the caller, checkpoints in ``out``, Ctrl-C);
-    its problem is built once here, so that a network/task mismatch fails before any work."""
-    from evolino.config import estimator_params, forecaster_params
-    from evolino.progress import make_progress
-    from evolino.reporting import HistoryWriter
-    from evolino.trainer import Evolino, RunControls
-
-    progress = make_progress(config.stop.generations, quiet=quiet, every=config.output.progress_every)
-    controls = RunControls(callbacks=(HistoryWriter(Path(out) / "history.csv"), progress, *callbacks),
-                           checkpoint_dir=out, checkpoint_every=config.output.checkpoint_every,
-                           keep_checkpoints=config.output.keep_checkpoints, handle_sigint=handle_sigint)
-    estimator = Evolino(**estimator_params(config))
-    if config.task.data is not None and task.generative:  # a series of one's own: forecast it
-        from evolino.forecasting import Forecaster
-
-        estimator = Forecaster(estimator, **forecaster_params(config))
-    try:
-        estimator.check(task) if hasattr(estimator, "check") else estimator.build_problem(task)
-    except BaseException:
-        progress.close()
-        raise
-    return _Run(estimator, progress, controls)
-
-
-class _Run(NamedTuple):
-    estimator: object  # evolino.trainer.Evolino (imported lazily: `evolino --help` stays fast)
-    progress: object
-    controls: object  # evolino.trainer.RunControls
-
-
-def _trained_anything(out: Path) -> bool:
-    """Whether the training of a run wrote anything into ``out`` (a history line, a checkpoint, results)."""
-    from evolino.checkpoint import checkpoint_files
-
-    return bool(checkpoint_files(out)) or (out / "history.csv").is_file() or (out / "result.json").is_file()
-
-
-@contextmanager
-def _disk_full_in_one_line(out: Path, resumable: Callable[[], bool]) -> Iterator[None]:
-    """A full disk (or quota) becomes one line: which file system, what is intact, and how to go on."""
-    from evolino.atomic import disk_full, mount_point
-    from evolino.checkpoint import checkpoint_files, checkpoint_generation
-
-    try:
-        yield
-    except OSError as exc:
-        if not disk_full(exc):
-            raise
-        disk = f"{exc.strerror} on the file system at {mount_point(exc.filename or out)}" + (
-            f" (writing {exc.filename})" if exc.filename else "")
-        if not resumable():
-            raise UsageError(f"{disk}; nothing of the run was kept: free some space, then run it again") from None
-        files = checkpoint_files(out)
-        kept = (f"its newest checkpoint (generation {checkpoint_generation(files[0])}) is intact" if files
-                else "it has no checkpoint yet, so resume starts it again")
-        raise UsageError(f"{disk}; {kept}: free some space, then continue with: python -m evolino resume "
-                         f"{out}") from None
-
-
-def _write_config(path: Path, config) -> None:
-    from evolino.atomic import write_text
-    from evolino.config import config_to_toml
-
-    write_text(path, config_to_toml(config))
-
-
-def _train(config, out: Path, resume: bool, run, task) -> int:
-    """Fit (fresh or resumed) with progress and checkpoints in ``out``, then write every result file."""
-    from evolino.reporting import summary_line, write_report, write_run
-
-    with _disk_full_in_one_line(out, lambda: resume or _trained_anything(out)):
-        try:
-            result = run.estimator.fit(task, resume=resume, **vars(run.controls)).result_
-        finally:
-            run.progress.close()
-        write_run(out, result, extra=_result_extra(config), task=task)
-        if config.output.plots:
-            write_report(out, task)
-    print(summary_line(task.name, result.summary(), out))
-    for warning in result.warnings:
-        print(f"evolino: warning: {warning}", file=sys.stderr)
-    if result.stop_reason == "interrupted":
-        print(f"evolino: interrupted; continue with: python -m evolino resume {out}", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    return 0
-
-
-def _result_extra(config) -> dict:
-    return {"feedback_scale": config.network.feedback_scale, "population": config.optimizer.population,
-            "backend": config.backend.name, "optimizer_options": dict(config.optimizer.options)}
-
-
-def _listing(names: list[str], shown: int = 4) -> str:
-    return ", ".join(names[:shown]) + (f" and {len(names) - shown} more" if len(names) > shown else "")
-
-
 def command_run(args: argparse.Namespace) -> int:
-    """A fresh run into a folder of its own: a folder holding another run's files is refused (or, with --overwrite,
-    and always for the default folder runs/latest, cleared first), and a run that fails before its training wrote
-    anything (an unreachable cluster) takes back what it wrote, folders it created included."""
-    return execute_run(resolve_run_config(args), overwrite=args.overwrite, quiet=args.quiet)
+    """A fresh run into a folder of its own (:func:`evolino.runs.start_run`)."""
+    from evolino.runs import start_run
 
-
-def execute_run(config, *, overwrite: bool = False, quiet: bool = False, callbacks: tuple = (),
-                handle_sigint: bool = True) -> int:
-    """Carry out the run ``config`` (a validated :class:`evolino.config.RunConfig`) into ``config.output.dir``, as
-    ``python -m evolino run`` does; ``callbacks`` also get every generation's history row (a sweep reports them to
-    Ray Tune). Returns the exit status (0, or 130 when interrupted)."""
-    from dataclasses import replace
-
-    from evolino.config import OutputSettings
-    from evolino.run_folder import build_task, clear_run, missing_folders, remove_new_run, run_files, write_task_files
-
-    task, table = build_task(config.task)  # bad data fails here, before the run folder exists
-    out = Path(config.output.dir)
-    earlier = run_files(out)
-    latest = out == Path(OutputSettings().dir)  # the default folder holds the latest run: it is replaced
-    if earlier and not (overwrite or latest):
-        raise UsageError(f"{out} holds the files of another run ({_listing(earlier)}); add --overwrite to replace "
-                         "them, or choose another --out")
-    if earlier and latest and not overwrite:
-        print(f"evolino: replacing the earlier run in {out} (give --out DIR to keep runs apart)", file=sys.stderr)
-    run = _estimator(config, out, quiet, task, callbacks, handle_sigint)
-    created = missing_folders(out)
-    try:
-        with _disk_full_in_one_line(out, lambda: False):
-            out = _run_folder(str(out))
-            clear_run(out)  # --overwrite: every file of the earlier run goes, so two runs never mix
-            config = replace(config, task=write_task_files(out, task, table, config.task))
-            _write_config(out / "config.toml", config)
-        return _train(config, out, False, run, task)
-    except BaseException:
-        run.progress.close()
-        if not _trained_anything(out):
-            remove_new_run(out, created)
-        raise
+    return _exit_status(start_run(resolve_run_config(args), overwrite=args.overwrite, quiet=args.quiet))
 
 
 def command_resume(args: argparse.Namespace) -> int:
-    from dataclasses import replace
+    """Continue a run folder from its newest checkpoint (:func:`evolino.runs.resume_run`)."""
+    from evolino.runs import resume_run
 
-    from evolino.atomic import remove_temporaries
-    from evolino.checkpoint import CHECKPOINT_FOLDER, foreign_owner
-    from evolino.config import load_config
-    from evolino.run_folder import load_run_task
+    return _exit_status(resume_run(args.dir, generations=args.generations, plots=not args.no_plots, quiet=args.quiet,
+                                   trust=args.force))
 
-    out = Path(args.dir)
-    if not (out / "config.toml").is_file():
-        raise UsageError(f"{out} is not a run folder (no config.toml)")
-    owner = foreign_owner(out)
-    if owner and not args.force:
-        raise UsageError(f"{owner}; checkpoints are pickles, and loading one runs code its author chose: resume "
-                         "only a folder you trust, with --force")
-    config = load_config(out / "config.toml", registered=not (out / "task.npz").is_file())
-    if args.generations is not None:
-        config = replace(config, stop=replace(config.stop, generations=args.generations))
-    config = replace(config, output=replace(config.output, dir=str(out),
-                                            plots=config.output.plots and not args.no_plots))
-    task = load_run_task(out)
-    run = _estimator(config, out, args.quiet, task)
-    if config.task.data is not None:  # the folder's own copy, named relative to the folder again
-        config = replace(config, task=replace(config.task, data="data.npz"))
-    try:
-        with _disk_full_in_one_line(out, lambda: True):
-            out = _run_folder(str(out))
-            for folder in (out, out / CHECKPOINT_FOLDER):  # what writers killed with the run left behind
-                remove_temporaries(folder)
-            _write_config(out / "config.toml", config)
-    except BaseException:
-        run.progress.close()
-        raise
-    return _train(config, out, True, run, task)
+
+def _exit_status(run) -> int:
+    return EXIT_INTERRUPTED if run.interrupted else 0
 
 
 def command_report(args: argparse.Namespace) -> int:
@@ -804,10 +635,9 @@ def command_sweep(args: argparse.Namespace) -> int:
     out = args.resume or args.out
     if args.resume is not None and not Path(out, "sweep.toml").is_file():
         raise UsageError(f"{out} is not a sweep folder (no sweep.toml)")
-    try:
-        import ray.tune  # noqa: F401
-    except ImportError:
-        raise UsageError('sweeps run on Ray Tune, which is not installed: pip install "evolino[tune]"') from None
+    from evolino.errors import require_extra
+
+    require_extra("ray.tune", "tune", "a sweep (it runs on Ray Tune)")
     from evolino.sweep.runner import run_sweep
 
     existed = Path(out).exists()

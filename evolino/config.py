@@ -24,6 +24,8 @@ from pathlib import Path
 import numpy as np
 
 from evolino.errors import ConfigError
+from evolino.network import DEFAULT_FEEDBACK_SCALE
+from evolino.readout import DEFAULT_RCOND
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -129,7 +131,7 @@ class NetworkSettings:
     forget_gate: bool = _setting(True, "Use a forget gate (without it the cell state only accumulates).")
     feedback: bool | str = _setting("auto", 'Feed the previous target/output back: true, false or "auto" '
                                     "(= if the task is generative).")
-    feedback_scale: float = _setting(1e-4, "Scale of the fed-back value.", lambda x: x > 0, "> 0")
+    feedback_scale: float = _setting(DEFAULT_FEEDBACK_SCALE, "Scale of the fed-back value.", lambda x: x > 0, "> 0")
     init_scale: float = _setting(0.1, "Initial weights are N(0, init_scale^2); also the optimizer's initial step "
                                  "size unless `optimizer.options` sets `sigma0`.", lambda x: x > 0, "> 0")
 
@@ -138,7 +140,7 @@ class NetworkSettings:
 class ReadoutSettings:
     """``[readout]``: the least-squares output layer."""
 
-    rcond: float = _setting(1e-14, "Singular values below rcond * largest are cut (pseudo-inverse).",
+    rcond: float = _setting(DEFAULT_RCOND, "Singular values below rcond * largest are cut (pseudo-inverse).",
                             lambda x: 0 <= x < 1, "in [0, 1)")
     ridge: float | str | None = _setting(None, 'Ridge (Tikhonov) strength on the cell weights; 0 = pseudo-inverse; '
                                          '"auto" = per genome, the strength of `ridge_grid` that validates best. '
@@ -253,9 +255,9 @@ _TOP_LEVEL = ("seed",)
 # ----------------------------------------------------------------------------------------------------------- types
 
 
-def _allowed_types(annotation) -> tuple[type, ...]:
-    """The runtime types a field annotation (a string under ``from __future__ import annotations``) admits."""
-    hint = eval(annotation, {}, {}) if isinstance(annotation, str) else annotation  # noqa: S307 (own source)
+def _allowed_types(cls: type, name: str) -> tuple[type, ...]:
+    """The runtime types the annotation of field ``name`` of the dataclass ``cls`` admits."""
+    hint = typing.get_type_hints(cls)[name]  # resolves the strings of ``from __future__ import annotations``
     if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
         return tuple(t for t in typing.get_args(hint))
     return (hint,)
@@ -270,9 +272,10 @@ def _describe(value) -> str:
     return f"{value!r} ({kind.get(type(value), type(value).__name__)})"
 
 
-def _check_field(key: str, spec, value):
-    """Return ``value`` converted to the field's type, or raise ConfigError naming ``key``."""
-    allowed = _allowed_types(spec.type)
+def _check_field(key: str, cls: type, name: str, value):
+    """Return ``value`` converted to the type of field ``name`` of ``cls``, or raise ConfigError naming ``key``."""
+    spec = _field(cls, name)
+    allowed = _allowed_types(cls, name)
     if value is None:
         if type(None) in allowed:
             return None
@@ -332,7 +335,7 @@ def config_from_dict(data: dict, base: RunConfig | None = None, registered: bool
     updates = {}
     for name, value in data.items():
         if name in _TOP_LEVEL:
-            updates[name] = _check_field(name, _field(RunConfig, name), value)
+            updates[name] = _check_field(name, RunConfig, name, value)
         elif name in SECTIONS:
             if not isinstance(value, dict):
                 raise ConfigError(f"[{name}] must be a table, got {_describe(value)}")
@@ -355,7 +358,7 @@ def _section_from_dict(section: str, data: dict, current):
         key = f"{section}.{name}"
         if name not in known:
             raise ConfigError(f"unknown key {key!r}; valid keys in [{section}]: {', '.join(known)}")
-        value = _check_field(key, known[name], value)
+        value = _check_field(key, cls, name, value)
         if isinstance(value, dict):
             value = _check_plain_values(key, value)
         elif isinstance(value, list):

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-__all__ = ["EvolinoError", "ConfigError", "ClusterError", "NotFittedError"]
+import importlib
+
+__all__ = ["EvolinoError", "ConfigError", "ClusterError", "NotFittedError", "RunError", "MissingExtraError",
+           "require_extra"]
 
 
 class EvolinoError(Exception):
@@ -19,3 +22,22 @@ class ClusterError(EvolinoError):
 
 class NotFittedError(EvolinoError, AttributeError):
     """A method that needs a fitted estimator (``predict``, ``generate``, ``score``) was called before ``fit``."""
+
+
+class RunError(EvolinoError):
+    """A run cannot start or go on as asked: its folder holds another run, is not writable or not trusted, or the
+    disk is full (what is intact and how to go on is in the message)."""
+
+
+class MissingExtraError(EvolinoError, ImportError):
+    """A feature needs a package of an optional extra that is not installed (the message names the extra)."""
+
+
+def require_extra(module: str, extra: str, feature: str) -> None:
+    """Import ``module`` or raise :class:`MissingExtraError`: "``feature`` needs ``module``: pip install
+    "evolino[``extra``]"". Extras keep a plain install small (no Ray, JAX, Optuna or mkdocs unless asked for)."""
+    try:
+        importlib.import_module(module)
+    except ImportError:
+        raise MissingExtraError(f'{feature} needs {module}, which is not installed: pip install '
+                                f'"evolino[{extra}]"') from None

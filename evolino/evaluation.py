@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from evolino.fitness import ForwardPasses, ScorePool, bounded, divergence_bound, line_of
+from evolino.fitness import ForwardPasses, ScorePool, bounded, line_of
 from evolino.model import EvolinoModel
 from evolino.network import LSTMSpec
 from evolino.readout import ReadoutConfig
@@ -77,7 +77,7 @@ def _forecast_bounded(passes: ForwardPasses, task: Task, lines, stops, readout: 
     if not task.generative:
         return True
     (weights,), finals, _ = passes.fit(lines, stops, task.washout, readout)
-    bound = divergence_bound(task)
+    bound = task.divergence_bound
     for i, (line, stop, state) in enumerate(zip(lines, stops, finals, strict=True)):
         test_steps = task.test[i].steps if task.test else 0
         steps = test_steps if task.n_inputs else max(test_steps, task.stability_length(task.validation[i].steps))

@@ -44,10 +44,10 @@ from evolino.kernels import KERNEL_CHOICES, default_kernel, forward_ops
 from evolino.metrics import score
 from evolino.network import LSTMSpec, LSTMState, direct_features, pool_features, readout_outputs, unpack
 from evolino.readout import ReadoutConfig, ReadoutStats, design_matrix, loo_outputs
-from evolino.tasks.base import DIVERGENCE_BOUND, SequencePair, Task
+from evolino.tasks.base import SequencePair, Task
 
 __all__ = ["EvolinoProblem", "FitnessLines", "ForwardPasses", "Line", "ScorePool", "score", "previous_targets",
-           "evaluate_genomes", "validation_scores", "line_of", "fitness_lines", "divergence_bound", "bounded"]
+           "evaluate_genomes", "validation_scores", "line_of", "fitness_lines", "bounded"]
 
 STREAM_STEPS = 256  # longest teacher-forced segment whose states are held at once
 
@@ -68,7 +68,7 @@ def _segments(stop: int, washout: int, start: int = 0) -> list[tuple[int, int]]:
 
 
 @dataclass(frozen=True, eq=False)
-class Line:
+class ScoredLine:
     """Data that runs from a zero state: one sequence, or parts that continue each other joined end to end.
 
     Attributes
@@ -76,18 +76,17 @@ class Line:
     targets : (T, m), NaN where there is no target
     inputs : (T, n_inputs) or None
     scored : (T,) bool, the steps that have a target
-    sources : (T, n_external)  inputs and fed-back previous targets, as the cells see them
-    direct : (T, n_direct)     what the readout sees directly (:func:`evolino.network.direct_features`): a read-only
-                               view of the sources, not contiguous
-    bounds : part boundaries [0, end of part 1, ..., T]
     """
 
     targets: np.ndarray
     inputs: np.ndarray | None
     scored: np.ndarray
-    sources: np.ndarray
-    direct: np.ndarray
-    bounds: tuple[int, ...]
+
+    @classmethod
+    def of(cls, parts: Sequence[SequencePair]) -> ScoredLine:
+        """Join sequences that continue each other (inputs None when they have none)."""
+        inputs = None if parts[0].inputs is None else np.concatenate([p.inputs for p in parts])
+        return ScoredLine(np.concatenate([p.targets for p in parts]), inputs, np.concatenate([p.scored for p in parts]))
 
     @property
     def steps(self) -> int:
@@ -100,10 +99,28 @@ class Line:
         return mask
 
 
+@dataclass(frozen=True, eq=False)
+class Line(ScoredLine):
+    """A :class:`ScoredLine` as a network with readout sees it: its sources and direct readout features.
+
+    Attributes
+    ----------
+    targets, inputs, scored : as :class:`ScoredLine`
+    sources : (T, n_external)  inputs and fed-back previous targets, as the cells see them
+    direct : (T, n_direct)     what the readout sees directly (:func:`evolino.network.direct_features`): a read-only
+                               view of the sources, not contiguous
+    bounds : part boundaries [0, end of part 1, ..., T]
+    """
+
+    sources: np.ndarray
+    direct: np.ndarray
+    bounds: tuple[int, ...]
+
+
 def line_of(spec: LSTMSpec, parts: Sequence[SequencePair]) -> Line:
     """Join sequences that continue each other into one :class:`Line` for ``spec``."""
-    targets = np.concatenate([p.targets for p in parts])
-    inputs = None if parts[0].inputs is None else np.concatenate([p.inputs for p in parts])
+    joined = ScoredLine.of(parts)
+    targets, inputs = joined.targets, joined.inputs
     columns = []
     if spec.n_inputs:
         if inputs is None or inputs.shape[1] != spec.n_inputs:
@@ -113,8 +130,7 @@ def line_of(spec: LSTMSpec, parts: Sequence[SequencePair]) -> Line:
         columns.append(previous_targets(targets))
     sources = np.concatenate(columns, axis=1) if columns else np.zeros((targets.shape[0], 0))
     bounds = tuple(int(b) for b in np.cumsum([0, *(p.steps for p in parts)]))
-    return Line(targets, inputs, np.concatenate([p.scored for p in parts]), sources,
-                direct_features(spec, sources), bounds)
+    return Line(targets, inputs, joined.scored, sources, direct_features(spec, sources), bounds)
 
 
 @dataclass(frozen=True, eq=False)
@@ -303,10 +319,6 @@ def _loo_scores(passes: ForwardPasses, task: Task, config: ReadoutConfig, prepar
     return np.where(np.isfinite(errors), errors, np.inf)
 
 
-def divergence_bound(task: Task) -> float:
-    """The largest absolute output a free run may reach: DIVERGENCE_BOUND times the largest training target."""
-    largest = max(float(np.nanmax(np.abs(p.targets))) for p in task.train)
-    return DIVERGENCE_BOUND * (largest if largest > 0 else 1.0)
 
 
 def _score_candidates(passes: ForwardPasses, task: Task, config: ReadoutConfig, prepared: FitnessLines):
@@ -320,7 +332,7 @@ def _score_candidates(passes: ForwardPasses, task: Task, config: ReadoutConfig, 
         solutions, finals, choice = passes.fit(lines, stops, washout, config)
         pool = ScorePool(len(solutions), passes.n)
         if task.generative:
-            bound = divergence_bound(task)
+            bound = task.divergence_bound
             for line, stop, state in zip(lines, stops, finals, strict=True):
                 _free_run_windows(passes, task, line, stop, state, solutions, pool, bound)
         else:

@@ -26,7 +26,7 @@ from collections.abc import Callable
 import numpy as np
 
 __all__ = ["METRICS", "REPORTED_METRICS", "Metric", "check_metric", "metric_name", "score", "classification_error",
-           "report_scores", "confusion_matrix", "balanced_accuracy"]
+           "report_scores", "confusion_matrix", "balanced_accuracy", "finite_or_none", "error_or_inf"]
 
 METRICS = ("nrmse", "rmse", "mse", "mae", "error_rate")
 REPORTED_METRICS = (*METRICS, "accuracy")
@@ -134,5 +134,16 @@ def report_scores(names, targets: np.ndarray, outputs: np.ndarray, mask: np.ndar
         value = float(score(base, targets, outputs[None], mask, scale, offset)[0])
         if name == "accuracy":
             value = 1.0 - value
-        scores[name] = value if np.isfinite(value) else None
+        scores[name] = finite_or_none(value)
     return scores
+
+
+def finite_or_none(x) -> float | None:
+    """``x`` as a float, or None where it is NaN or infinite: JSON has no infinity, so a diverged error is null."""
+    x = float(x)
+    return x if np.isfinite(x) else None
+
+
+def error_or_inf(x) -> float:
+    """An error read back from JSON as a float to rank by: None (null) and NaN become +inf, the worst."""
+    return float("inf") if x is None or not np.isfinite(float(x)) else float(x)

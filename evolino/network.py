@@ -45,13 +45,14 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-__all__ = ["LSTMSpec", "LSTMWeights", "LSTMState", "PoolCarry", "POOLS", "sigmoid", "unpack", "teacher_forced",
-           "closed_loop", "direct_features", "lag_matrix", "lag_view", "pool_features", "readout_outputs",
-           "external_sources", "history_rows"]
+__all__ = ["DEFAULT_FEEDBACK_SCALE", "LSTMSpec", "LSTMWeights", "LSTMState", "PoolCarry", "POOLS", "sigmoid", "unpack",
+           "teacher_forced", "closed_loop", "direct_features", "lag_matrix", "lag_view", "pool_features",
+           "readout_outputs", "external_sources", "history_rows"]
 
 POOLS = ("last", "mean", "max")  # what a pooled readout can join with "+", in this order
 
-
+# Chosen with readout.DEFAULT_RCOND on MSO2's validation window (experiments/mso.py ablation).
+DEFAULT_FEEDBACK_SCALE = 1e-4
 DRIVE_STEPS = 256  # steps of a closed loop whose input drive is computed at once
 
 
@@ -79,8 +80,8 @@ class LSTMSpec:
     feedback : bool
         Feed the previous target (teacher forcing) or output (closed loop) back as an input.
     feedback_scale : float
-        Factor applied to the fed-back value. Small values (1e-3) keep the cells near their linear regime, which is
-        what oscillator tasks need.
+        Factor applied to the fed-back value. Small values (the default, :data:`DEFAULT_FEEDBACK_SCALE`) keep the
+        cells near their linear regime, which is what oscillator tasks need.
     readout_lags : int
         Steps of external sources (inputs and unscaled fed-back values) the readout sees directly besides the cell
         outputs; 0 is the papers' readout.
@@ -96,7 +97,7 @@ class LSTMSpec:
     peepholes: bool = True
     forget_gate: bool = True
     feedback: bool = True
-    feedback_scale: float = 1e-3
+    feedback_scale: float = DEFAULT_FEEDBACK_SCALE
     readout_lags: int = 0
     readout_pool: str = "last"
 

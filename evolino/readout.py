@@ -33,8 +33,11 @@ import numpy as np
 from evolino.blas import single_threaded_blas
 from evolino.kernels import compiled_threads
 
-__all__ = ["ReadoutConfig", "ReadoutStats", "design_matrix", "fit_readout", "loo_outputs", "DEFAULT_RIDGE_GRID"]
+__all__ = ["DEFAULT_RCOND", "DEFAULT_RIDGE_GRID", "ReadoutConfig", "ReadoutStats", "design_matrix", "fit_readout",
+           "loo_outputs"]
 
+# The pseudo-inverse cutoff, chosen with network.DEFAULT_FEEDBACK_SCALE on MSO2's validation window.
+DEFAULT_RCOND = 1e-14
 DEFAULT_RIDGE_GRID = (0.0, 1e-8, 1e-6, 1e-4, 1e-2, 1.0, 100.0, 1e8)
 CHOOSERS = ("auto", "validation", "loo")
 LOO_RCOND = 1e-12  # pseudo-inverse cutoff of X^T X + ridge E in loo_outputs (relative to its largest eigenvalue)
@@ -59,7 +62,7 @@ class ReadoutConfig:
         The strengths "auto" and "validation" choose from.
     """
 
-    rcond: float = 1e-10
+    rcond: float = DEFAULT_RCOND
     ridge: float | str = 0.0
     bias: bool = True
     ridge_grid: tuple[float, ...] = DEFAULT_RIDGE_GRID

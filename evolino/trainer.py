@@ -33,12 +33,12 @@ from evolino.labels import (
     default_pool,
     is_sequence_labelling,
 )
-from evolino.metrics import balanced_accuracy, confusion_matrix, metric_name, report_scores
+from evolino.metrics import balanced_accuracy, confusion_matrix, finite_or_none, metric_name, report_scores
 from evolino.model import EvolinoModel
-from evolino.network import LSTMSpec
+from evolino.network import DEFAULT_FEEDBACK_SCALE, LSTMSpec
 from evolino.optimizers import make_optimizer, optimizer_options
 from evolino.params import ParamsMixin
-from evolino.readout import DEFAULT_RIDGE_GRID, ReadoutConfig
+from evolino.readout import DEFAULT_RCOND, DEFAULT_RIDGE_GRID, ReadoutConfig
 from evolino.tasks.base import Task
 
 __all__ = ["Evolino", "FitResult", "HISTORY_COLUMNS", "Protocol", "RunControls", "resolve_protocol", "WEIGHT_WARNING"]
@@ -142,10 +142,10 @@ class FitResult:
             "evaluations": self.evaluations,
             "wall_seconds": round(self.wall_seconds, 3),
             "metric": self.metric,
-            "fitness": _json_float(self.fitness),
-            "validation_error": _json_float(self.validation_error),
-            "test_error": _json_float(self.test_error),
-            "test_one_step_error": _json_float(self.test_one_step_error),
+            "fitness": finite_or_none(self.fitness),
+            "validation_error": finite_or_none(self.validation_error),
+            "test_error": finite_or_none(self.test_error),
+            "test_one_step_error": finite_or_none(self.test_one_step_error),
             "ridge": self.ridge,
             "readout_lags": self.readout_lags,
             "readout_pool": self.readout_pool,
@@ -159,8 +159,6 @@ class FitResult:
         }
 
 
-def _json_float(x: float):
-    return float(x) if np.isfinite(x) else None
 
 
 @dataclass(frozen=True)
@@ -357,9 +355,9 @@ class Evolino(FittedNetworkMixin, ParamsMixin):
         peepholes: bool = True,
         forget_gate: bool = True,
         feedback: bool | None = None,
-        feedback_scale: float = 1e-4,
+        feedback_scale: float = DEFAULT_FEEDBACK_SCALE,
         init_scale: float = 0.1,
-        rcond: float = 1e-14,
+        rcond: float = DEFAULT_RCOND,
         ridge: float | str | None = None,
         readout_bias: bool = True,
         readout_lags: int | str | None = None,
@@ -669,7 +667,7 @@ def _warnings(task: Task, spec: LSTMSpec, model: EvolinoModel, result: FitResult
     if not final.bounded:
         notes.append("the forecast leaves the range of the data by more than ten times (the network is unstable "
                      "in free runs)")
-    largest = max(float(np.nanmax(np.abs(p.targets))) for p in task.train) or 1.0
+    largest = task.largest_train_target
     reach = np.abs(model.readout[: spec.cell_features]).sum(axis=0).max()
     if not task.noise_free and (not np.isfinite(reach) or reach > WEIGHT_WARNING * largest):
         notes.append(f"readout weights are huge: the cells can move an output by {reach:.1e}, {reach / largest:.0e} "

@@ -9,8 +9,7 @@ import json
 import sys
 from pathlib import Path
 
-import numpy as np
-
+from evolino.metrics import error_or_inf, finite_or_none  # noqa: F401  (the experiments import them from here)
 from evolino.provenance import provenance
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,11 +47,4 @@ def write_results(path: Path, payload: dict, command: str | None = None, **meta)
     print(f"wrote {path}")
 
 
-def finite_or_none(x: float) -> float | None:
-    """JSON has no infinity: a diverged run's error is written as null."""
-    return float(x) if np.isfinite(x) else None
 
-
-def error_or_inf(x: float | None) -> float:
-    """An error read back from JSON: null (a diverged run) is +inf again."""
-    return np.inf if x is None else x

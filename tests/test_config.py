@@ -147,3 +147,16 @@ def test_an_int_is_accepted_for_a_float_key_but_not_the_reverse():
     assert isinstance(config_from_dict({"readout": {"ridge": 0}}).readout.ridge, float)
     with pytest.raises(ConfigError, match="network.cells"):
         config_from_dict({"network": {"cells": 3.0}})
+
+
+def test_every_default_of_the_config_is_the_estimators_own():
+    """One source per default: a run with no settings is Evolino() with no arguments (empty option tables are the
+    estimator's None)."""
+    import inspect
+
+    from evolino.config import RunConfig, estimator_params
+    from evolino.trainer import Evolino
+
+    defaults = {name: p.default for name, p in inspect.signature(Evolino).parameters.items()}
+    given = {name: (None if value in ({}, ()) else value) for name, value in estimator_params(RunConfig()).items()}
+    assert {name: (value, defaults[name]) for name, value in given.items() if value != defaults[name]} == {}

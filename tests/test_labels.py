@@ -12,7 +12,7 @@ from evolino.labels import calibrate, choose_final, pool_subsets, softmax
 from evolino.network import LSTMSpec
 from evolino.readout import ReadoutConfig
 from evolino.tasks.base import SequencePair
-from evolino.tasks.sequences import labelled_table
+from evolino.tasks.table import labelled_table
 
 TINY = ["--cells", "2", "--population", "8", "--generations", "2", "--quiet", "--no-plots"]
 

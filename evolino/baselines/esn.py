@@ -35,15 +35,16 @@ import numpy as np
 
 from evolino.blas import single_threaded_blas
 from evolino.errors import NotFittedError
-from evolino.fitness import ScorePool, bounded, divergence_bound, previous_targets
+from evolino.fitness import ScoredLine, ScorePool, bounded, previous_targets
 from evolino.params import ParamsMixin
-from evolino.readout import ReadoutConfig, ReadoutStats
-from evolino.tasks.base import SequencePair, Task
+from evolino.readout import DEFAULT_RCOND, ReadoutConfig, ReadoutStats
+from evolino.tasks.base import Task
 
 __all__ = ["EchoStateNetwork", "ESNResult", "ESNSearch", "DEFAULT_GRID", "DEFAULT_READOUTS", "default_readout"]
 
 DEFAULT_READOUTS = (ReadoutConfig(rcond=1e-14), ReadoutConfig(rcond=1e-10), ReadoutConfig(rcond=1e-6),
-                    ReadoutConfig(ridge=1e-8), ReadoutConfig(ridge=1e-4), ReadoutConfig(ridge="auto"))
+                    ReadoutConfig(rcond=1e-10, ridge=1e-8), ReadoutConfig(rcond=1e-10, ridge=1e-4),
+                    ReadoutConfig(rcond=1e-10, ridge="auto"))
 DEFAULT_GRID = {
     "leak": (1.0, 0.5, 0.3),
     "spectral_radius": (0.1, 0.3, 0.5, 0.8, 0.9, 0.95, 1.0),
@@ -80,23 +81,6 @@ class ESNResult:
     ridge: float = 0.0
 
 
-@dataclass
-class _Line:
-    """A stretch that runs from a zero state: targets (T, m), inputs (T, k) (k may be 0) and the scored steps."""
-
-    targets: np.ndarray
-    inputs: np.ndarray
-    scored: np.ndarray
-
-    @classmethod
-    def of(cls, parts: Sequence[SequencePair]) -> _Line:
-        targets = np.concatenate([p.targets for p in parts])
-        inputs = np.concatenate([p.inputs if p.inputs is not None else np.zeros((p.steps, 0)) for p in parts])
-        return cls(targets, inputs, np.concatenate([p.scored for p in parts]))
-
-    @property
-    def steps(self) -> int:
-        return self.targets.shape[0]
 
 
 class EchoStateNetwork(ParamsMixin):
@@ -183,7 +167,7 @@ class EchoStateNetwork(ParamsMixin):
             states[t] = x
         return states, x
 
-    def _teacher(self, line: _Line, start: int, stop: int, x: np.ndarray | None, generative: bool):
+    def _teacher(self, line: ScoredLine, start: int, stop: int, x: np.ndarray | None, generative: bool):
         """States over [start, stop) of ``line``, continuing state ``x`` (zeros when None)."""
         x = np.zeros(self.units) if x is None else x
         if generative:
@@ -191,7 +175,7 @@ class EchoStateNetwork(ParamsMixin):
             fed_back = previous_targets(line.targets[start:stop], before)
         else:
             fed_back = np.zeros((stop - start, 0))
-        return self._drive(x, line.inputs[start:stop], fed_back)
+        return self._drive(x, _inputs(line)[start:stop], fed_back)
 
     def _free_run(self, weights: np.ndarray, x: np.ndarray, y: np.ndarray, inputs: np.ndarray, steps: int,
                   bias: bool) -> np.ndarray:
@@ -210,7 +194,7 @@ class EchoStateNetwork(ParamsMixin):
 
     # ------------------------------------------------------------------------------------------------- readout
 
-    def _fit_statistics(self, lines: Sequence[_Line], stops: Sequence[int], washout: int, bias: bool,
+    def _fit_statistics(self, lines: Sequence[ScoredLine], stops: Sequence[int], washout: int, bias: bool,
                         generative: bool) -> tuple[ReadoutStats, list[np.ndarray]]:
         """Readout statistics over [washout, stop) of every line (scored steps only) and each line's state at stop."""
         stats = ReadoutStats(1, self.units + 1, lines[0].targets.shape[1])
@@ -235,12 +219,12 @@ class EchoStateNetwork(ParamsMixin):
     def _outputs(self, states: np.ndarray, weights: np.ndarray, bias: bool) -> np.ndarray:
         return states @ weights[:-1] + (weights[-1] if bias else 0.0)
 
-    def _validation_lines(self, task: Task) -> tuple[list[_Line], list[int]]:
+    def _validation_lines(self, task: Task) -> tuple[list[ScoredLine], list[int]]:
         """The lines the readout is fitted on for validation, and where their training part stops."""
         if task.continued and task.validation:
-            lines = [_Line.of([tr, va]) for tr, va in zip(task.train, task.validation, strict=True)]
+            lines = [ScoredLine.of([tr, va]) for tr, va in zip(task.train, task.validation, strict=True)]
             return lines, [tr.steps for tr in task.train]
-        lines = [_Line.of([tr]) for tr in task.train]
+        lines = [ScoredLine.of([tr]) for tr in task.train]
         return lines, [line.steps for line in lines]
 
     def _validation_errors(self, task: Task, configs: Sequence[ReadoutConfig]) -> list[tuple[float, float]]:
@@ -263,20 +247,20 @@ class EchoStateNetwork(ParamsMixin):
                         out = self._outputs(states, weights, config.bias)
                         pool.add(line.targets[stop:], line.scored[stop:], [out[None]])
             else:
-                for line in [_Line.of([p]) for p in task.validation] if task.validation else lines:
+                for line in [ScoredLine.of([p]) for p in task.validation] if task.validation else lines:
                     states, _ = self._teacher(line, 0, line.steps, None, False)
                     out = self._outputs(states, weights, config.bias)
-                    pool.add(line.targets, _after(line, task.washout), [out[None]])
+                    pool.add(line.targets, line.scored_after(task.washout), [out[None]])
             errors.append((float(pool.scores(task)[0, 0]), ridge))
         return errors
 
-    def _score_free_runs(self, task: Task, line: _Line, stop: int, x: np.ndarray, weights: np.ndarray, bias: bool,
+    def _score_free_runs(self, task: Task, line: ScoredLine, stop: int, x: np.ndarray, weights: np.ndarray, bias: bool,
                          pool: ScorePool) -> None:
         """Evolino's generative validation: free runs from teacher-forced states at ``task.validation_starts`` in
         [stop, T), then the checked free run past the data; a run beyond the data that leaves the bound is unstable."""
         available = line.steps - stop
         horizon = task.free_run_length(available)
-        bound = divergence_bound(task)
+        bound = task.divergence_bound
         position = stop
         for offset in task.validation_starts(available):
             if stop + offset > position:
@@ -300,9 +284,9 @@ class EchoStateNetwork(ParamsMixin):
         seen = task.seen_before_test()
         if task.continued:
             tests = task.test or [None] * len(seen)
-            lines = [_Line.of([s] if te is None else [s, te]) for s, te in zip(seen, tests, strict=True)]
+            lines = [ScoredLine.of([s] if te is None else [s, te]) for s, te in zip(seen, tests, strict=True)]
         else:
-            lines = [_Line.of([s]) for s in seen]
+            lines = [ScoredLine.of([s]) for s in seen]
         stops = [s.steps for s in seen]
         stats, finals = self._fit_statistics(lines, stops, task.washout, config.bias, task.generative)
         weights, ridge = self._solve(stats, config)
@@ -312,16 +296,16 @@ class EchoStateNetwork(ParamsMixin):
         if task.continued:
             for line, stop, x in zip(lines, stops, finals, strict=True):
                 if task.generative:
-                    out = self._free_run(weights, x, line.targets[stop - 1], line.inputs[stop:], line.steps - stop,
+                    out = self._free_run(weights, x, line.targets[stop - 1], _inputs(line)[stop:], line.steps - stop,
                                          config.bias)
                 else:
                     out = self._outputs(self._teacher(line, stop, line.steps, x, False)[0], weights, config.bias)
                 pool.add(line.targets[stop:], line.scored[stop:], [out[None]])
                 outputs.append(out)
         else:
-            for line in [_Line.of([p]) for p in task.test]:
+            for line in [ScoredLine.of([p]) for p in task.test]:
                 out = self._outputs(self._teacher(line, 0, line.steps, None, False)[0], weights, config.bias)
-                pool.add(line.targets, _after(line, task.washout), [out[None]])
+                pool.add(line.targets, line.scored_after(task.washout), [out[None]])
                 outputs.append(out)
         return float(pool.scores(task)[0, 0]), outputs, weights, ridge
 
@@ -369,7 +353,7 @@ class EchoStateNetwork(ParamsMixin):
         if reference is None:
             raise ValueError("predict needs targets (a generative task's network) or inputs")
         steps = np.asarray(reference).shape[0]
-        line = _Line(_columns(targets, steps, self.readout_.shape[1]) if generative else
+        line = ScoredLine(_columns(targets, steps, self.readout_.shape[1]) if generative else
                      np.zeros((steps, self.readout_.shape[1])),
                      _columns(inputs, steps, self.w_in_.shape[1]), np.ones(steps, dtype=bool))
         states, _ = self._teacher(line, 0, steps, None, generative)
@@ -383,7 +367,7 @@ class EchoStateNetwork(ParamsMixin):
             raise ValueError("generate needs a network fitted on a generative task without inputs")
         history = _columns(history, None, self.readout_.shape[1])
         known = history.shape[0]
-        line = _Line(history, np.zeros((known, 0)), np.ones(known, dtype=bool))
+        line = ScoredLine(history, np.zeros((known, 0)), np.ones(known, dtype=bool))
         _, x = self._teacher(line, 0, known, None, True)
         return self._free_run(self.readout_, x, history[-1], np.zeros((steps, 0)), steps, config.bias)
 
@@ -404,13 +388,9 @@ def default_readout(task: Task) -> ReadoutConfig:
     """Evolino's default readout for ``task`` (:func:`evolino.trainer.resolve_protocol`): the pseudo-inverse with
     cutoff 1e-14 on noise-free data or without validation data, else a ridge chosen by GCV."""
     choose = bool(task.validation) and not task.noise_free
-    return ReadoutConfig(rcond=1e-14, ridge="auto" if choose else 0.0)
+    return ReadoutConfig(rcond=DEFAULT_RCOND, ridge="auto" if choose else 0.0)
 
 
-def _after(line: _Line, washout: int) -> np.ndarray:
-    mask = line.scored.copy()
-    mask[:washout] = False
-    return mask
 
 
 class ESNSearch(ParamsMixin):
@@ -509,3 +489,8 @@ class ESNSearch(ParamsMixin):
             for config, (error, _) in zip(readouts, esn._validation_errors(task, readouts), strict=True):
                 rows.append({**params, "readout": config, "random_state": seed, "validation_error": error})
         return rows
+
+
+def _inputs(line: ScoredLine) -> np.ndarray:
+    """(T, k) inputs, k = 0 for a line without any: the reservoir's input weights then have no columns."""
+    return line.inputs if line.inputs is not None else np.zeros((line.steps, 0))

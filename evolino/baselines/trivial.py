@@ -26,7 +26,7 @@ import numpy as np
 from evolino.fitness import line_of
 from evolino.metrics import score
 from evolino.network import LSTMSpec
-from evolino.tasks.base import DIVERGENCE_BOUND, Task
+from evolino.tasks.base import Task
 
 __all__ = ["BaselineReport", "trivial_baselines", "choose_ar_order", "MAX_ORDER"]
 
@@ -125,7 +125,7 @@ def _validation_error(task: Task, order: int, free_run: bool) -> float:
         stops = [tr.steps for tr in task.train]
         weights = model.fit(lines, stops, task.washout)
         pieces = []
-        bound = DIVERGENCE_BOUND * max(float(np.nanmax(np.abs(p.targets))) for p in task.train)
+        bound = task.divergence_bound
         for line, stop in zip(lines, stops, strict=True):
             available = line.steps - stop
             if not free_run:

@@ -27,6 +27,7 @@ import numpy as np
 from evolino.forecasting.backtest import linear_forecasts
 from evolino.forecasting.linear import NestedAR, lag_block
 from evolino.forecasting.series import Prepared
+from evolino.metrics import finite_or_none
 
 __all__ = ["Member", "CombinedLinear", "combination_weights"]
 
@@ -143,5 +144,5 @@ class CombinedLinear:
     def describe(self) -> list[dict]:
         """JSON-ready members: transform, order, backtest error, weight."""
         return [{"transform": m.prepared.transform.name, "order": int(m.order),
-                 "backtest_error": float(m.error) if np.isfinite(m.error) else None, "weight": float(w)}
+                 "backtest_error": finite_or_none(m.error), "weight": float(w)}
                 for m, w in zip(self.members, self.weights, strict=True)]

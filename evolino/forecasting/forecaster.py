@@ -51,7 +51,7 @@ from evolino.forecasting.model import ForecastModel
 from evolino.forecasting.season import season_length
 from evolino.forecasting.series import Prepared, Series, prepare
 from evolino.forecasting.transforms import SeriesTransform, candidate_transforms
-from evolino.metrics import score
+from evolino.metrics import finite_or_none, score
 from evolino.params import ParamsMixin
 from evolino.readout import ReadoutConfig
 from evolino.tasks.base import Task
@@ -93,8 +93,9 @@ class ForecastResult(FitResult):
     interval_outputs: list = field(default_factory=list)
 
     def summary(self) -> dict:
-        return {**super().summary(), "ridge": _json(self.ridge), "transform": self.transform, "season": self.season,
-                "final": self.final, "ensemble": self.ensemble, "backtest": self.backtest, "interval": self.interval}
+        return {**super().summary(), "ridge": finite_or_none(self.ridge), "transform": self.transform,
+                "season": self.season, "final": self.final, "ensemble": self.ensemble, "backtest": self.backtest,
+                "interval": self.interval}
 
 
 class Forecaster(ParamsMixin):
@@ -250,7 +251,7 @@ class Forecaster(ParamsMixin):
                 candidates[(k, label)] = error
                 if error < outcome.linear_error and (per_origin < linear).all():
                     qualified[(k, label)] = error
-        outcome.candidates = {f"k={k} ridge={label}": _json(e) for (k, label), e in candidates.items()}
+        outcome.candidates = {f"k={k} ridge={label}": finite_or_none(e) for (k, label), e in candidates.items()}
         pool = qualified or candidates
         (k, label), error = min(pool.items(), key=lambda item: (item[1], item[0][0]))
         outcome.network = {"error": error, "ensemble": k, "ridge": label, "spec": spec, "genomes": genomes[:k],
@@ -277,7 +278,7 @@ class Forecaster(ParamsMixin):
         if test_steps:
             lower, upper = horizon_quantiles(residuals, mask, level, steps=test_steps)
             bounds = [outputs + lower, outputs + upper]
-            interval["coverage"] = _json(coverage(test_targets, *bounds, test_mask))
+            interval["coverage"] = finite_or_none(coverage(test_targets, *bounds, test_mask))
         model = ForecastModel.from_parts(final, residuals, mask, level, series)
         baselines, baseline_outputs = _baselines(series, linear, outcome.season)
         history = getattr(estimator, "result_", None)
@@ -285,8 +286,8 @@ class Forecaster(ParamsMixin):
         test_error = _error(series, test_targets, outputs, test_mask) if test_steps else float("nan")
         one_step_error = _error(series, test_targets, one_step, test_mask) if test_steps else float("nan")
         backtest = {"origins": [int(o) for o in outcome.origins], "horizon": int(outcome.horizon),
-                    "linear": _json(outcome.linear_error),
-                    "network": None if network is None else _json(network["error"]),
+                    "linear": finite_or_none(outcome.linear_error),
+                    "network": None if network is None else finite_or_none(network["error"]),
                     "chosen": "network" if use_network else "linear",
                     "network_ridge": None if network is None else network["ridge"],
                     "network_ensemble": None if network is None else network["ensemble"],
@@ -337,8 +338,6 @@ class _Outcome:
     notes: list = field(default_factory=list)
 
 
-def _json(x: float):
-    return float(x) if np.isfinite(x) else None
 
 
 def _per_origin(metric: str, targets: np.ndarray, mask: np.ndarray, forecasts: np.ndarray) -> np.ndarray:
@@ -488,9 +487,9 @@ def _baselines(series: Series, linear: CombinedLinear, season: int | None) -> tu
     for name in ("ar", "persistence", "seasonal_naive", "mean"):
         if name not in outputs:
             continue
-        entry = {"test_error": _json(_error(series, targets, outputs[name], mask))}
+        entry = {"test_error": finite_or_none(_error(series, targets, outputs[name], mask))}
         if f"{name}_one_step" in outputs:
-            entry["test_one_step_error"] = _json(_error(series, targets, outputs[f"{name}_one_step"], mask))
+            entry["test_one_step_error"] = finite_or_none(_error(series, targets, outputs[f"{name}_one_step"], mask))
         errors[name] = entry
     errors["ar"].update(order=linear.order, transform=linear.leader.prepared.transform.name,
                         members=linear.describe())

@@ -6,7 +6,7 @@ A generation of the networks people evolve with Evolino is milliseconds of work,
 cluster; whole runs are not. :func:`run_sweep` hands the trials of a sweep (:mod:`evolino.sweep.space`) to Ray Tune,
 which runs as many at once as there are CPUs (locally, or on a cluster joined by address), and stops them early
 (ASHA) or proposes new settings (Optuna) from the fitness each trial reports after every generation. A trial is
-:func:`evolino.cli.execute_run` on its own config, the code path of ``python -m evolino run``, so its folder
+:func:`evolino.runs.start_run` on its own config, the code path of ``python -m evolino run``, so its folder
 holds what a run's does, and ``python -m evolino run --config TRIAL/config.toml`` repeats it bit for bit.
 
 The sweep folder
@@ -43,21 +43,20 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import math
 import os
 import time
 from pathlib import Path
 
 from evolino.errors import ClusterError, ConfigError
+from evolino.metrics import error_or_inf
+from evolino.sweep.records import DONE_STATES, TRIALS_FOLDER, trial_records, write_record
 from evolino.sweep.space import SweepSpec, Trial, load_sweep, plan_trials, trial_config
 
 __all__ = ["run_sweep", "SWEEP_FILE", "PLAN_FILE", "TRIALS_FOLDER", "trial_records", "DONE_STATES"]
 
 SWEEP_FILE = "sweep.toml"
 PLAN_FILE = "plan.json"
-TRIALS_FOLDER = "trials"
 TUNE_FOLDER = "tune"
-DONE_STATES = ("finished", "stopped", "error")
 DEFAULT_CONNECT_TIMEOUT = 20.0
 
 
@@ -91,7 +90,7 @@ def run_sweep(sweep: str | os.PathLike | SweepSpec | None, out: str | os.PathLik
     if resume and spec.search == "optuna":  # cut off by a killed driver; optuna proposes afresh instead
         for name, record in trial_records(out).items():
             if record.get("status") == "running":
-                _write_record(out, name, {**record, "status": "interrupted"})
+                write_record(out, name, {**record, "status": "interrupted"})
     started = time.monotonic()
     trials = _pending_trials(spec, out)
     concurrent = max_concurrent or spec.max_concurrent
@@ -154,24 +153,6 @@ def _as_spec(sweep) -> SweepSpec:
     return sweep if isinstance(sweep, SweepSpec) else load_sweep(sweep)
 
 
-def trial_records(out: str | os.PathLike) -> dict[str, dict]:
-    """``{name: record}`` of every trial that has started, in name order."""
-    folder = Path(out) / TRIALS_FOLDER
-    records = {}
-    for path in sorted(folder.glob("*.json")) if folder.is_dir() else ():
-        try:
-            records[path.stem] = json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError):  # only atomic writes make these files: not expected, but not fatal
-            continue
-    return records
-
-
-def _write_record(out: Path, name: str, record: dict) -> None:
-    from evolino.atomic import write_text
-
-    write_text(out / TRIALS_FOLDER / f"{name}.json", json.dumps(record, indent=1))
-
-
 def _optuna_samples_left(spec: SweepSpec, out: Path) -> int:
     if spec.search != "optuna":
         return 0
@@ -191,15 +172,15 @@ def _pending_trials(spec: SweepSpec, out: Path) -> list[Trial]:
 def _execute_trial(out: Path, spec: SweepSpec, trial: Trial, report) -> dict:
     """Run one trial into ``out/trials/NAME`` (cleared first: a trial cut off earlier starts again); returns its
     record. ``report(metrics)`` receives the per-generation metrics."""
-    from evolino.cli import execute_run
     from evolino.kernels import compiled_available, limit_compiled_threads
     from evolino.run_folder import clear_run
+    from evolino.runs import start_run
 
     folder = out / TRIALS_FOLDER / trial.name
     config = trial_config(spec, trial.settings, trial.seed, folder)
     record = {**trial.as_dict(), "status": "running", "folder": f"{TRIALS_FOLDER}/{trial.name}",
               "started": time.time()}
-    _write_record(out, trial.name, record)
+    write_record(out, trial.name, record)
     clear_run(folder)
     if compiled_available():
         limit_compiled_threads(1)  # one CPU per trial: a full-width thread pool per trial would oversubscribe
@@ -210,21 +191,20 @@ def _execute_trial(out: Path, spec: SweepSpec, trial: Trial, report) -> dict:
     # What the run prints (its summary line, warnings) goes to trials/NAME.log, not into the sweep's own output.
     with open(out / TRIALS_FOLDER / f"{trial.name}.log", "w") as log, contextlib.redirect_stdout(log), \
             contextlib.redirect_stderr(log):
-        status = execute_run(config, overwrite=True, quiet=True, callbacks=(per_generation,), handle_sigint=False)
+        run = start_run(config, overwrite=True, quiet=True, callbacks=(per_generation,), handle_sigint=False)
     result = json.loads((folder / "result.json").read_text())
-    record.update(status="finished" if status == 0 else "error", exit_status=status, ended=time.time(),
+    record.update(status="error" if run.interrupted else "finished", exit_status=130 if run.interrupted else 0,
+                  ended=time.time(),
                   validation_error=result.get("validation_error"), test_error=result.get("test_error"))
-    _write_record(out, trial.name, record)
-    final = {"score": _number(result.get("validation_error")), "generation": result.get("generations"),
-             "fitness": _number(result.get("fitness")),
-             "validation_error": _number(result.get("validation_error")),
-             "test_error": _number(result.get("test_error"))}
+    write_record(out, trial.name, record)
+    final = {"score": error_or_inf(result.get("validation_error")), "generation": result.get("generations"),
+             "fitness": error_or_inf(result.get("fitness")),
+             "validation_error": error_or_inf(result.get("validation_error")),
+             "test_error": error_or_inf(result.get("test_error"))}
     report(final)
     return record
 
 
-def _number(value) -> float:
-    return float("inf") if value is None or not math.isfinite(float(value)) else float(value)
 
 
 def _trainable(out: Path, spec: SweepSpec, planned: dict[str, Trial]):
@@ -280,7 +260,7 @@ def _run_on_tune(spec: SweepSpec, out: Path, trials: list[Trial], address, concu
         tuner.fit()
     for name, record in trial_records(out).items():  # Tune has ended every trial: those still "running" were cut off
         if record.get("status") == "running":
-            _write_record(out, name, {**record, "status": "interrupted"})
+            write_record(out, name, {**record, "status": "interrupted"})
     if records.unseen:
         raise ClusterError(f"the trials ran, but their folders are not in {out} on this machine (first: "
                            f"{records.unseen[0]}): on a cluster the sweep folder must be on a filesystem every node "
@@ -321,7 +301,7 @@ def _search(spec: SweepSpec, out: Path, trials: list[Trial], concurrent, stopped
 
     done = [r for r in trial_records(out).values() if r.get("status") in DONE_STATES]
     points = [{_tune_key(k): v for k, v in r["settings"].items()} for r in done]
-    rewards = [_number(r.get("validation_error")) for r in done]
+    rewards = [error_or_inf(r.get("validation_error")) for r in done]
     space = {_tune_key(d.key): _distribution(d) for d in spec.dimensions}
     searcher = OptunaSearch(metric="score", mode="min", seed=spec.seed,
                             points_to_evaluate=points or None, evaluated_rewards=rewards or None)
@@ -364,7 +344,7 @@ def _record_callback(out: Path, stopped: set[str]):
                 return
             last = trial.last_result or {}
             record.update(status=status, stopped_at_generation=last.get("generation"), fitness=last.get("score"))
-            _write_record(out, name, record)
+            write_record(out, name, record)
 
         def on_trial_complete(self, iteration, trials, trial, **info) -> None:
             self._mark(trial, "stopped" if _trial_name(trial) in stopped else "interrupted")

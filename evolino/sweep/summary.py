@@ -28,6 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
+from evolino.metrics import finite_or_none
+from evolino.sweep.records import TRIALS_FOLDER, trial_records
 from evolino.sweep.space import SweepSpec, plan_trials
 
 __all__ = ["write_summary", "BEST_CONFIG", "BEST_RUN_FOLDER"]
@@ -41,7 +43,6 @@ def write_summary(out: str | os.PathLike, spec: SweepSpec, command: str | None =
     """Write the summary files into ``out`` and return what summary.json holds."""
     from evolino.atomic import write_text
     from evolino.provenance import provenance
-    from evolino.sweep.runner import TRIALS_FOLDER, trial_records
 
     out = Path(out)
     keys = list(spec.keys)
@@ -99,8 +100,8 @@ def _rank_settings(rows: list[dict], keys: list[str]) -> list[dict]:
         validation = [_sort_error(row["validation_error"]) for row in finished]
         test = [_sort_error(row["test_error"]) for row in finished]
         ranked.append({**{key: members[0][key] for key in keys}, "trials": len(members), "finished": len(finished),
-                       "median_validation_error": _finite(np.median(validation)) if validation else None,
-                       "median_test_error": _finite(np.median(test)) if test else None,
+                       "median_validation_error": finite_or_none(np.median(validation)) if validation else None,
+                       "median_test_error": finite_or_none(np.median(test)) if test else None,
                        "seeds": sorted(row["seed"] for row in members)})
     ranked.sort(key=lambda s: (_sort_error(s["median_validation_error"]), json.dumps([s[k] for k in keys])))
     return ranked
@@ -114,9 +115,6 @@ def _best_trial(rows: list[dict], settings: list[dict], keys: list[str]) -> dict
     return min(members, key=lambda row: (_sort_error(row["validation_error"]), row["trial"]))
 
 
-def _finite(value) -> float | None:
-    value = float(value)
-    return value if math.isfinite(value) else None
 
 
 def _csv(rows: list[dict]) -> str:

@@ -375,6 +375,17 @@ class Task:
         return 0 if first is None else first.shape[1]
 
     @property
+    def largest_train_target(self) -> float:
+        """The largest absolute target of the training part (1 where every target is 0): the data's reach."""
+        largest = max(float(np.nanmax(np.abs(p.targets))) for p in self.train)
+        return largest if largest > 0 else 1.0
+
+    @property
+    def divergence_bound(self) -> float:
+        """The largest absolute output a free run may reach: DIVERGENCE_BOUND times :attr:`largest_train_target`."""
+        return DIVERGENCE_BOUND * self.largest_train_target
+
+    @property
     def has_target_gaps(self) -> bool:
         return any(p.mask is not None for p in (*self.train, *self.validation, *self.test))
 

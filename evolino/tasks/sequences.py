@@ -5,16 +5,15 @@ sktime's collections) or a (n, T) array of one channel; labels: a vector of n nu
 ``sequence`` column (0..n-1), one column per channel (``channel_0``, ...) and a ``label`` column (each sequence's
 label on every row), which :func:`evolino.tasks.data.data_task` reads with ``kind="classify", sequence="sequence",
 target="label"``. An NPZ file of arrays ``X`` (or ``x_0``, ``x_1``, ... for unequal lengths) and ``y`` is read as
-that table (:func:`evolino.tasks.table.read_table`).
+that table (:func:`evolino.tasks.table.read_table`); :func:`evolino.tasks.table.labelled_table` builds it from
+arrays.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from evolino.tasks.table import Table
-
-__all__ = ["as_sequences", "labelled_table", "labelled_columns"]
+__all__ = ["as_sequences", "labelled_columns"]
 
 
 def as_sequences(X) -> list[np.ndarray]:
@@ -40,9 +39,10 @@ def as_sequences(X) -> list[np.ndarray]:
     return sequences
 
 
-def labelled_table(X, y=None, source: str = "sequences") -> Table:
-    """The long table of labelled sequences: columns ``sequence`` (0..n-1), ``channel_0``... and, with ``y``,
-    ``label`` (each sequence's label on every row)."""
+def labelled_columns(X, y=None) -> dict[str, np.ndarray]:
+    """The columns of the long table of labelled sequences, by name: ``sequence`` (0..n-1), ``channel_0``... and,
+    with ``y``, ``label`` (each sequence's label on every row); :func:`evolino.tasks.table.labelled_table` makes
+    them a table."""
     sequences = as_sequences(X)
     ids = np.concatenate([np.full(s.shape[0], k, dtype=np.float64) for k, s in enumerate(sequences)])
     stacked = np.concatenate(sequences)
@@ -53,13 +53,7 @@ def labelled_table(X, y=None, source: str = "sequences") -> Table:
             raise ValueError(f"y must hold one label per sequence ({len(sequences)}), got shape {labels.shape}")
         text = np.array([_label_text(v) for v in labels])
         columns["label"] = np.concatenate([np.full(s.shape[0], t) for s, t in zip(sequences, text, strict=True)])
-    return Table.from_arrays(columns, source=source)
-
-
-def labelled_columns(X, y) -> tuple[list[str], list[np.ndarray]]:
-    """(names, columns) of the long table of labelled sequences (see :func:`labelled_table`)."""
-    table = labelled_table(X, y)
-    return list(table.names), list(table.columns)
+    return columns
 
 
 def _label_text(value) -> str:

@@ -43,8 +43,9 @@ import numpy as np
 
 from evolino import atomic
 from evolino.tasks import dates
+from evolino.tasks.sequences import labelled_columns
 
-__all__ = ["Table", "read_table", "save_table", "as_number", "as_times"]
+__all__ = ["Table", "labelled_table", "read_table", "save_table", "as_number", "as_times"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -193,6 +194,12 @@ def _hash(path: Path) -> str:
     return digest.hexdigest()
 
 
+def labelled_table(X, y=None, source: str = "sequences") -> Table:
+    """The long table of labelled sequences (:func:`evolino.tasks.sequences.labelled_columns`): columns
+    ``sequence`` (0..n-1), ``channel_0``... and, with ``y``, ``label``."""
+    return Table.from_arrays(labelled_columns(X, y), source=source)
+
+
 def read_table(path: str | os.PathLike, header: bool | None = None, time: str | int | None = None) -> Table:
     """Read a CSV, NPY or NPZ file (by its suffix; anything else is read as CSV).
 
@@ -248,12 +255,10 @@ def _from_npz(path: Path):
             names = [str(n) for n in data["columns"]] if "columns" in keys else None
             return (*_from_array(data["data"], path, names), None)
         if "y" in keys and ("X" in keys or "x_0" in keys):  # labelled sequences: the long table
-            from evolino.tasks.sequences import labelled_columns
-
             count = sum(1 for k in keys if k.startswith("x_") and k[2:].isdigit())
             sequences = data["X"] if "X" in keys else [data[f"x_{k}"] for k in range(count)]
-            names, columns = labelled_columns(sequences, data["y"])
-            return names, columns, None
+            columns = labelled_columns(sequences, data["y"])
+            return list(columns), list(columns.values()), None
         if "columns" in keys:  # evolino's own copy: column_j arrays named by `columns`
             names = [str(n) for n in data["columns"]]
             columns = [data[f"column_{j}"] for j in range(len(names))]
