@@ -75,6 +75,7 @@ def test_padding_repeats_the_last_values_and_a_tie_of_classes_counts_as_their_me
     assert frequency["balanced_accuracy"] == pytest.approx(0.5)
 
 
+@pytest.mark.slow
 def test_the_smoke_run_records_every_methods_accuracy(tmp_path):
     for package in ("aeon", "sktime", "sklearn"):
         pytest.importorskip(package)

@@ -169,6 +169,7 @@ def test_bad_inspection_commands_are_one_line_exit_2(run_dir, tmp_path, capsys, 
     assert len(err.strip().splitlines()) == 1 and expected in err, err
 
 
+@pytest.mark.slow
 def test_listings(capsys):
     assert main(["tasks"]) == 0 and "mso2" in capsys.readouterr().out
     assert main(["optimizers"]) == 0 and "sigma0" in capsys.readouterr().out

@@ -103,6 +103,7 @@ def test_task_options_reach_a_named_task(tmp_path):
     assert len(read_columns(out / "test_outputs.csv")["target_output_0"]) == 100
 
 
+@pytest.mark.slow
 def test_a_task_registered_by_a_script_resumes_without_the_script(tmp_path):
     """The folder's task.npz stands in for the registration."""
     script = tmp_path / "mine.py"

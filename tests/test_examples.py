@@ -15,6 +15,7 @@ def _python_block(page: str, after: str) -> str:
     return text.split(after, 1)[1].split("```python", 1)[1].split("```", 1)[0]
 
 
+@pytest.mark.slow
 def test_the_sequence_classification_example_of_your_data_md():
     namespace = {}
     exec(_python_block("your-data.md", "### Targets at chosen steps"), namespace)  # noqa: S102 (our own docs)

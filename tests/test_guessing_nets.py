@@ -201,6 +201,7 @@ def test_one_state_unit_cannot_hold_the_noisy_latch():
     assert accuracy("one-unit", ONE_UNIT_LATCH, latch_sequences(rng, 400, noise=0.2)) < 0.7
 
 
+@pytest.mark.slow
 def test_guessing_one_tanh_unit_solves_the_noisy_latch_and_counts_trials_in_guessing_order():
     train = latch_sequences(np.random.default_rng(4), 30)
     found = {batch: guess_until_solved("one-tanh", train, np.random.default_rng(9), 5000, batch=batch)

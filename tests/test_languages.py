@@ -59,6 +59,7 @@ def test_task_protocol():
     assert len(make_task("anbncn", train_max=3, test_max=5).test) == 2
 
 
+@pytest.mark.slow
 def test_evolution_improves_far_beyond_its_first_generation():
     """The least-squares readout alone makes random networks fair (best of 40: about a third of the best constant's
     MSE); 120 generations of evolution take that 7-100x lower (seeds 0-3), so half is a safe bar."""

@@ -89,6 +89,7 @@ def test_options_with_defaults_and_their_checks():
         build("nevergrad:NGOpt", budget=0)
 
 
+@pytest.mark.slow
 def test_options_change_the_search():
     base = run(build("evosax:Open_ES"), 3)
     faster = run(build("evosax:Open_ES", learning_rate=0.1), 3)

@@ -84,6 +84,7 @@ print(json.dumps({"during": during, "after": after, "same": same, "addresses": a
 """
 
 
+@pytest.mark.slow
 def test_a_local_ray_listens_on_loopback_only_and_leaves_the_environment_as_it_was():
     """Runs in a fresh process (before this module's Ray starts): the backend starts its own local Ray there."""
     env = {key: value for key, value in os.environ.items()
@@ -160,6 +161,7 @@ def test_local_ray_matches_serial_bit_for_bit(local_ray):
     assert local_ray.shared_memory_workers == 2  # actors on the driver's host read the shared population file
 
 
+@pytest.mark.slow
 def test_chunks_sent_with_their_tasks_give_the_same_errors(local_ray):
     problem = local_ray.problem
     genomes = population(problem, 17, seed=4)
@@ -181,6 +183,7 @@ def test_any_chunking_gives_the_serial_errors(local_ray, chunks_per_worker, n):
     np.testing.assert_array_equal(got, problem.evaluate(genomes))
 
 
+@pytest.mark.slow
 def test_one_worker_joining_the_running_ray_gives_the_serial_errors(local_ray):
     problem = small_problem(cells=2)
     genomes = population(problem, 11, seed=5)
@@ -221,6 +224,7 @@ def _evaluate_in_thread(evaluator, genomes) -> tuple[threading.Thread, dict]:
     return thread, outcome
 
 
+@pytest.mark.slow
 def test_a_hung_actor_is_killed_and_its_chunk_rerun_with_the_serial_errors(local_ray, tmp_path):
     ship_by_value()
     problem = small_problem(cells=2)
@@ -256,6 +260,7 @@ def _assert_same_run(result, reference) -> None:
     np.testing.assert_array_equal(result.model.genome, reference.model.genome)
 
 
+@pytest.mark.slow
 def test_a_run_whose_first_chunk_hangs_finishes_with_the_serial_result(local_ray, tmp_path, monkeypatch):
     """Evolino.fit on the Ray backend, one actor hanging on the very first chunk: the serial run's history."""
     from evolino import trainer
@@ -275,6 +280,7 @@ def test_a_run_whose_first_chunk_hangs_finishes_with_the_serial_result(local_ray
     _assert_same_run(clustered, serial)
 
 
+@pytest.mark.slow
 def test_a_one_worker_run_survives_the_loss_of_its_actor(local_ray, monkeypatch):
     """Evolino.fit with one Ray worker whose actor is killed after the first generation: the serial run."""
     from evolino import trainer
@@ -298,6 +304,7 @@ def test_a_one_worker_run_survives_the_loss_of_its_actor(local_ray, monkeypatch)
     _assert_same_run(clustered, serial)
 
 
+@pytest.mark.slow
 def test_one_worker_survives_the_loss_of_its_actor(local_ray):
     ship_by_value()
     problem = small_problem(cells=2)
@@ -316,6 +323,7 @@ def test_one_worker_survives_the_loss_of_its_actor(local_ray):
         np.testing.assert_array_equal(evaluator.evaluate(genomes), expected)
 
 
+@pytest.mark.slow
 def test_a_lost_cluster_ends_the_evaluation_in_one_line(local_ray):
     """The GCS endpoint stops answering while a chunk runs: one ClusterError line saying how to resume."""
     ship_by_value()

@@ -35,6 +35,7 @@ from tests.ray_fixtures import (  # noqa: E402
 )
 
 COMPOSE_ENV = {"RAY_AUTH_TOKEN": "compose-check-token"}
+pytestmark = pytest.mark.slow  # clusters of several Ray nodes: minutes; CI runs them (python -m pytest -m slow)
 
 
 @pytest.fixture(scope="module")

@@ -149,6 +149,7 @@ def grid_sweep(tmp_path_factory):
     return folder / "out", done
 
 
+@pytest.mark.slow
 def test_every_trial_equals_the_run_of_its_config_made_alone(grid_sweep, tmp_path):
     out, done = grid_sweep
     assert "4 of 4 trials finished" in done.stdout
@@ -163,6 +164,7 @@ def test_every_trial_equals_the_run_of_its_config_made_alone(grid_sweep, tmp_pat
         assert len(history) == 1 + 15  # every generation was reported and written
 
 
+@pytest.mark.slow
 def test_the_summary_ranks_settings_by_median_validation_error_and_writes_the_best_config(grid_sweep):
     out, _ = grid_sweep
     summary = json.loads((out / "summary.json").read_text())
@@ -189,6 +191,7 @@ def test_the_summary_ranks_settings_by_median_validation_error_and_writes_the_be
     assert summary["meta"]["versions"]["evolino"]
 
 
+@pytest.mark.slow
 def test_a_new_sweep_into_a_sweep_folder_is_refused(grid_sweep):
     out, _ = grid_sweep
     again = _sweep(out / "sweep.toml", "--out", out)
@@ -199,6 +202,7 @@ def _records(out: Path) -> dict[str, dict]:
     return {p.stem: json.loads(p.read_text()) for p in (out / "trials").glob("*.json")}
 
 
+@pytest.mark.slow
 def test_kill_9_of_the_driver_then_resume_runs_only_unfinished_trials(tmp_path):
     """The driver is killed once two trials are done; resume keeps them (their files untouched) and the summary
     equals that of the same sweep run without interruption."""
@@ -234,6 +238,7 @@ def test_kill_9_of_the_driver_then_resume_runs_only_unfinished_trials(tmp_path):
     assert first["settings"] == second["settings"] and first["best"]["trial"] == second["best"]["trial"]
 
 
+@pytest.mark.slow
 def test_optuna_with_asha_runs_its_samples_and_resume_adds_none(tmp_path):
     text = """
 [sweep]
@@ -285,6 +290,7 @@ settings = [{ "task.name" = "mso1", "network.cells" = 3 }, { "task.name" = "mso2
         load_sweep(bad)
 
 
+@pytest.mark.slow
 def test_an_experiment_script_runs_through_a_sweep_with_the_estimators_numbers(tmp_path):
     """experiments/mso.py table: its runs are sweep trials, and their errors those of Evolino.fit made alone."""
     import evolino
@@ -304,6 +310,7 @@ def test_an_experiment_script_runs_through_a_sweep_with_the_estimators_numbers(t
         assert row["test_error"] == alone.test_error and row["validation_error"] == alone.validation_error
 
 
+@pytest.mark.slow
 def test_ctrl_c_ends_the_sweep_with_exit_130_and_a_way_on(tmp_path):
     out = tmp_path / "stopped"
     driver = subprocess.Popen([sys.executable, "-m", "evolino", "sweep", str(_sweep_file(tmp_path, GRID, 400)),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import inspect
 
 from evolino.backends.serial import SerialEvaluator
+from evolino.errors import require_extra
 
 __all__ = ["SerialEvaluator", "make_evaluator", "backend_names"]
 
@@ -26,6 +27,7 @@ def make_evaluator(name: str, problem, **options):
             raise ValueError(f"the serial backend takes no options, got {', '.join(sorted(options))}")
         return SerialEvaluator(problem)
     if name == "ray":
+        require_extra("ray", "ray", "the ray backend")
         from evolino.backends.ray import RayEvaluator  # Ray is imported only when asked for
 
         known = [p for p in inspect.signature(RayEvaluator).parameters if p != "problem"]
