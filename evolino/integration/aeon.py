@@ -97,6 +97,14 @@ class EvolinoClassifier(_EvolinoCollection, BaseClassifier):
         The labels, in the order of ``predict_proba``'s columns.
     classifier_ : SequenceClassifier
         The fitted evolino classifier (its ``model_`` and ``result_``).
+
+    Examples
+    --------
+    >>> from aeon.datasets import load_italy_power_demand
+    >>> from evolino.integration.aeon import EvolinoClassifier
+    >>> X, y = load_italy_power_demand(split="train")
+    >>> classifier = EvolinoClassifier(cells=3, population=8, generations=3, random_state=0).fit(X, y)
+    >>> probabilities = classifier.predict_proba(X[:5])               # (5, 2), columns in classes_ order
     """
 
     def __init__(self, cells: int | None = None, population: int = 40, generations: int = 300,
@@ -138,6 +146,15 @@ class EvolinoRegressor(_EvolinoCollection, BaseRegressor):
     ----------
     regressor_ : SequenceRegressor
         The fitted evolino regressor (its ``model_`` and ``result_``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from evolino.integration.aeon import EvolinoRegressor
+    >>> X = np.random.default_rng(0).normal(size=(40, 2, 15))           # 40 series, 2 channels, 15 steps
+    >>> y = X[:, 0].mean(axis=1) + X[:, 1, -1]
+    >>> regressor = EvolinoRegressor(cells=3, population=8, generations=3, random_state=0).fit(X, y)
+    >>> r2 = regressor.score(X, y)                                      # R^2: higher is better
     """
 
     def __init__(self, cells: int | None = None, population: int = 40, generations: int = 300,
