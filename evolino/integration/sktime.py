@@ -213,10 +213,10 @@ class EvolinoForecaster(BaseForecaster):
         return pd.DataFrame(np.stack(values, axis=1), index=fh.to_absolute_index(self.cutoff), columns=columns)
 
     @classmethod
-    def get_test_params(cls, parameter_set: str = "default") -> dict:
-        """Tiny budgets for sktime's estimator checks (``check_estimator``); one set, so that the checks' hundreds
-        of fits stay within the test suite's time budget."""
-        return dict(TEST_PARAMS)
+    def get_test_params(cls, parameter_set: str = "default") -> list[dict]:
+        """Tiny budgets for sktime's estimator checks (``check_estimator``): the defaults, and no season with a
+        larger validation part."""
+        return [dict(TEST_PARAMS), {**TEST_PARAMS, "validation_fraction": 0.3, "season": 0, "random_state": 1}]
 
 
 def _joined(old, new):
