@@ -13,6 +13,7 @@ from evolino.model import EvolinoModel
 from evolino.network import LSTMSpec
 from evolino.optimizers import make_optimizer, optimizer_names
 from evolino.readout import ReadoutConfig, fit_readout
+from evolino.regressor import SequenceRegressor
 from evolino.scaling import Standardizer
 from evolino.tasks import SequencePair, Table, Task, data_task, make_task, read_table, register_task, task_names
 from evolino.trainer import Evolino, FitResult, RunControls
@@ -23,5 +24,5 @@ __all__ = [
     "Evolino", "EvolinoModel", "EvolinoProblem", "FitResult", "ForecastModel", "Forecaster", "LSTMSpec",
     "ReadoutConfig", "SequencePair", "Standardizer", "Table", "Task", "data_task", "evaluate_genomes", "fit_readout",
     "make_optimizer", "make_task", "optimizer_names", "read_table", "register_task", "RunControls", "score",
-    "SequenceClassifier", "task_names",
+    "SequenceClassifier", "SequenceRegressor", "task_names",
 ]

@@ -195,7 +195,8 @@ class Forecaster(ParamsMixin):
         time_info = series.time or {}
         season = season_length(series.levels[: series.seen], self.season, time_info.get("season"))
         transforms = self._transforms(series, season)
-        minimum = max(t.lost for t in transforms) + max(12, 2 * (season or 0))
+        transforms, season, short = _room_for_backtest(transforms, series.seen, series.horizon, season)
+        minimum = max(t.lost for t in transforms) + _fit_floor(season)
         origins, horizon = backtest_origins(series.seen, series.horizon, int(self.origins), minimum)
         cut = int(origins[0])
         linear = self._linear_choice(series, transforms, cut, origins, horizon, season)
@@ -208,6 +209,7 @@ class Forecaster(ParamsMixin):
                            float(pooled_errors(series.metric, targets, mask, combined[None])[0]), linear, season,
                            task.scaler, minimum=prepared.offset + _fit_minimum(order, prepared),
                            linear_per_origin=_per_origin(series.metric, targets, mask, combined))
+        outcome.notes += short
         if self.networks and _trainable(estimator, prepared, outcome):
             estimator.fit(prepared.task.without_test(), resume=resume, callbacks=callbacks,
                           checkpoint_dir=checkpoint_dir, checkpoint_every=checkpoint_every,
@@ -338,6 +340,30 @@ class _Outcome:
     notes: list = field(default_factory=list)
 
 
+def _fit_floor(season: int | None) -> int:
+    """Steps a backtest's first origin keeps to fit on, besides those a transform loses: 12, or two seasons."""
+    return max(12, 2 * (season or 0))
+
+
+def _room_for_backtest(transforms: list[SeriesTransform], seen: int, horizon: int,
+                       season: int | None) -> tuple[list[SeriesTransform], int | None, list[str]]:
+    """(transforms, season, notes) that leave a short series room for a backtest. Unchanged when every transform
+    has room; otherwise the transforms that leave no room for a whole horizon (``horizon`` steps) after the steps
+    they lose and those a fit needs are dropped, and when none is left, the season (its transforms, and its two
+    seasons to fit on); then a shorter horizon is accepted. A note says what was dropped; nothing is dropped when
+    nothing fits (the backtest then says why in one line)."""
+    if max(t.lost for t in transforms) + _fit_floor(season) < seen:
+        return transforms, season, []
+    for room in (horizon, 1):
+        kept = [t for t in transforms if t.lost + _fit_floor(season) + room <= seen]
+        if kept:
+            return kept, season, [f"{seen} seen steps are too few to backtest the transforms "
+                                  f"{', '.join(t.name for t in transforms if t not in kept)}: they were not tried"]
+        kept = [t for t in transforms if not t.season and t.lost + _fit_floor(None) + room <= seen]
+        if season and kept:
+            return kept, None, [f"{seen} seen steps are too few to backtest a season of {season} steps: the "
+                                "forecast has no season"]
+    return transforms, season, []
 
 
 def _per_origin(metric: str, targets: np.ndarray, mask: np.ndarray, forecasts: np.ndarray) -> np.ndarray:
@@ -361,10 +387,10 @@ def _readout_config(estimator: Evolino) -> ReadoutConfig:
 def _interval_origins(first: int, seen: int, horizon: int) -> np.ndarray:
     """Origins of the residuals: up to ``INTERVAL_ORIGINS`` spread over the backtest region [seen - 2h, seen - h]
     (no earlier than ``first``), so that every window is a whole horizon and every horizon step has as many
-    residuals. (Origins reaching back to the first fittable step, with windows cut at the end of the seen data,
-    gave a median coverage of 100% of the 90% intervals on the development series: early fits on little data
-    widen the bounds; these gave 93%.)"""
-    low = max(first, seen - 2 * horizon)
+    residuals; on a series too short for that, from its last step. (Origins reaching back to the first fittable
+    step, with windows cut at the end of the seen data, gave a median coverage of 100% of the 90% intervals on the
+    development series: early fits on little data widen the bounds; these gave 93%.)"""
+    low = min(max(first, seen - 2 * horizon), seen - 1)  # a short series: origins inside the seen data all the same
     return np.unique(np.round(np.linspace(low, max(low, seen - horizon), INTERVAL_ORIGINS)).astype(int))
 
 

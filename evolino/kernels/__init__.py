@@ -116,13 +116,19 @@ def resolve_kernel(kernel: str | None = None) -> str:
     return "numpy"
 
 
+def _unchanged(weights):
+    """The weights as they are (kernels that need no layout of their own); a module function, so that fitted models
+    that hold their forward passes can be pickled."""
+    return weights
+
+
 def forward_ops(kernel: str | None = None) -> ForwardOps:
     """The :class:`ForwardOps` of the requested kernel (see :func:`resolve_kernel`)."""
     resolved = resolve_kernel(kernel)
     if resolved == "jax":
         from evolino.kernels import jax_kernel
 
-        return ForwardOps("jax", lambda weights: weights, jax_kernel.teacher_forced, jax_kernel.closed_loop)
+        return ForwardOps("jax", _unchanged, jax_kernel.teacher_forced, jax_kernel.closed_loop)
     if resolved == "compiled":
         from evolino.kernels import blocks
 
@@ -135,4 +141,4 @@ def forward_ops(kernel: str | None = None) -> ForwardOps:
                           compiled.fold_readout)
     from evolino import network
 
-    return ForwardOps("numpy", lambda weights: weights, network.teacher_forced, network.closed_loop)
+    return ForwardOps("numpy", _unchanged, network.teacher_forced, network.closed_loop)
