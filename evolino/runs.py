@@ -22,7 +22,8 @@ Guarantees
 - A full disk during a run becomes one line naming the file system, what is intact (the newest checkpoint) and the
   ``resume`` command that goes on; results are written atomically, so nothing is half written.
 
-Nothing here parses arguments or chooses exit codes: :mod:`evolino.cli` does, and nothing in the package imports it.
+Nothing here parses arguments or chooses exit codes: the command line (cli.py) does, and nothing in the package
+imports it.
 """
 
 from __future__ import annotations

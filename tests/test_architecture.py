@@ -129,3 +129,10 @@ def test_imports_go_down_the_layers():
 def test_the_layer_check_catches_an_upward_import():
     assert layer_of("evolino.network") < layer_of("evolino.trainer") < layer_of("evolino.runs")
     assert layer_of("evolino.tasks.data") == layer_of("evolino.network")
+
+
+def test_only_the_entry_point_names_the_command_line_module():
+    """What `grep -rn "evolino.cli" evolino/` finds: the entry point, and the CLI itself."""
+    naming = sorted(path.relative_to(PACKAGE).as_posix() for path in PACKAGE.rglob("*.py")
+                    if "evolino.cli" in path.read_text() and path.name != "cli.py")
+    assert naming == ["__main__.py"]
