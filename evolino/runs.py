@@ -107,7 +107,7 @@ def start_run(config, *, overwrite: bool = False, quiet: bool = False, callbacks
 
 
 def resume_run(folder: str | Path, *, generations: int | None = None, plots: bool = True, quiet: bool = False,
-               trust: bool = False) -> FinishedRun:
+               trust: bool = False, callbacks: tuple = (), handle_sigint: bool = True) -> FinishedRun:
     """Continue the run in ``folder`` from its newest checkpoint, as ``python -m evolino resume`` does.
 
     Parameters
@@ -122,6 +122,10 @@ def resume_run(folder: str | Path, *, generations: int | None = None, plots: boo
         No progress display.
     trust : bool
         Load checkpoints written by another user (they are pickles: loading one runs code its author chose).
+    callbacks : tuple of callables
+        Each gets the history row of every generation run from here on (a sweep reports them to Ray Tune).
+    handle_sigint : bool
+        Ctrl-C stops the run cleanly after the current generation (False where the caller handles signals).
     """
     from evolino.atomic import remove_temporaries
     from evolino.checkpoint import CHECKPOINT_FOLDER, foreign_owner
@@ -140,7 +144,7 @@ def resume_run(folder: str | Path, *, generations: int | None = None, plots: boo
         config = replace(config, stop=replace(config.stop, generations=generations))
     config = replace(config, output=replace(config.output, dir=str(out), plots=config.output.plots and plots))
     task = load_run_task(out)
-    training = _training(config, out, quiet, task)
+    training = _training(config, out, quiet, task, callbacks, handle_sigint)
     if config.task.data is not None:  # the folder's own copy, named relative to the folder again
         config = replace(config, task=replace(config.task, data="data.npz"))
     try:

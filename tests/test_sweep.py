@@ -138,6 +138,118 @@ def test_resume_of_a_folder_that_holds_no_sweep_is_one_line(tmp_path, capsys):
         sweep_from_dict({"seed": 1})
 
 
+# ------------------------------------------------------------------------------------ a trial cut off, then resumed
+
+
+class _CutOff(Exception):
+    """What a trial meets when its process is cut off (here: raised from Tune's report at a given generation)."""
+
+
+def _cut_at(generation: int):
+    def report(metrics: dict) -> None:
+        if metrics.get("generation") == generation and "validation_error" not in metrics:
+            raise _CutOff
+    return report
+
+
+def _without_time_column(text: str) -> list[list[str]]:
+    rows = [line.split(",") for line in text.splitlines()]
+    drop = rows[0].index("wall_seconds")
+    return [row[:drop] + row[drop + 1:] for row in rows]
+
+
+def _trial_setup(tmp_path: Path):
+    from evolino.sweep.runner import TRIALS_FOLDER
+
+    path = tmp_path / "sweep.toml"
+    path.write_text(BASE.replace("GENERATIONS", "6").replace("checkpoint_every = 0", "checkpoint_every = 2") + GRID)
+    spec = load_sweep(path)
+    trial = plan_trials(spec)[1]
+    for name in ("whole", "cut"):
+        (tmp_path / name / TRIALS_FOLDER).mkdir(parents=True)
+    return spec, trial
+
+
+def _same_run(first: Path, second: Path) -> None:
+    one, two = (json.loads((d / "result.json").read_text()) for d in (first, second))
+    one.pop("wall_seconds"), two.pop("wall_seconds")
+    assert one == two
+    assert (first / "model.npz").read_bytes() == (second / "model.npz").read_bytes()
+    assert _without_time_column((first / "history.csv").read_text()) == \
+        _without_time_column((second / "history.csv").read_text())
+    assert (first / "config.toml").read_text().replace(str(first), "X") == \
+        (second / "config.toml").read_text().replace(str(second), "X")
+
+
+def test_a_trial_cut_off_mid_run_goes_on_from_its_newest_checkpoint_with_the_uninterrupted_result(tmp_path):
+    from evolino.checkpoint import checkpoint_files, checkpoint_generation
+    from evolino.sweep.runner import _execute_trial
+
+    spec, trial = _trial_setup(tmp_path)
+    whole, cut = tmp_path / "whole", tmp_path / "cut"
+    _execute_trial(whole, spec, trial, lambda metrics: None)
+    with pytest.raises(_CutOff):
+        _execute_trial(cut, spec, trial, _cut_at(5))  # cut off in generation 5: the newest checkpoint is of 4
+    folder = cut / "trials" / trial.name
+    assert json.loads((cut / "trials" / f"{trial.name}.json").read_text())["status"] == "running"
+    assert checkpoint_generation(checkpoint_files(folder)[0]) == 4 and not (folder / "result.json").exists()
+    reports: list[dict] = []
+    record = _execute_trial(cut, spec, trial, reports.append)
+    assert record["status"] == "finished" and record["resumed_from_generation"] == 4
+    assert [m["generation"] for m in reports] == [5, 6, 6]  # only the generations after the checkpoint ran again
+    assert "resuming it from its newest checkpoint (generation 4)" in (cut / "trials" / f"{trial.name}.log").read_text()
+    _same_run(whole / "trials" / trial.name, folder)
+
+
+def test_a_trial_whose_checkpoints_do_not_read_back_starts_again(tmp_path):
+    from evolino.checkpoint import checkpoint_files
+    from evolino.sweep.runner import _execute_trial
+
+    spec, trial = _trial_setup(tmp_path)
+    whole, cut = tmp_path / "whole", tmp_path / "cut"
+    _execute_trial(whole, spec, trial, lambda metrics: None)
+    with pytest.raises(_CutOff):
+        _execute_trial(cut, spec, trial, _cut_at(5))
+    folder = cut / "trials" / trial.name
+    for path in checkpoint_files(folder):
+        path.write_bytes(b"truncated")
+    reports: list[dict] = []
+    record = _execute_trial(cut, spec, trial, reports.append)
+    assert "resumed_from_generation" not in record and [m["generation"] for m in reports][:2] == [1, 2]
+    assert "starting it again" in (cut / "trials" / f"{trial.name}.log").read_text()
+    _same_run(whole / "trials" / trial.name, folder)
+
+
+# ----------------------------------------------------------------------------------------- what the driver prints
+
+
+def test_a_trial_line_names_the_trial_its_settings_status_and_error():
+    from evolino.sweep.runner import trial_line
+
+    record = {"settings": {"network.feedback_scale": 0.0001, "optimizer.name": "cma"}, "seed": 1}
+    assert trial_line("trial_0003", record, "finished", 2.3812e-08, 2, 4) == (
+        'sweep: [2/4] trial_0003 (network.feedback_scale=0.0001, optimizer.name="cma", seed 1): finished, '
+        "validation error 2.38e-08")
+    assert trial_line("trial_x", record, "stopped", None).endswith("stopped, best fitness -")
+    assert trial_line("trial_x", None, "error", float("inf")) == "sweep: trial_x: error, best fitness -"
+
+
+def test_resume_says_which_trials_it_skips_as_done(tmp_path):
+    from evolino.sweep.records import write_record
+    from evolino.sweep.runner import skipped_line
+
+    spec = load_sweep(_sweep_file(tmp_path, GRID.replace("seeds = 2", "seeds = 3")))
+    out = tmp_path / "out"
+    (out / "trials").mkdir(parents=True)
+    assert skipped_line(spec, out) == "sweep: resuming: no trial is done yet; 6 of 6 trials left to run"
+    names = [t.name for t in plan_trials(spec)]
+    for name, status in zip(names, ("finished", "stopped", "error", "finished", "finished", "interrupted"),
+                            strict=True):
+        write_record(out, name, {"status": status})
+    assert skipped_line(spec, out) == (f"sweep: resuming: skipping 5 trials already done ({', '.join(names[:4])} and "
+                                       "1 more); 1 of 6 trials left to run")
+
+
 # ------------------------------------------------------------------------------------------------ sweeps that run
 
 

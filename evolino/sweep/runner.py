@@ -23,11 +23,22 @@ The sweep folder
 Resuming
 --------
 A trial counts as done when its record says finished (result.json written), stopped (by the scheduler) or error.
-``--resume`` plans the same trials again from ``DIR/sweep.toml`` and gives Tune only those not done; a trial that
-was cut off mid-run starts again from scratch in a cleared folder, so its result is that of an uninterrupted run.
+``--resume`` plans the same trials again from ``DIR/sweep.toml``, says which it skips as done, and gives Tune only
+those not done. A trial that was cut off mid-run goes on from its newest checkpoint (:func:`evolino.runs.resume_run`
+on its folder, when the folder holds a usable checkpoint and its config.toml; checkpoints are written every
+``output.checkpoint_every`` generations), so only the generations after that checkpoint run again; a trial cut off
+before its first checkpoint, or whose checkpoints do not read back, starts again from scratch in a cleared folder.
+Either way its result is that of an uninterrupted run, bit for bit.
 Optuna sweeps resume by handing the done trials to a new, equally seeded searcher as evaluated points and running
 the remaining samples. Records are written atomically by the trial itself (running, finished) and by the driver's
-Tune callback (stopped, error), so a driver killed with -9 loses at most the trials that were running.
+Tune callback (stopped, error), so a driver killed with -9 loses at most the generations the running trials made
+since their last checkpoint.
+
+Output
+------
+The driver prints one line on stdout as each trial ends (:func:`trial_line`: its name, settings, seed, status and
+validation error), and with ``--resume`` one line first naming the trials skipped because they are done
+(:func:`skipped_line`). What a trial's run prints goes to ``DIR/trials/NAME.log``.
 
 Metrics
 -------
@@ -48,7 +59,7 @@ import time
 from pathlib import Path
 
 from evolino.errors import ClusterError, ConfigError
-from evolino.metrics import error_or_inf
+from evolino.metrics import error_or_inf, finite_or_none
 from evolino.sweep.records import DONE_STATES, TRIALS_FOLDER, trial_records, write_record
 from evolino.sweep.space import SweepSpec, Trial, load_sweep, plan_trials, trial_config
 
@@ -62,7 +73,7 @@ DEFAULT_CONNECT_TIMEOUT = 20.0
 
 def run_sweep(sweep: str | os.PathLike | SweepSpec | None, out: str | os.PathLike, *, resume: bool = False,
               address: str | None = None, max_concurrent: int | None = None, num_cpus: int | None = None,
-              connect_timeout: float = DEFAULT_CONNECT_TIMEOUT, verbose: bool = False) -> dict:
+              connect_timeout: float = DEFAULT_CONNECT_TIMEOUT, verbose: bool = False, echo: bool = True) -> dict:
     """Run (or, with ``resume``, continue) a sweep into ``out``; returns what summary.json holds
     (:func:`evolino.sweep.summary.write_summary`) and ``left``: the trials (or Optuna samples) not done, which
     ``resume`` would run (the sweep was interrupted, or its time budget ran out: ``out_of_time``).
@@ -81,6 +92,9 @@ def run_sweep(sweep: str | os.PathLike | SweepSpec | None, out: str | os.PathLik
         CPUs (default: this machine's).
     max_concurrent : int or None
         Trials at once (overrides ``sweep.max_concurrent``; default: as many as the cluster has CPUs).
+    echo : bool
+        Print a line on stdout as each trial ends (name, settings, validation error, status) and, with ``resume``,
+        one naming the trials skipped because they are done.
     """
     from evolino.sweep.summary import write_summary
 
@@ -93,10 +107,12 @@ def run_sweep(sweep: str | os.PathLike | SweepSpec | None, out: str | os.PathLik
                 write_record(out, name, {**record, "status": "interrupted"})
     started = time.monotonic()
     trials = _pending_trials(spec, out)
+    if resume and echo:
+        print(skipped_line(spec, out), flush=True)
     concurrent = max_concurrent or spec.max_concurrent
     if trials or _optuna_samples_left(spec, out):
         try:
-            _run_on_tune(spec, out, trials, address, concurrent, num_cpus, connect_timeout, verbose)
+            _run_on_tune(spec, out, trials, address, concurrent, num_cpus, connect_timeout, verbose, echo)
         except ClusterError:
             if not resume and not trial_records(out):  # nothing ran: the same command works again once Ray is up
                 _remove_new_sweep(out, created)
@@ -159,6 +175,39 @@ def _optuna_samples_left(spec: SweepSpec, out: Path) -> int:
     return max(spec.samples - sum(r.get("status") in DONE_STATES for r in trial_records(out).values()), 0)
 
 
+def skipped_line(spec: SweepSpec, out: Path, shown: int = 4) -> str:
+    """What ``--resume`` skips: the trials done (finished, stopped, error), counted, the first few named."""
+    done = [name for name, record in trial_records(out).items() if record.get("status") in DONE_STATES]
+    if spec.search == "optuna":
+        left = _optuna_samples_left(spec, out)
+        ahead = f"{left} sample{'s' * (left != 1)} of {spec.samples} left to run"
+    else:
+        left = len(_pending_trials(spec, out))
+        ahead = f"{left} of {len(plan_trials(spec))} trials left to run"
+    if not done:
+        return f"sweep: resuming: no trial is done yet; {ahead}"
+    names = ", ".join(done[:shown]) + (f" and {len(done) - shown} more" if len(done) > shown else "")
+    return f"sweep: resuming: skipping {len(done)} trial{'s' * (len(done) != 1)} already done ({names}); {ahead}"
+
+
+def trial_line(name: str, record: dict | None, status: str, error: float | None, done: int | None = None,
+               total: int | None = None) -> str:
+    """The line printed as a trial ends: its name, settings and seed, status and validation error (or, for a trial
+    that did not finish, the best fitness it reported)."""
+    record = record or {}
+    settings = ", ".join(f"{key}={_short(value)}" for key, value in (record.get("settings") or {}).items())
+    seed = record.get("seed")
+    what = ", ".join(part for part in (settings, "" if seed is None else f"seed {seed}") if part)
+    which = "validation error" if status == "finished" else "best fitness"
+    value = "-" if error is None or finite_or_none(error) is None else f"{float(error):.3g}"
+    count = f"[{done}/{total}] " if done is not None and total else ""
+    return f"sweep: {count}{name}" + (f" ({what})" if what else "") + f": {status}, {which} {value}"
+
+
+def _short(value) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else json.dumps(value) if isinstance(value, str) else str(value)
+
+
 def _pending_trials(spec: SweepSpec, out: Path) -> list[Trial]:
     if spec.search == "optuna":
         return []
@@ -170,28 +219,37 @@ def _pending_trials(spec: SweepSpec, out: Path) -> list[Trial]:
 
 
 def _execute_trial(out: Path, spec: SweepSpec, trial: Trial, report) -> dict:
-    """Run one trial into ``out/trials/NAME`` (cleared first: a trial cut off earlier starts again); returns its
-    record. ``report(metrics)`` receives the per-generation metrics."""
+    """Run one trial into ``out/trials/NAME``; returns its record. ``report(metrics)`` receives the per-generation
+    metrics. A trial cut off earlier goes on from its newest checkpoint when its folder has one (and its
+    config.toml); otherwise its folder is cleared and it starts again."""
     from evolino.kernels import compiled_available, limit_compiled_threads
-    from evolino.run_folder import clear_run
-    from evolino.runs import start_run
 
     folder = out / TRIALS_FOLDER / trial.name
     config = trial_config(spec, trial.settings, trial.seed, folder)
     record = {**trial.as_dict(), "status": "running", "folder": f"{TRIALS_FOLDER}/{trial.name}",
               "started": time.time()}
     write_record(out, trial.name, record)
-    clear_run(folder)
     if compiled_available():
         limit_compiled_threads(1)  # one CPU per trial: a full-width thread pool per trial would oversubscribe
 
     def per_generation(row: dict) -> None:
         report({"score": row["best_ever"], "generation": row["generation"]})
 
-    # What the run prints (its summary line, warnings) goes to trials/NAME.log, not into the sweep's own output.
-    with open(out / TRIALS_FOLDER / f"{trial.name}.log", "w") as log, contextlib.redirect_stdout(log), \
+    # What the run prints (its summary line, warnings) goes to trials/NAME.log, not into the sweep's own output; a
+    # resumed trial adds to the log of its first part.
+    log_path = out / TRIALS_FOLDER / f"{trial.name}.log"
+    newest = _newest_checkpoint(folder)
+    with open(log_path, "w" if newest is None else "a") as log, contextlib.redirect_stdout(log), \
             contextlib.redirect_stderr(log):
-        run = start_run(config, overwrite=True, quiet=True, callbacks=(per_generation,), handle_sigint=False)
+        run = None if newest is None else _resume_trial(folder, newest, per_generation)
+        if run is None:
+            from evolino.run_folder import clear_run
+            from evolino.runs import start_run
+
+            clear_run(folder)
+            run = start_run(config, overwrite=True, quiet=True, callbacks=(per_generation,), handle_sigint=False)
+        else:
+            record["resumed_from_generation"] = newest
     result = json.loads((folder / "result.json").read_text())
     record.update(status="error" if run.interrupted else "finished", exit_status=130 if run.interrupted else 0,
                   ended=time.time(),
@@ -205,6 +263,27 @@ def _execute_trial(out: Path, spec: SweepSpec, trial: Trial, report) -> dict:
     return record
 
 
+def _newest_checkpoint(folder: Path) -> int | None:
+    """The generation of the newest checkpoint of a trial folder that also holds its config.toml (what resuming
+    needs), or None."""
+    from evolino.checkpoint import checkpoint_files, checkpoint_generation
+
+    files = checkpoint_files(folder) if (folder / "config.toml").is_file() else []
+    return checkpoint_generation(files[0]) if files else None
+
+
+def _resume_trial(folder: Path, newest: int, per_generation):
+    """Resume a trial cut off mid-run from its newest usable checkpoint (:func:`evolino.runs.resume_run`); None,
+    said in the trial's log, when its checkpoints do not serve (it then starts again)."""
+    from evolino.checkpoint import CheckpointError
+    from evolino.runs import resume_run
+
+    print(f"evolino: the trial was cut off; resuming it from its newest checkpoint (generation {newest})")
+    try:
+        return resume_run(folder, quiet=True, callbacks=(per_generation,), handle_sigint=False)
+    except (CheckpointError, ConfigError) as exc:
+        print(f"evolino: cannot resume the trial ({exc}); starting it again")
+        return None
 
 
 def _trainable(out: Path, spec: SweepSpec, planned: dict[str, Trial]):
@@ -231,7 +310,7 @@ def _tune_key(key: str) -> str:
 
 
 def _run_on_tune(spec: SweepSpec, out: Path, trials: list[Trial], address, concurrent, num_cpus, timeout,
-                 verbose) -> None:
+                 verbose, echo: bool = True) -> None:
     from evolino.backends.ray import ray_session
 
     os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")  # the trial folders are the results
@@ -250,7 +329,8 @@ def _run_on_tune(spec: SweepSpec, out: Path, trials: list[Trial], address, concu
         tune_config, param_space = _search(spec, out, trials, concurrent, stopped)
         storage = out / TUNE_FOLDER
         storage.mkdir(exist_ok=True)
-        records = _record_callback(out, stopped)
+        total = len(trials) if spec.search != "optuna" else _optuna_samples_left(spec, out)
+        records = _record_callback(out, stopped, total if echo else None)
         tuner = tune.Tuner(
             tune.with_resources(_trainable(out, spec, planned), {"cpu": 1}),
             param_space=param_space, tune_config=tune_config,
@@ -321,30 +401,42 @@ def _next_run(storage: Path) -> int:
     return 1 + sum(1 for p in storage.iterdir() if p.is_dir() and p.name.startswith("run-"))
 
 
-def _record_callback(out: Path, stopped: set[str]):
+def _record_callback(out: Path, stopped: set[str], total: int | None = None):
     """Driver side: marks trials that the scheduler stopped early, that failed, or that the time budget or Ctrl-C cut
-    off (``interrupted``: not done, so --resume runs them), which cannot say so themselves."""
+    off (``interrupted``: not done, so --resume runs them), which cannot say so themselves; with ``total`` (the
+    trials of this invocation), prints a line on stdout as each trial ends (:func:`trial_line`)."""
     from ray.tune import Callback
 
     class RecordCallback(Callback):
         def __init__(self) -> None:
             super().__init__()
             self.unseen: list[str] = []  # trials whose record the driver cannot see: no filesystem shared with it
+            self.ended = 0
 
         def _mark(self, trial, status: str) -> None:
             name = _trial_name(trial)
+            last = trial.last_result or {}
             try:
                 record = json.loads((out / TRIALS_FOLDER / f"{name}.json").read_text())
             except FileNotFoundError:
                 self.unseen.append(name)
+                self._echo(name, None, status, last.get("score"))
                 return
             except (OSError, json.JSONDecodeError):
+                self._echo(name, None, status, last.get("score"))
                 return
             if record.get("status") != "running":  # the trial finished and said so itself
+                self._echo(name, record, record.get("status"), record.get("validation_error", last.get("score")))
                 return
-            last = trial.last_result or {}
             record.update(status=status, stopped_at_generation=last.get("generation"), fitness=last.get("score"))
             write_record(out, name, record)
+            self._echo(name, record, status, last.get("score"))
+
+        def _echo(self, name: str, record: dict | None, status: str, error) -> None:
+            if total is None:
+                return
+            self.ended += 1
+            print(trial_line(name, record, status, error, self.ended, total), flush=True)
 
         def on_trial_complete(self, iteration, trials, trial, **info) -> None:
             self._mark(trial, "stopped" if _trial_name(trial) in stopped else "interrupted")
