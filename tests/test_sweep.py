@@ -304,6 +304,21 @@ def test_the_summary_ranks_settings_by_median_validation_error_and_writes_the_be
 
 
 @pytest.mark.slow
+def test_the_sweep_prints_a_line_per_trial_and_its_summary_line(grid_sweep):
+    out, done = grid_sweep
+    lines = done.stdout.strip().splitlines()
+    records = _records(out)
+    assert len(lines) == 5 and lines[-1].startswith("sweep: 4 of 4 trials finished")
+    assert sorted(line.split()[2] for line in lines[:4]) == sorted(records)
+    assert [line.split()[1] for line in lines[:4]] == ["[1/4]", "[2/4]", "[3/4]", "[4/4]"]
+    for line in lines[:4]:
+        record = records[line.split()[2]]
+        assert f"network.feedback_scale={record['settings']['network.feedback_scale']:.4g}, seed {record['seed']})" \
+            in line
+        assert line.endswith(f": finished, validation error {record['validation_error']:.3g}")
+
+
+@pytest.mark.slow
 def test_a_new_sweep_into_a_sweep_folder_is_refused(grid_sweep):
     out, _ = grid_sweep
     again = _sweep(out / "sweep.toml", "--out", out)
@@ -320,12 +335,15 @@ def test_kill_9_of_the_driver_then_resume_runs_only_unfinished_trials(tmp_path):
     equals that of the same sweep run without interruption."""
     sweep = _sweep_file(tmp_path, GRID.replace("seeds = 2", "seeds = 3"), generations=120)
     out = tmp_path / "killed"
-    driver = subprocess.Popen([sys.executable, "-m", "evolino", "sweep", str(sweep), "--out", str(out),
-                               "--max-concurrent", "1"], env=ENV, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL, start_new_session=True)
+    printed = tmp_path / "driver.out"
+    with open(printed, "w") as stdout:
+        driver = subprocess.Popen([sys.executable, "-m", "evolino", "sweep", str(sweep), "--out", str(out),
+                                   "--max-concurrent", "1"], env=ENV, stdout=stdout,
+                                  stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         deadline = time.monotonic() + 240
-        while sum(r.get("status") == "finished" for r in _records(out).values() if out.exists()) < 2:
+        # a line per trial as it ends, long before the sweep does
+        while printed.read_text().count(": finished, validation error") < 2:
             assert driver.poll() is None, "the sweep ended before it could be killed"
             assert time.monotonic() < deadline, "no two trials finished in time"
             time.sleep(0.2)
@@ -342,6 +360,10 @@ def test_kill_9_of_the_driver_then_resume_runs_only_unfinished_trials(tmp_path):
     resumed = _sweep("--resume", out)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert "6 of 6 trials finished" in resumed.stdout
+    skipped = resumed.stdout.splitlines()[0]
+    assert skipped.startswith(f"sweep: resuming: skipping {len(finished)} trials already done (")
+    assert all(name in skipped for name in sorted(finished)[:4])
+    assert skipped.endswith(f"; {6 - len(finished)} of 6 trials left to run")
     assert all((out / "trials" / n / "result.json").stat().st_mtime_ns == stamps[n] for n in finished)
     whole = _sweep(sweep, "--out", tmp_path / "whole")
     assert whole.returncode == 0, whole.stderr[-3000:]
@@ -451,3 +473,24 @@ def test_an_unreachable_cluster_is_one_line_and_leaves_no_sweep_behind(tmp_path)
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("evolino: error: ") and "127.0.0.1" in lines[0], lines
     assert not out.exists()  # so the same command works once the cluster is up
+
+
+@pytest.mark.parametrize(("values", "scale"), [
+    ([1e-4, 1e-2], "log"),                      # a factor of 100
+    ([1e-5, 1e-4, 1e-3, 1e-5], "log"),          # repeats (seeds) do not matter
+    ([0.001, 0.01], "linear"),                  # two values a factor of 10 apart: nothing to space
+    ([0.05, 0.5, 1.0], "linear"),               # a factor of 20 is not more, nor evenly spaced in log terms
+    ([1, 2, 4, 8], "log"),                      # evenly spaced in log terms, a factor of 8
+    ([5, 10, 20], "log"),
+    ([4, 8, 12], "linear"),                     # evenly spaced: linear
+    ([1, 30], "log"),
+    ([1, 20], "linear"),
+    ([0, 1e-8, 1e-6], "symlog"),                # a ridge of 0 beside log-spaced ones
+    ([0, 1e-8], "linear"),
+    ([-1, 1, 100], "linear"),
+    ([3, 3], "linear"),
+])
+def test_the_plot_takes_a_log_axis_for_log_spaced_settings(values, scale):
+    from evolino.sweep.summary import axis_scale
+
+    assert axis_scale(values) == scale

@@ -7,7 +7,8 @@ uninterrupted one)::
     summary.json        the same rows, the settings ranked, the best trial, the sweep, provenance
     summary.md          the trials and the settings as markdown tables, sorted by validation error
     best_config.toml    the best trial's run config, writing to runs/sweep-best: `python -m evolino run --config`
-    error_vs_settings.png   validation error (filled) and test error (hollow) against each swept key
+    error_vs_settings.png   validation error (filled) and test error (hollow) against each swept key (a log x axis
+                            for log-spaced settings: :func:`axis_scale`)
 
 Selection
 ---------
@@ -32,7 +33,7 @@ from evolino.metrics import finite_or_none
 from evolino.sweep.records import TRIALS_FOLDER, trial_records
 from evolino.sweep.space import SweepSpec, plan_trials
 
-__all__ = ["write_summary", "BEST_CONFIG", "BEST_RUN_FOLDER"]
+__all__ = ["write_summary", "axis_scale", "BEST_CONFIG", "BEST_RUN_FOLDER"]
 
 BEST_CONFIG = "best_config.toml"
 BEST_RUN_FOLDER = "runs/sweep-best"
@@ -169,6 +170,33 @@ def _write_best_config(source: Path, target: Path) -> None:
     write_text(target, config_to_toml(config))
 
 
+LOG_SPAN = 20.0  # positive values spanning more than this factor get a log axis
+
+
+def axis_scale(values) -> str:
+    """The x axis of a numeric swept key in error_vs_settings.png: "log" when its values are positive and span more
+    than a factor of :data:`LOG_SPAN` or are log-spaced (three or more, evenly spaced in log but not in linear
+    terms: 1, 2, 4), "symlog" when they are that besides a zero (ridge 0, 1e-8, 1e-6), else "linear"."""
+    distinct = sorted({float(v) for v in values})
+    if len(distinct) < 2 or any(not math.isfinite(v) for v in distinct):
+        return "linear"
+    if distinct[0] == 0 and all(v > 0 for v in distinct[1:]):
+        rest = distinct[1:]
+        return "symlog" if len(rest) >= 2 and axis_scale(rest) == "log" else "linear"
+    if distinct[0] <= 0:
+        return "linear"
+    if distinct[-1] / distinct[0] > LOG_SPAN:
+        return "log"
+    if len(distinct) >= 3:
+        steps = np.diff(distinct)
+        ratios = np.diff(np.log(distinct))
+        evenly_linear = np.allclose(steps, steps[0], rtol=1e-6)
+        evenly_log = np.allclose(ratios, ratios[0], rtol=1e-6)
+        if evenly_log and not evenly_linear:
+            return "log"
+    return "linear"
+
+
 def _plot(rows: list[dict], keys: list[str], path: Path) -> None:
     import matplotlib
 
@@ -189,8 +217,12 @@ def _plot(rows: list[dict], keys: list[str], path: Path) -> None:
             ys = [_sort_error(row[column]) for row in finished]
             ax.scatter(xs, ys, **style)
         ax.set_yscale("log")
-        if numeric and min(values) > 0 and max(values) / min(values) > 50:
-            ax.set_xscale("log")
+        if numeric:
+            scale = axis_scale(values)
+            if scale == "symlog":  # a zero among log-spaced values: linear near 0, logarithmic beyond
+                ax.set_xscale("symlog", linthresh=min(abs(v) for v in values if v != 0))
+            elif scale == "log":
+                ax.set_xscale("log")
         if not numeric:
             ax.set_xticks(range(len(labels)), [json.loads(label) for label in labels])
         ax.set_xlabel(key)
