@@ -202,7 +202,9 @@ class BackendSettings:
 class OutputSettings:
     """``[output]``: files of the run."""
 
-    dir: str = _setting("runs/latest", "Output folder (CLI: `--out`).")
+    dir: str = _setting("runs/latest", "Output folder (CLI: `--out`). A relative path is relative to the working "
+                        "directory, not to this config file (unlike `task.data` and `task.test`): a run's own "
+                        "`DIR/config.toml` names `DIR` as given, so repeat it from anywhere with `--out NEW`.")
     checkpoint_every: int = _setting(25, "Write a checkpoint every this many generations (also at the end and "
                                      "on Ctrl-C); 0 = only then.", _non_negative, ">= 0")
     keep_checkpoints: int = _setting(2, "How many checkpoints to keep (the newest). A CMA-ES checkpoint of d "
@@ -547,7 +549,7 @@ def _toml_key(key: str) -> str:
 
 
 def config_to_toml(config: RunConfig, header: str = "# evolino run configuration (fully resolved); repeat with: "
-                   "python -m evolino run --config FILE") -> str:
+                   "python -m evolino run --config FILE --out NEW_DIR") -> str:
     """The fully resolved configuration as TOML text (``None`` keys are left out: TOML has no null)."""
     data = asdict(config)
     lines = [header, ""]

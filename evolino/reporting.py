@@ -315,7 +315,8 @@ def write_report(folder: str | os.PathLike, task=None) -> list[Path]:
                              f"{_fmt(result.get('test_error'))}", others, names, band,
                              f"{level:.0%} interval" if level else "interval")
         written.append(folder / "test_window.png")
-    report = write_text(folder / "report.md", _report_markdown(result, history, [p.name for p in written]))
+    report = write_text(folder / "report.md", _report_markdown(result, history, [p.name for p in written],
+                                                                    folder))
     return [*written, report]
 
 
@@ -346,7 +347,14 @@ def _fmt(value) -> str:
     return "n/a" if value is None else f"{value:.3e}" if isinstance(value, float) else str(value)
 
 
-def _report_markdown(result: dict, history: dict | None, images: list[str]) -> str:
+def repeat_command(folder: str | os.PathLike) -> str:
+    """The command that repeats the run in ``folder``, run from inside that folder: its config.toml names the folder
+    relative to the working directory the run was started in (``output.dir``), so the command gives a new folder
+    beside it with ``--out``; the data the config names (``data.npz``) is relative to the config file."""
+    return f"python -m evolino run --config config.toml --out ../{Path(folder).resolve().name}-again"
+
+
+def _report_markdown(result: dict, history: dict | None, images: list[str], folder: str | os.PathLike = ".") -> str:
     result = dict(result)
     if "validation_error" not in result and "train_error" in result:  # written before the name was right
         result["validation_error"] = result.pop("train_error")
@@ -388,6 +396,6 @@ def _report_markdown(result: dict, history: dict | None, images: list[str]) -> s
                       f"{best[-1]:.3e} (generation {int(history['generation'][-1])})."]
     for name in images:
         lines += ["", f"![{name[:-4].replace('_', ' ')}]({name})"]
-    lines += ["", "Files: config.toml (repeat with `python -m evolino run --config config.toml`), result.json, "
-                  "history.csv, model.npz, test_outputs.csv, task.npz, task.json, checkpoints/.", ""]
+    lines += ["", f"Files: config.toml (repeat the run, from this folder, with `{repeat_command(folder)}`), "
+                  "result.json, history.csv, model.npz, test_outputs.csv, task.npz, task.json, checkpoints/.", ""]
     return "\n".join(lines)

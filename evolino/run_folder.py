@@ -83,6 +83,8 @@ def write_task_files(folder: str | os.PathLike, task: Task, table: Table | None,
         settings = replace(settings, data="data.npz", header=None, name=task.name,
                            target=list(columns["targets"]), inputs=list(columns["inputs"]) or None,
                            sequence=columns["sequence"], time=time, test=test)
+    elif settings.name is None:  # the default task, named, so that the file says what the run learned
+        settings = replace(settings, name=DEFAULT_TASK)
     task.save(folder / "task.npz")
     write_text(folder / "task.json", json.dumps(task.describe(), indent=2, sort_keys=True, default=str) + "\n")
     return settings

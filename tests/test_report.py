@@ -84,3 +84,24 @@ def test_a_test_window_with_targets_at_some_steps_only_plots_without_warnings(tm
         path = plot_test_window(targets, outputs, tmp_path / "window.png", "last step only",
                                 baselines={"mean": np.full((20, 2), 0.7)})
     assert path.is_file() and path.stat().st_size > 0
+
+
+def test_the_repeat_command_of_the_report_works_from_the_folder_and_names_the_task(tmp_path, monkeypatch):
+    """report.md's repeat command, run where report.md is, makes a new folder beside the run (not a nested copy
+    of its relative output.dir) with the same result; a run of the default task names it in config.toml."""
+    import re
+    import shlex
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", *[a for a in TINY if a not in ("--task", "mso2")], "--out", "runs/first"]) == 0
+    folder = tmp_path / "runs" / "first"
+    assert 'name = "mso2"' in (folder / "config.toml").read_text().split("[task]")[1].split("[")[0]
+    command = re.search(r"from this folder, with `([^`]+)`", (folder / "report.md").read_text()).group(1)
+    assert command == "python -m evolino run --config config.toml --out ../first-again"
+    monkeypatch.chdir(folder)
+    assert main([*shlex.split(command)[3:], "--quiet"]) == 0
+    again = tmp_path / "runs" / "first-again"
+    assert not (folder / "runs").exists() and (again / "result.json").is_file()
+    first, second = (json.loads((d / "result.json").read_text()) for d in (folder, again))
+    first.pop("wall_seconds"), second.pop("wall_seconds")
+    assert first == second
