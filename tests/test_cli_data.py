@@ -240,3 +240,24 @@ def test_time_names_a_column_of_years(tmp_path, capsys):
     assert main(["run", "--data", str(csv), "--time", "flow", "--out", str(tmp_path / "never"), *TINY]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "time column 'flow', data row 1 (file line 2)" in err[0] and "is not a year" in err[0]
+
+
+def test_a_constant_column_names_the_file_and_the_flags_that_fix_it(tmp_path, capsys):
+    """The two messages met one after the other on a target that is constant: each names the file and a flag."""
+    csv = tmp_path / "flat.csv"
+    csv.write_text("level,u\n" + "".join(f"3,{i % 7}\n" for i in range(80)))
+    flags = ["--kind", "map", "--target", "level", "--inputs", "u"]
+    assert main(["run", "--data", str(csv), "--out", str(tmp_path / "a"), *flags, *SMALL]) == 2
+    first = capsys.readouterr().err.strip()
+    assert first.startswith(f"evolino: error: {csv}: target 'level' does not vary on the")
+    assert "--metric rmse" in first and "--target COL" in first
+    assert main(["run", "--data", str(csv), "--out", str(tmp_path / "b"), *flags, "--metric", "rmse", *SMALL]) == 2
+    second = capsys.readouterr().err.strip()
+    assert second.startswith(f"evolino: error: {csv}: target column 'level' is constant on the training part")
+    assert "--target COL" in second and "--no-scale" in second
+    csv.write_text("level,u\n" + "".join(f"{i % 5},3\n" for i in range(80)))
+    assert main(["run", "--data", str(csv), "--out", str(tmp_path / "c"), *flags, *SMALL]) == 2
+    third = capsys.readouterr().err.strip()
+    assert third.startswith(f"evolino: error: {csv}: input column 'u' is constant on the training part")
+    assert "--inputs COL" in third and "--no-scale" in third
+    assert main(["run", "--data", str(csv), "--out", str(tmp_path / "d"), *flags, "--no-scale", *SMALL]) == 0

@@ -292,8 +292,10 @@ class Task:
             flat = [j for j in range(targets.shape[1]) if targets.shape[0] and not np.var(targets[:, j]) > 0]
             if flat:
                 name = self.output_names[flat[0]]
-                raise ValueError(f"target {name!r} does not vary on the {part} part, so NRMSE (error / its standard "
-                                 "deviation) is undefined there; use metric rmse or mae")
+                source = (self.info or {}).get("source")
+                raise ValueError(f"{f'{source}: ' if source else ''}target {name!r} does not vary on the {part} part, "
+                                 "so NRMSE (error / its standard deviation) is undefined there; use metric rmse or mae "
+                                 "(--metric rmse, task.metric), or choose a target that varies (--target COL)")
 
     def _check_names(self) -> None:
         for attribute, count in (("input_names", self.n_inputs), ("target_names", self.n_outputs)):

@@ -202,7 +202,21 @@ def data_task(
         validation_windows=validation_windows if generate else 1, free_run_steps=free_run_steps if generate else None,
         input_names=input_names, target_names=target_names,
     )
-    return task.standardized(scale_targets=kind != "classify") if scale else task
+    if not scale:
+        return task
+    try:
+        return task.standardized(scale_targets=kind != "classify")
+    except ValueError as exc:  # a constant column: name the file and the flags that fix it
+        raise ValueError(_constant_column_message(str(exc), table.source)) from None
+
+
+def _constant_column_message(message: str, source: str) -> str:
+    """The standardiser's one line about a constant column, with the file and the flags that fix it."""
+    if "is constant on the training part" not in message:
+        return f"{source}: {message}"
+    flag = "--inputs COL ... (naming the others)" if message.startswith("input") else "--target COL (another one)"
+    fixes = f"(leave it out: {flag}; or turn scaling off: --no-scale, task.scale = false)"
+    return f"{source}: " + message.replace("(drop it, or turn scaling off)", fixes)
 
 
 def _check_choices(kind: str, missing: str, horizon) -> None:
