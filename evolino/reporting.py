@@ -389,6 +389,8 @@ def _report_markdown(result: dict, history: dict | None, images: list[str], fold
         lines += ["", "Test scores: " + ", ".join(f"{k} {_fmt(v)}" for k, v in result["test_scores"].items()) + "."]
     for warning in result.get("warnings") or []:
         lines += ["", f"**Warning:** {warning}."]
+    for note in result.get("notes") or []:
+        lines += ["", f"**Note:** {note}."]
     if history is not None and history["generation"].size:
         best = history["best_ever"]
         held = "the last part of the training data" if result.get("holdout") else "the validation data"

@@ -94,6 +94,8 @@ class FitResult:
         Test errors of the trivial models on the same steps and metric (:mod:`evolino.baselines.trivial`).
     warnings : list of str
         What the user should look at (huge readout weights, no win over a trivial model).
+    notes : list of str
+        What is worth knowing but no fault (a trivial model that is exact on a noise-free task).
     history : list of dict
         One row per generation, keys ``HISTORY_COLUMNS``.
     """
@@ -118,6 +120,7 @@ class FitResult:
     test_scores: dict = field(default_factory=dict)
     baselines: dict = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
     history: list[dict] = field(default_factory=list)
     test_outputs: list[np.ndarray] = field(default_factory=list)
     test_one_step_outputs: list[np.ndarray] = field(default_factory=list)
@@ -153,6 +156,7 @@ class FitResult:
             "test_scores": self.test_scores,
             "baselines": self.baselines,
             "warnings": self.warnings,
+            "notes": self.notes,
             "stop_reason": self.stop_reason,
             **({"labels": self.labels} if self.labels is not None else {}),
             **({"confusion": self.confusion} if self.confusion is not None else {}),
@@ -619,6 +623,7 @@ class Evolino(FittedNetworkMixin, ParamsMixin):
         )
         self.result_.warnings = [*self.protocol_.notes, *task.info.get("warnings", []),
                                  *_warnings(task, spec, model, self.result_, final)]
+        self.result_.notes = _notes(task, self.result_)
 
 
 def _test_scores(task: Task, outcome) -> dict:
@@ -673,14 +678,38 @@ def _warnings(task: Task, spec: LSTMSpec, model: EvolinoModel, result: FitResult
         notes.append(f"readout weights are huge: the cells can move an output by {reach:.1e}, {reach / largest:.0e} "
                      "times the largest training target; the fit relies on cancellations between cells and may not "
                      "hold on new data (a larger fixed ridge, e.g. --ridge 1, trades fit for robustness)")
-    best = min(((name, b["test_error"]) for name, b in result.baselines.items()
-                if b.get("test_error") is not None), key=lambda item: item[1], default=None)
+    best = _best_baseline(result)
     if best is not None and np.isclose(result.test_error, best[1], rtol=1e-9, atol=0):
         notes.append(f"test error {result.test_error:.3g} equals the {best[0]} baseline's: the cells add nothing "
                      "that held up on validation, and the readout uses its linear part only")
-    elif best is not None and not result.test_error <= best[1]:
+    elif best is not None and not result.test_error <= best[1] and not _exact_baseline(task, best):
         notes.append(f"test error {result.test_error:.3g} is not better than the {best[0]} baseline's {best[1]:.3g}")
     return notes
+
+
+EXACT_BASELINE = 1e-6  # a trivial model's test error below this on a noise-free task: it generates the task exactly
+
+
+def _best_baseline(result: FitResult) -> tuple[str, float] | None:
+    return min(((name, b["test_error"]) for name, b in result.baselines.items()
+                if b.get("test_error") is not None), key=lambda item: item[1], default=None)
+
+
+def _exact_baseline(task: Task, best: tuple[str, float]) -> bool:
+    return bool(task.noise_free and best[1] < EXACT_BASELINE)
+
+
+def _notes(task: Task, result: FitResult) -> list[str]:
+    """The AR comparison on a noise-free task that a trivial model generates exactly (MSO): a note, not a warning."""
+    best = _best_baseline(result)
+    if best is None or result.test_error <= best[1] or np.isclose(result.test_error, best[1], rtol=1e-9, atol=0) \
+            or not _exact_baseline(task, best):
+        return []
+    order = result.baselines[best[0]].get("order")
+    label = f"AR({order})" if best[0] == "ar" and order else best[0]
+    return [f"the {label} baseline is exact on this noise-free task ({best[1]:.1e}, the network {result.test_error:.2e}"
+            "): a linear recurrence generates it (MSO is linear at heart), so the task tests whether the network's "
+            "dynamics stay exact in closed loop, not skill beyond a linear model"]
 
 
 class TopGenomes:

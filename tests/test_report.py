@@ -105,3 +105,31 @@ def test_the_repeat_command_of_the_report_works_from_the_folder_and_names_the_ta
     first, second = (json.loads((d / "result.json").read_text()) for d in (folder, again))
     first.pop("wall_seconds"), second.pop("wall_seconds")
     assert first == second
+
+
+def test_an_exact_ar_baseline_on_a_noise_free_task_is_a_note_not_a_warning(tmp_path, capsys):
+    """MSO is a sum of sines, which AR(p) generates exactly: the comparison is said as a note (stderr, result.json,
+    report.md); on a task with noise the same comparison stays a warning."""
+    out = tmp_path / "mso"
+    assert main(["run", *TINY, "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    result = json.loads((out / "result.json").read_text())
+    assert result["baselines"]["ar"]["test_error"] < 1e-6 < result["test_error"]  # a tiny network loses to AR
+    assert "not better than" not in err and not any("baseline" in w for w in result["warnings"])
+    note = next(line for line in err.splitlines() if line.startswith("evolino: note: "))
+    assert f"the AR({result['baselines']['ar']['order']}) baseline is exact on this noise-free task" in note
+    assert "MSO is linear at heart" in note and result["notes"] == [note.removeprefix("evolino: note: ")]
+    assert f"**Note:** {result['notes'][0]}." in (out / "report.md").read_text()
+
+    from types import SimpleNamespace
+
+    from evolino.trainer import _exact_baseline, _notes
+
+    ar = {"ar": {"test_error": 1e-14, "order": 4}, "mean": {"test_error": 1.0}}
+    for noise_free, noted in ((True, True), (False, False)):
+        task = SimpleNamespace(noise_free=noise_free)
+        assert bool(_notes(task, SimpleNamespace(baselines=ar, test_error=2e-8))) is noted
+        assert _exact_baseline(task, ("ar", 1e-14)) is noted  # ... and the warning is left out exactly then
+    exact = SimpleNamespace(noise_free=True)
+    assert _notes(exact, SimpleNamespace(baselines=ar, test_error=1e-15)) == []  # the network wins: nothing to say
+    assert _notes(exact, SimpleNamespace(baselines={"ar": {"test_error": 1e-3, "order": 4}}, test_error=1e-2)) == []
