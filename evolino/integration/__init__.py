@@ -2,10 +2,10 @@
 
 Thin adapters over evolino's own estimators (no second implementation of anything), each in an optional extra:
 
-* :mod:`evolino.integration.aeon` (``pip install 'evolino[aeon]'``): ``EvolinoClassifier`` (aeon's
+* :mod:`evolino.integration.aeon` (``pip install "evolino[aeon]"``): ``EvolinoClassifier`` (aeon's
   ``BaseClassifier``, over :class:`evolino.classifier.SequenceClassifier`) and ``EvolinoRegressor`` (aeon's
   ``BaseRegressor``, over :class:`evolino.regressor.SequenceRegressor`);
-* :mod:`evolino.integration.sktime` (``pip install 'evolino[sktime]'``): ``EvolinoForecaster`` (sktime's
+* :mod:`evolino.integration.sktime` (``pip install "evolino[sktime]"``): ``EvolinoForecaster`` (sktime's
   ``BaseForecaster``, over :class:`evolino.forecasting.Forecaster`).
 
 They follow scikit-learn's conventions: every parameter is an ``__init__`` argument (``cells``, ``population``,

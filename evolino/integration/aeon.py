@@ -18,7 +18,7 @@ training data (``validation_fraction``, stratified by class for the classifier).
 works; ``random_state`` (an int, None, a Generator or a RandomState) seeds both the split and the evolution.
 
 Shapes. ``X``: (n, channels, T) or (n, T) arrays, or a list of n (channels, T_i) arrays (aeon's layouts); ``y``: (n,)
-labels or numbers; ``predict_proba``: (n, classes). Install with ``pip install 'evolino[aeon]'``.
+labels or numbers; ``predict_proba``: (n, classes). Install with ``pip install "evolino[aeon]"``.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ None, a Generator or a RandomState) seeds the evolution.
 Shapes. ``y``: a pd.Series of T steps (sktime applies the forecaster to each column of a DataFrame, and to each
 series of a panel); ``X``: a pd.DataFrame (T, k) of numbers; forecasts: a pd.Series on the horizon's index;
 intervals: a DataFrame with columns (variable, coverage, "lower"/"upper"). Install with
-``pip install 'evolino[sktime]'``.
+``pip install "evolino[sktime]"``.
 """
 
 from __future__ import annotations
