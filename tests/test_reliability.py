@@ -2,6 +2,9 @@
 and the kernel they were written with, the CLI's exit statuses (2: the user's input, 1: a bug), the advice when no
 checkpoint is usable, and the one-line compile notice of a cold numba cache."""
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -101,3 +104,165 @@ def test_evolino_without_bias_gives_finite_errors_on_mso2(ridge):
                                   problem.readout, problem.lines)
     assert len(problem.readout.candidates) > 1
     assert np.isfinite(scores[np.array(problem.readout.candidates) > 0]).all()
+
+
+# --- 2. checkpoints record the libraries and the kernel; 4. no usable checkpoint: one line with advice ---------------
+
+TINY = """seed = 3
+[task]
+name = "mso1"
+options = { train_end = 100, validation_end = 150, test_end = 250, washout = 20 }
+[network]
+cells = 3
+[optimizer]
+population = 8
+[stop]
+generations = 3
+[output]
+checkpoint_every = 1
+plots = false
+"""
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    """A run folder with two checkpoints (generations 2 and 3)."""
+    from evolino.cli import main
+
+    root = tmp_path_factory.mktemp("checkpointed")
+    (root / "tiny.toml").write_text(TINY)
+    assert main(["run", "--config", str(root / "tiny.toml"), "--out", str(root / "run"), "--quiet"]) == 0
+    return root / "run"
+
+
+@pytest.fixture
+def run_copy(finished_run, tmp_path):
+    import shutil
+
+    return Path(shutil.copytree(finished_run, tmp_path / "run"))
+
+
+def _rewrite_payloads(folder, change):
+    """Apply ``change`` to the outer payload dict of every checkpoint of ``folder``; the checksum is made anew."""
+    import hashlib
+    import pickle
+
+    from evolino.checkpoint import _HEADER, _MAGIC, checkpoint_files
+
+    for path in checkpoint_files(folder):
+        data = path.read_bytes()
+        outer = pickle.loads(data[len(_MAGIC) + _HEADER.size :])
+        outer = change(outer)
+        payload = pickle.dumps(outer)
+        path.write_bytes(_MAGIC + _HEADER.pack(len(payload), hashlib.sha256(payload).digest()) + payload)
+
+
+def _resume(folder, **env):
+    import os
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "evolino", "resume", str(folder), "--quiet"], capture_output=True,
+                          text=True, env={**os.environ, **env}, timeout=300)
+
+
+def test_a_checkpoint_records_the_versions_of_its_libraries_and_the_kernel(finished_run):
+    from importlib.metadata import version
+
+    from evolino.checkpoint import checkpoint_environment, checkpoint_files, read_checkpoint
+    from evolino.kernels import resolve_kernel
+
+    state = read_checkpoint(checkpoint_files(finished_run)[0])
+    recorded = state["environment"]
+    assert recorded["libraries"]["numpy"] == np.__version__
+    assert recorded["libraries"]["cma"] == version("cma") and recorded["libraries"]["deap"] == version("deap")
+    assert recorded["kernel"] == resolve_kernel()
+    assert set(checkpoint_environment("evosax:CMA_ES", "numpy")["libraries"]) == {"numpy", "cma", "deap", "evosax",
+                                                                                 "jax"}
+    assert "nevergrad" in checkpoint_environment("nevergrad:NGOpt", "numpy")["libraries"]
+
+
+def test_resume_refuses_a_checkpoint_of_another_cma_version_in_one_line_exit_2(run_copy):
+    from importlib.metadata import version
+
+    def older_cma(outer):
+        outer["environment"]["libraries"]["cma"] = "4.0.0"
+        return outer
+
+    _rewrite_payloads(run_copy, older_cma)
+    before = {p.name: p.read_bytes() for p in (run_copy / "checkpoints").iterdir()}
+    done = _resume(run_copy)
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 2, done.stderr
+    assert len(lines) == 1 and lines[0].startswith("evolino: error: ")
+    assert "cma 4.0.0" in lines[0] and f"cma {version('cma')}" in lines[0]
+    assert "--overwrite" in lines[0]
+    assert {p.name: p.read_bytes() for p in (run_copy / "checkpoints").iterdir()} == before  # left as they were
+
+
+def test_resume_refuses_a_checkpoint_of_another_kernel(run_copy):
+    from evolino.kernels import resolve_kernel
+
+    written = resolve_kernel()
+    other = "numpy" if written != "numpy" else "compiled"
+    done = _resume(run_copy, EVOLINO_KERNEL=other)
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 2 and len(lines) == 1, done.stderr
+    assert f"the {written} kernel" in lines[0] and f"EVOLINO_KERNEL={written}" in lines[0]
+
+
+def test_a_checkpoint_whose_libraries_cannot_be_unpickled_is_refused_before_unpickling(run_copy):
+    """The environment is checked before the state is unpickled: a state pickled by another library version might
+    not load at all, and the user then sees the versions, not an unpickling error."""
+    from evolino.checkpoint import CheckpointMismatchError, checkpoint_files, load_latest, read_checkpoint
+    from evolino.kernels import resolve_kernel
+    from evolino.trainer import Evolino
+
+    def broken(outer):
+        outer["environment"]["libraries"]["deap"] = "0.1"
+        outer["state"] = b"not a pickle"
+        return outer
+
+    _rewrite_payloads(run_copy, broken)
+    environment = Evolino(optimizer="sep-cma")._environment(None)
+    assert environment["kernel"] == resolve_kernel()
+    with pytest.raises(CheckpointMismatchError, match="deap 0.1"):
+        read_checkpoint(checkpoint_files(run_copy)[0], environment)
+    with pytest.raises(CheckpointMismatchError, match="deap 0.1"):  # not skipped for an older checkpoint
+        load_latest(run_copy, environment=environment)
+
+
+def test_a_checkpoint_from_before_the_record_resumes_with_a_warning(run_copy, capsys):
+    """Format 1 (one pickle, no environment): accepted, unchecked, with one warning (docs/cli.md says so)."""
+    import pickle
+
+    from evolino.cli import main
+
+    def old_format(outer):
+        return {"format_version": 1, **pickle.loads(outer["state"])}
+
+    _rewrite_payloads(run_copy, old_format)
+    assert main(["resume", str(run_copy), "--generations", "4", "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert "before checkpoints recorded the versions" in err and "unchecked" in err
+    assert json.loads((run_copy / "result.json").read_text())["generations"] == 4
+
+
+def test_all_checkpoints_truncated_is_one_line_with_advice_that_works(run_copy, capsys):
+    from evolino.checkpoint import checkpoint_files
+    from evolino.cli import main
+
+    for path in checkpoint_files(run_copy):
+        path.write_bytes(path.read_bytes()[:300])
+    capsys.readouterr()
+    assert main(["resume", str(run_copy), "--quiet"]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1, lines
+    line = lines[0]
+    assert line.startswith("evolino: error: no usable checkpoint in")
+    assert "gen-000003.ckpt is truncated" in line and "gen-000002.ckpt is truncated" in line
+    advice = line.split("start the run again with: ")[1]
+    assert advice == (f"python -m evolino run --config {run_copy / 'config.toml'} --out {run_copy} --overwrite")
+    # the advice, followed, runs the run again
+    assert main([*advice.split()[3:], "--quiet"]) == 0
+    assert json.loads((run_copy / "result.json").read_text())["generations"] == 3
