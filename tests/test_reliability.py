@@ -266,3 +266,63 @@ def test_all_checkpoints_truncated_is_one_line_with_advice_that_works(run_copy, 
     # the advice, followed, runs the run again
     assert main([*advice.split()[3:], "--quiet"]) == 0
     assert json.loads((run_copy / "result.json").read_text())["generations"] == 3
+
+
+# --- 3. exit 2 for the user's input, 1 for a bug ---------------------------------------------------------------------
+
+_INJECTED = """
+import sys
+import numpy as np
+import evolino.readout
+
+def broken(self, config, shrunk=None):
+    {body}
+
+evolino.readout.ReadoutStats.solve_candidates = broken
+from evolino.cli import main
+sys.exit(main(["run", "--config", sys.argv[1], "--out", sys.argv[2], "--quiet"]))
+"""
+
+
+@pytest.mark.parametrize("body, name", [
+    ("return np.linalg.solve(np.zeros((2, 2)), np.ones(2))", "LinAlgError"),  # a ValueError from inside numpy
+    ("np.ones(3).reshape(2, 2)", "ValueError"),
+    ("return 1 / 0", "ZeroDivisionError"),
+])
+@pytest.mark.parametrize("debug", [False, True])
+def test_an_internal_error_deep_in_a_run_exits_1_and_shows_the_traceback_with_evolino_debug(tmp_path, body, name,
+                                                                                           debug):
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "tiny.toml").write_text(TINY)
+    env = {k: v for k, v in os.environ.items() if k != "EVOLINO_DEBUG"}
+    if debug:
+        env["EVOLINO_DEBUG"] = "1"
+    done = subprocess.run([sys.executable, "-c", _INJECTED.format(body=body), str(tmp_path / "tiny.toml"),
+                           str(tmp_path / "run")], capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 1, done.stderr
+    if debug:
+        assert "Traceback (most recent call last)" in done.stderr and "in broken" in done.stderr
+        assert done.stderr.strip().splitlines()[-1].split(":")[0].endswith(name)
+    else:
+        lines = done.stderr.strip().splitlines()
+        assert lines == [line for line in lines if line.startswith("evolino: internal error: ")] and len(lines) == 1
+        assert f"internal error: {name}" in lines[0] and "EVOLINO_DEBUG=1" in lines[0]
+
+
+def test_the_libraries_own_checks_still_exit_2(tmp_path, capsys):
+    """A ValueError raised by evolino's validation (here the readout's) is the user's: one line, exit 2."""
+    from evolino.cli import _raised_by_evolino, main
+
+    (tmp_path / "bad.toml").write_text(TINY.replace("[network]", "[readout]\nrcond = 2.0\n[network]"))
+    assert main(["run", "--config", str(tmp_path / "bad.toml"), "--out", str(tmp_path / "run"), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("evolino: error: ") and "rcond" in err[0]
+    with pytest.raises(ValueError) as raised:
+        ReadoutConfig(rcond=2.0)
+    assert _raised_by_evolino(raised.value)
+    with pytest.raises(ValueError) as raised:
+        np.ones(3).reshape(2, 2)
+    assert not _raised_by_evolino(raised.value)
