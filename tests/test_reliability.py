@@ -326,3 +326,95 @@ def test_the_libraries_own_checks_still_exit_2(tmp_path, capsys):
     with pytest.raises(ValueError) as raised:
         np.ones(3).reshape(2, 2)
     assert not _raised_by_evolino(raised.value)
+
+
+# --- 5. one line before the kernel compiles --------------------------------------------------------------------------
+
+
+class _Terminal:
+    """A stand-in for a terminal's stderr."""
+
+    def __init__(self, tty=True):
+        self.lines, self.tty = [], tty
+
+    def isatty(self):
+        return self.tty
+
+    def write(self, text):
+        self.lines.extend(line for line in text.splitlines() if line)
+
+    def flush(self):
+        pass
+
+
+@pytest.mark.parametrize("tty", [True, False])
+def test_the_compile_notice_is_one_line_once_and_only_on_a_terminal(monkeypatch, tty):
+    import sys
+
+    import evolino.kernels as kernels
+
+    if not kernels.compiled_available():
+        pytest.skip("numba is not available")
+    terminal = _Terminal(tty)
+    monkeypatch.setattr(kernels, "_noticed", False)
+    monkeypatch.setattr(kernels, "compile_pending", lambda resolved: True)
+    monkeypatch.setattr(sys, "stderr", terminal)
+    for _ in range(3):
+        kernels.forward_ops("compiled")
+    kernels.forward_ops("numpy")
+    assert terminal.lines == ([kernels.COMPILE_NOTICE] if tty else [])
+
+
+def test_a_cold_numba_cache_is_told_apart_from_a_warm_one(tmp_path):
+    """An empty NUMBA_CACHE_DIR is cold; after a compile into it, warm (in a fresh interpreter each time)."""
+    import os
+    import subprocess
+    import sys
+
+    import evolino.kernels as kernels
+
+    if not kernels.compiled_available():
+        pytest.skip("numba is not available")
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+    probe = "from evolino.kernels import compile_pending as c; print(c('compiled'), c('compiled-scalar'))"
+    cold = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=300)
+    assert cold.stdout.split() == ["True", "True"], cold.stderr
+    assert kernels.compile_pending("numpy") is False
+
+
+@pytest.mark.slow
+def test_a_first_run_on_a_terminal_says_that_it_compiles_then_never_again(tmp_path):
+    """A run with a cold cache (an empty NUMBA_CACHE_DIR) and stderr on a terminal: the notice is its first line of
+    stderr, once; the second run (warm cache) does not print it."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    from evolino.kernels import COMPILE_NOTICE
+
+    (tmp_path / "tiny.toml").write_text(TINY)
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba"), "EVOLINO_KERNEL": "compiled"}
+
+    def run(out):
+        leader, follower = pty.openpty()
+        proc = subprocess.Popen([sys.executable, "-m", "evolino", "run", "--config", str(tmp_path / "tiny.toml"),
+                                 "--out", str(tmp_path / out), "--quiet"], stdout=subprocess.DEVNULL,
+                                stderr=follower, env=env)
+        os.close(follower)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:  # the terminal closed with the process
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        os.close(leader)
+        assert proc.wait(timeout=600) == 0
+        return b"".join(chunks).decode().replace("\r\n", "\n").strip().splitlines()
+
+    first = run("first")
+    assert first[0] == COMPILE_NOTICE and first.count(COMPILE_NOTICE) == 1, first
+    assert COMPILE_NOTICE not in run("second")
