@@ -418,3 +418,62 @@ def test_a_first_run_on_a_terminal_says_that_it_compiles_then_never_again(tmp_pa
     first = run("first")
     assert first[0] == COMPILE_NOTICE and first.count(COMPILE_NOTICE) == 1, first
     assert COMPILE_NOTICE not in run("second")
+
+
+# --- 7. a ray:// handshake retried while the client server cannot start its driver ---------------------------------
+
+
+def _flaky_init(failures, error=None):
+    calls = []
+
+    def init():
+        calls.append(1)
+        if len(calls) <= failures:
+            raise error or ConnectionAbortedError("Initialization failure from server:\nTraceback ...")
+
+    return init, calls
+
+
+def test_a_ray_client_handshake_is_retried_when_the_server_failed_to_start_its_driver(monkeypatch):
+    from evolino.backends import ray as backend
+
+    monkeypatch.setattr(backend, "CLIENT_RETRY_PAUSE", 0.01)
+    init, calls = _flaky_init(2)
+    backend._client_init(init, 30.0, "the Ray cluster at ray://x:1")
+    assert len(calls) == 3
+    init, calls = _flaky_init(5)  # bounded: CLIENT_ATTEMPTS, then Ray's error (the caller makes it a ClusterError)
+    with pytest.raises(ConnectionAbortedError, match="Initialization failure"):
+        backend._client_init(init, 30.0, "the Ray cluster at ray://x:1")
+    assert len(calls) == backend.CLIENT_ATTEMPTS
+    init, calls = _flaky_init(1, ConnectionError("authentication failed"))  # other errors: at once
+    with pytest.raises(ConnectionError, match="authentication"):
+        backend._client_init(init, 30.0, "the Ray cluster at ray://x:1")
+    assert len(calls) == 1
+
+
+def test_the_ray_client_retries_stay_within_the_one_connect_deadline(monkeypatch):
+    import time
+
+    from evolino.backends import ray as backend
+    from evolino.errors import ClusterError
+
+    monkeypatch.setattr(backend, "CLIENT_RETRY_PAUSE", 0.05)
+    calls = []
+
+    def slow_failure():
+        calls.append(1)
+        time.sleep(0.3)
+        raise ConnectionAbortedError("Initialization failure from server:\n...")
+
+    started = time.monotonic()
+    with pytest.raises((ConnectionAbortedError, ClusterError)):
+        backend._client_init(slow_failure, 0.5, "the Ray cluster at ray://x:1")
+    assert time.monotonic() - started < 1.0 and len(calls) <= 2
+
+    def hangs():
+        time.sleep(5)
+
+    started = time.monotonic()
+    with pytest.raises(ClusterError, match="no answer from the Ray cluster"):
+        backend._client_init(hangs, 0.3, "the Ray cluster at ray://x:1")
+    assert time.monotonic() - started < 1.0
