@@ -281,14 +281,18 @@ class ReadoutStats:
         r, qtd = self.r[rows], self.qtd[rows]
         k, p = r.shape[1:]
         m = qtd.shape[2]
-        stacked = np.zeros((r.shape[0], k + p, p + m))
+        # An unshrunk column that is zero in every row (the bias column of a readout without a bias) would leave a
+        # zero on U's diagonal: any penalty on it gives its weight 0 and changes neither the fit nor the hat matrix.
+        # (Rows for it only when there is one: the other problems are solved exactly as they always were.)
+        zero = ~np.any(r[:, :, shrunk:] != 0, axis=1)
+        extra = p - shrunk if zero.any() else 0
+        stacked = np.zeros((r.shape[0], k + shrunk + extra, p + m))
         stacked[:, :k, :p] = r
         stacked[:, :k, p:] = qtd
         stacked[:, k + np.arange(shrunk), np.arange(shrunk)] = np.sqrt(ridge)
-        # An unshrunk column that is zero in every row (the bias column of a readout without a bias) would leave a
-        # zero on U's diagonal: any penalty on it gives its weight 0 and changes neither the fit nor the hat matrix.
-        unshrunk = np.arange(shrunk, p)
-        stacked[:, k + unshrunk, unshrunk] = np.where(np.any(r[:, :, shrunk:] != 0, axis=1), 0.0, 1.0)
+        if extra:
+            unshrunk = np.arange(shrunk, p)
+            stacked[:, k + unshrunk, unshrunk] = np.where(zero, 1.0, 0.0)
         with single_threaded_blas():
             r_aug = np.linalg.qr(stacked, mode="r")
         upper, rhs = r_aug[:, :p, :p], r_aug[:, :p, p:]
