@@ -10,10 +10,20 @@ what the uninterrupted run would. CMA-ES keeps its state compact (no matrix that
 objects pickled as they are took 267 MB.
 
 File layout: ``DIR/checkpoints/gen-000042.ckpt`` = magic line, 8-byte payload length, 32-byte SHA-256 of the
-payload, then the pickled payload. Each file is written atomically (:mod:`evolino.atomic`), so a crash (even
-SIGKILL) or a full disk leaves either the old set of files or the new one, never half a file under a checkpoint's
-name; the newest ``keep`` checkpoints are kept, and older ones are removed only after the new one is on disk. On
-reading, a truncated or corrupt file is reported and the previous good checkpoint is used.
+payload, then the pickled payload: ``{"format_version": 2, "environment": ..., "state": bytes}``, the state pickled
+on its own inside it, so that the environment is read before any of the libraries' objects are unpickled. Each file
+is written atomically (:mod:`evolino.atomic`), so a crash (even SIGKILL) or a full disk leaves either the old set of
+files or the new one, never half a file under a checkpoint's name; the newest ``keep`` checkpoints are kept, and older
+ones are removed only after the new one is on disk. On reading, a truncated or corrupt file is reported and the
+previous good checkpoint is used; when none is good, one line says so and how to start the run again.
+
+**The environment.** The optimizer's state is pickled with its library's internals (pycma's objects, rebuilt through
+their private attributes), so another version of a library could fail to load it or, worse, continue the run
+differently without a word. A checkpoint therefore records the versions of numpy, cma and deap (and evosax with JAX,
+or nevergrad, when the optimizer is theirs; numba with the compiled kernels, JAX with the JAX kernel) and the kernel
+(:func:`evolino.kernels.resolve_kernel`) it was written with (:func:`checkpoint_environment`). Resuming with any of
+them different is refused (:class:`CheckpointMismatchError`, one line naming both versions) before the state is
+unpickled. Checkpoints written before the record existed (format 1) are resumed unchecked, with a warning.
 
 **Checkpoints are pickles, and unpickling runs code that the file's author chose.** Load only checkpoints you (or
 someone you trust) wrote: ``python -m evolino resume`` refuses a folder that belongs to another user unless told
@@ -23,6 +33,7 @@ someone you trust) wrote: ``python -m evolino resume`` refuses a folder that bel
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import json
 import os
 import pickle
@@ -37,12 +48,14 @@ import numpy as np
 from evolino.atomic import atomic_file, is_temporary, remove_temporaries
 from evolino.errors import EvolinoError
 
-__all__ = ["CheckpointError", "CHECKPOINT_FOLDER", "write_checkpoint", "read_checkpoint", "load_latest",
+__all__ = ["CheckpointError", "CheckpointMismatchError", "CHECKPOINT_FOLDER", "checkpoint_environment",
+           "write_checkpoint", "read_checkpoint", "load_latest",
            "checkpoint_files", "checkpoint_generation", "clear_checkpoints", "holds_checkpoint_files", "task_digest",
            "foreign_owner", "note"]
 
 CHECKPOINT_FOLDER = "checkpoints"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+_OLD_FORMAT = 1  # the whole state in one pickle, no environment: read, and resumed unchecked with a warning
 _MAGIC = b"EVOLINO-CHECKPOINT\n"
 _HEADER = struct.Struct("<Q32s")
 _NAME = re.compile(r"^gen-(\d+)\.ckpt$")
@@ -50,6 +63,63 @@ _NAME = re.compile(r"^gen-(\d+)\.ckpt$")
 
 class CheckpointError(EvolinoError):
     """No usable checkpoint (missing, corrupt, truncated, of another format, or of another run)."""
+
+
+class CheckpointMismatchError(CheckpointError):
+    """A checkpoint written with other library versions or another kernel than this process has: refused, since the
+    resumed run could fail or differ from the uninterrupted one (not skipped for an older checkpoint: those were
+    written with the same environment)."""
+
+
+def _installed_version(distribution: str) -> str | None:
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def checkpoint_environment(optimizer: str, kernel: str) -> dict:
+    """What a checkpoint of a run with ``optimizer`` (its name, e.g. "sep-cma", "evosax:CMA_ES") on the resolved
+    ``kernel`` ("numpy", "compiled", "compiled-scalar", "jax") records of this process: ``{"libraries": {name:
+    version or None}, "kernel": kernel}``. A resume compares each recorded library with the installed one."""
+    names = ["numpy", "cma", "deap"]
+    family = str(optimizer).split(":", 1)[0].strip().lower() if ":" in str(optimizer) else ""
+    if family == "evosax":
+        names += ["evosax", "jax"]
+    elif family == "nevergrad":
+        names.append("nevergrad")
+    if kernel in ("compiled", "compiled-scalar"):
+        names.append("numba")
+    elif kernel == "jax" and "jax" not in names:
+        names.append("jax")
+    return {"libraries": {name: _installed_version(name) for name in names}, "kernel": kernel}
+
+
+def environment_mismatches(recorded: dict, current: dict) -> list[str]:
+    """What differs between a checkpoint's recorded environment and ``current`` (:func:`checkpoint_environment`),
+    each as "cma 4.0.0 (this install has cma 4.5.0)"; every recorded library is compared, also those ``current`` does
+    not name."""
+    differ = []
+    now = dict(current.get("libraries", {}))
+    for name, version in sorted(recorded.get("libraries", {}).items()):
+        installed = now[name] if name in now else _installed_version(name)
+        if installed != version:
+            written = f"{name} {version}" if version else f"no {name}"
+            differ.append(f"{written} (this install has {f'{name} {installed}' if installed else f'no {name}'})")
+    kernel, this = recorded.get("kernel"), current.get("kernel")
+    if kernel and this and kernel != this:
+        differ.append(f"the {kernel} kernel (this process would use the {this} kernel: EVOLINO_KERNEL={kernel} "
+                      "chooses it)")
+    return differ
+
+
+def restart_advice(folder: str | os.PathLike) -> str:
+    """How to start the run in ``folder`` again from generation 0 (its config.toml, when it has one)."""
+    folder = Path(folder)
+    if (folder / "config.toml").is_file():
+        return (f"start the run again with: python -m evolino run --config {folder / 'config.toml'} --out {folder} "
+                "--overwrite")
+    return "start the run again without resume"
 
 
 def checkpoint_files(folder: str | os.PathLike) -> list[Path]:
@@ -69,8 +139,10 @@ def checkpoint_generation(path: str | os.PathLike) -> int:
     return int(match.group(1))
 
 
-def write_checkpoint(folder: str | os.PathLike, state: dict, generation: int, keep: int = 2) -> Path:
+def write_checkpoint(folder: str | os.PathLike, state: dict, generation: int, keep: int = 2,
+                     environment: dict | None = None) -> Path:
     """Write ``state`` as the checkpoint of ``generation`` in run folder ``folder``; keep the newest ``keep``.
+    ``environment`` (:func:`checkpoint_environment`) is recorded beside it, and checked by a resume.
 
     Returns the checkpoint's path. On any failure (a full disk, ...) nothing but the temporary file changed, and
     that is removed: the checkpoints already on disk stay as they were.
@@ -79,7 +151,9 @@ def write_checkpoint(folder: str | os.PathLike, state: dict, generation: int, ke
         raise ValueError(f"keep must be >= 1, got {keep}")
     root = Path(folder) / CHECKPOINT_FOLDER
     root.mkdir(parents=True, exist_ok=True)
-    payload = pickle.dumps({"format_version": FORMAT_VERSION, **state}, protocol=pickle.HIGHEST_PROTOCOL)
+    inner = pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
+    payload = pickle.dumps({"format_version": FORMAT_VERSION, "environment": environment, "state": inner},
+                           protocol=pickle.HIGHEST_PROTOCOL)
     path = root / f"gen-{generation:06d}.ckpt"
     with atomic_file(path, "wb") as handle:
         handle.write(_MAGIC + _HEADER.pack(len(payload), hashlib.sha256(payload).digest()))
@@ -89,8 +163,12 @@ def write_checkpoint(folder: str | os.PathLike, state: dict, generation: int, ke
     return path
 
 
-def read_checkpoint(path: str | os.PathLike) -> dict:
-    """Read and verify one checkpoint file; raises CheckpointError saying what is wrong with it."""
+def read_checkpoint(path: str | os.PathLike, environment: dict | None = None) -> dict:
+    """Read and verify one checkpoint file; raises CheckpointError saying what is wrong with it.
+
+    With ``environment`` (:func:`checkpoint_environment` of this process), a checkpoint that recorded another one is
+    refused with :class:`CheckpointMismatchError` before its state is unpickled. The state comes back with
+    ``format_version`` and ``environment`` (None when it was not recorded) added."""
     path = Path(path)
     try:
         data = path.read_bytes()
@@ -105,13 +183,33 @@ def read_checkpoint(path: str | os.PathLike) -> dict:
         raise CheckpointError(f"{path} is truncated ({len(payload)} of {length} payload bytes)")
     if hashlib.sha256(payload).digest() != digest:
         raise CheckpointError(f"{path} is corrupt (checksum mismatch)")
+    outer = _unpickle(path, payload)
+    version = outer.get("format_version") if isinstance(outer, dict) else None
+    if version == _OLD_FORMAT:
+        return {**outer, "environment": None}
+    if version != FORMAT_VERSION:
+        raise CheckpointError(f"{path} has an unsupported checkpoint format")
+    recorded = outer.get("environment")
+    if environment is not None and recorded:
+        differ = environment_mismatches(recorded, environment)
+        if differ:
+            libraries = any(not item.startswith("the ") for item in differ)
+            fix = "resume it with those versions installed" if libraries else "resume it with that kernel"
+            if path.parent.name == CHECKPOINT_FOLDER:
+                fix += f", or {restart_advice(path.parent.parent)}"
+            raise CheckpointMismatchError(f"{path} was written with {', '.join(differ)}: resumed here, the run could "
+                                          f"fail or go on differently; {fix}")
+    state = _unpickle(path, outer.get("state"))
+    if not isinstance(state, dict):
+        raise CheckpointError(f"{path} has an unsupported checkpoint format")
+    return {**state, "format_version": FORMAT_VERSION, "environment": recorded}
+
+
+def _unpickle(path: Path, payload) -> object:
     try:
-        state = pickle.loads(payload)
+        return pickle.loads(payload)
     except Exception as exc:  # noqa: BLE001  (a class that no longer exists, ...)
         raise CheckpointError(f"{path} cannot be unpickled: {type(exc).__name__}: {exc}") from None
-    if not isinstance(state, dict) or state.get("format_version") != FORMAT_VERSION:
-        raise CheckpointError(f"{path} has an unsupported checkpoint format")
-    return state
 
 
 def note(message: str) -> None:
@@ -123,10 +221,12 @@ def _warn(message: str) -> None:
     note(f"warning: {message}")
 
 
-def load_latest(folder: str | os.PathLike, report: Callable[[str], None] = _warn) -> tuple[dict, Path]:
-    """The newest checkpoint of ``folder`` that reads back intact; bad newer ones are reported and skipped.
+def load_latest(folder: str | os.PathLike, report: Callable[[str], None] = _warn,
+                environment: dict | None = None) -> tuple[dict, Path]:
+    """The newest checkpoint of ``folder`` that reads back intact; bad newer ones are reported (once a good one is
+    found) and skipped. ``environment``: see :func:`read_checkpoint` (a mismatch is raised at once).
 
-    Raises CheckpointError when there is none.
+    Raises CheckpointError when there is none: one message naming each file's problem and how to start again.
     """
     files = checkpoint_files(folder)
     if not files:
@@ -134,13 +234,18 @@ def load_latest(folder: str | os.PathLike, report: Callable[[str], None] = _warn
     problems = []
     for path in files:
         try:
-            state = read_checkpoint(path)
+            state = read_checkpoint(path, environment)
+        except CheckpointMismatchError:
+            raise
         except CheckpointError as exc:
-            problems.append(str(exc))
-            report(f"{exc}; trying the previous checkpoint")
+            problems.append((path, str(exc)))
             continue
+        for _, problem in problems:
+            report(f"{problem}; using the previous checkpoint")
         return state, path
-    raise CheckpointError(f"no usable checkpoint in {Path(folder) / CHECKPOINT_FOLDER}: {'; '.join(problems)}")
+    named = "; ".join(problem.replace(str(bad), bad.name) for bad, problem in problems)
+    raise CheckpointError(f"no usable checkpoint in {Path(folder) / CHECKPOINT_FOLDER} ({named}): "
+                          f"{restart_advice(folder)}")
 
 
 def clear_checkpoints(folder: str | os.PathLike) -> None:

@@ -2,12 +2,27 @@
 
 Every user error (unknown names, bad sizes, unwritable folders, an unreachable cluster) ends with one line on stderr
 and exit status 2; an unexpected failure ends with one line and status 1 (set EVOLINO_DEBUG=1 for the traceback).
+
+Which exceptions are the user's (exit 2):
+
+* :class:`~evolino.errors.EvolinoError` and its subclasses (ConfigError, RunError, ClusterError, CheckpointError, ...),
+  and the command line's own usage errors (argparse's, :class:`UsageError`);
+* a ``ValueError`` raised by a ``raise`` statement of evolino's own code (:func:`_raised_by_evolino`): the library
+  checks its arguments with ``raise ValueError(...)`` in hundreds of places, which are validation by construction;
+  converting each to a ConfigError would touch every module for no change in what the user sees;
+* a full disk (``OSError`` ENOSPC), with what was kept.
+
+Everything else is a bug, including a ``ValueError`` raised inside numpy or another library (a ``LinAlgError``, a
+shape mismatch) or by an operation of evolino's that is not a ``raise`` (a failed unpacking, ``float("x")`` on
+unchecked text): one line ``evolino: internal error: ...``, exit status 1. ``EVOLINO_DEBUG=1`` lets either kind
+propagate, so the traceback is printed.
 """
 
 from __future__ import annotations
 
 import argparse
 import ast
+import functools
 import os
 import sys
 import time
@@ -683,7 +698,9 @@ def main(argv: list[str] | None = None) -> int:
     except (UsageError, EvolinoError) as exc:
         print(f"evolino: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except ValueError as exc:  # invalid values found by the library (names, shapes, options)
+    except ValueError as exc:  # invalid values found by the library's checks (names, shapes, options), or a bug
+        if not _raised_by_evolino(exc):
+            return _internal_error(exc)
         if os.environ.get("EVOLINO_DEBUG"):
             raise
         print(f"evolino: error: {exc}", file=sys.stderr)
@@ -705,6 +722,37 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     except Exception as exc:  # noqa: BLE001  (one line, never a bare traceback)
         return _internal_error(exc)
+
+
+_PACKAGE = Path(__file__).resolve().parent
+
+
+def _raised_by_evolino(exc: BaseException) -> bool:
+    """Whether ``exc`` was raised by a ``raise`` statement in evolino's own source: the innermost frame of its
+    traceback is in the evolino package and the statement there is a ``raise`` (so a check of the library, not an
+    error of numpy's or of an operation that failed)."""
+    tb = exc.__traceback__
+    if tb is None:
+        return False
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    filename = tb.tb_frame.f_code.co_filename
+    try:
+        inside = Path(filename).resolve().is_relative_to(_PACKAGE)
+    except (OSError, ValueError):
+        return False
+    return inside and tb.tb_lineno in _raise_lines(filename)
+
+
+@functools.lru_cache(maxsize=64)
+def _raise_lines(filename: str) -> frozenset[int]:
+    """Every line that a ``raise`` statement of the source file ``filename`` spans (empty when it cannot be read)."""
+    try:
+        tree = ast.parse(Path(filename).read_text(encoding="utf-8"), filename)
+    except (OSError, SyntaxError, ValueError):
+        return frozenset()
+    return frozenset(line for node in ast.walk(tree) if isinstance(node, ast.Raise)
+                     for line in range(node.lineno, (node.end_lineno or node.lineno) + 1))
 
 
 def _internal_error(exc: BaseException) -> int:

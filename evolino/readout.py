@@ -6,7 +6,8 @@ singular-value cutoff, or the ridge solution ``argmin |X W - D|^2 + ridge |W|^2`
 rows of ``X``.
 
 Ridge strengths apply to the cell weights only (``shrunk`` rows; the directly seen sources and the bias are fitted as
-a plain linear model fits them, so a huge ridge leaves exactly that model). Choosing the strength per genome:
+a plain linear model fits them, so a huge ridge leaves exactly that model). Without a bias (``bias=False``) the bias
+column is zeros and its weight is 0 under every strength and chooser. Choosing the strength per genome:
 
 * ``ridge="auto"``: generalized cross-validation (Golub, Heath & Wahba, Technometrics 1979) on the fit itself,
   GCV = (RSS / N) / (1 - df / N)^2 with df the trace of the hat matrix; every strength of ``ridge_grid`` is solved
@@ -275,14 +276,23 @@ class ReadoutStats:
     def _partial_ridge(self, rows: np.ndarray, ridge: float, shrunk: int) -> tuple[np.ndarray, np.ndarray]:
         """argmin |X W - D|^2 + ridge |W[:shrunk]|^2 as the least-squares problem [R; sqrt(ridge) E] W = [Q^T D; 0]
         (E selects the shrunk rows), by one more QR: no normal equations. Returns the weights and the trace of the
-        hat matrix, tr((R^T R + ridge E^T E)^-1 R^T R)."""
+        hat matrix, tr((R^T R + ridge E^T E)^-1 R^T R). An unshrunk column of zeros (the bias column when
+        ``bias=False``) gets weight 0."""
         r, qtd = self.r[rows], self.qtd[rows]
         k, p = r.shape[1:]
         m = qtd.shape[2]
-        stacked = np.zeros((r.shape[0], k + shrunk, p + m))
+        # An unshrunk column that is zero in every row (the bias column of a readout without a bias) would leave a
+        # zero on U's diagonal: any penalty on it gives its weight 0 and changes neither the fit nor the hat matrix.
+        # (Rows for it only when there is one: the other problems are solved exactly as they always were.)
+        zero = ~np.any(r[:, :, shrunk:] != 0, axis=1)
+        extra = p - shrunk if zero.any() else 0
+        stacked = np.zeros((r.shape[0], k + shrunk + extra, p + m))
         stacked[:, :k, :p] = r
         stacked[:, :k, p:] = qtd
         stacked[:, k + np.arange(shrunk), np.arange(shrunk)] = np.sqrt(ridge)
+        if extra:
+            unshrunk = np.arange(shrunk, p)
+            stacked[:, k + unshrunk, unshrunk] = np.where(zero, 1.0, 0.0)
         with single_threaded_blas():
             r_aug = np.linalg.qr(stacked, mode="r")
         upper, rhs = r_aug[:, :p, :p], r_aug[:, :p, p:]

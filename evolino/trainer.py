@@ -21,7 +21,15 @@ import numpy as np
 from evolino.backends import make_evaluator
 from evolino.baselines.trivial import choose_ar_order, trivial_baselines
 from evolino.blas import single_threaded_blas
-from evolino.checkpoint import CheckpointError, checkpoint_files, load_latest, note, task_digest, write_checkpoint
+from evolino.checkpoint import (
+    CheckpointError,
+    checkpoint_environment,
+    checkpoint_files,
+    load_latest,
+    note,
+    task_digest,
+    write_checkpoint,
+)
 from evolino.evaluation import FinalRidge, final_ridge, readout_outcome, test_error
 from evolino.fitness import EvolinoProblem, validation_scores
 from evolino.fitted import FittedNetworkMixin
@@ -453,16 +461,28 @@ class Evolino(FittedNetworkMixin, ParamsMixin):
     def _search_params(self) -> dict:
         return {name: getattr(self, name) for name in self._SEARCH_PARAMS}
 
-    def _load_checkpoint(self, folder: str | os.PathLike | None, spec: LSTMSpec, digest: str):
+    def _environment(self, kernel: str) -> dict:
+        """What a checkpoint records of the libraries and the kernel (:func:`evolino.checkpoint.checkpoint_environment`;
+        ``kernel`` as requested, resolved here)."""
+        from evolino.kernels import resolve_kernel
+
+        return checkpoint_environment(str(self.optimizer), resolve_kernel(kernel))
+
+    def _load_checkpoint(self, folder: str | os.PathLike | None, spec: LSTMSpec, digest: str,
+                         kernel: str | None = None):
         """(optimizer, history, elapsed seconds) of the newest good checkpoint in ``folder``, checked against this
-        search and task; None when the run stopped before its first checkpoint (it then starts again, and says so)."""
+        search, task, libraries and kernel; None when the run stopped before its first checkpoint (it then starts
+        again, and says so)."""
         if folder is None:
             raise ValueError("resume=True needs checkpoint_dir")
         if not checkpoint_files(folder):
             note(f"no checkpoint in {folder} (the run stopped before its first one): starting it again "
                  "from generation 0")
             return None
-        state, path = load_latest(folder)
+        state, path = load_latest(folder, environment=self._environment(kernel))
+        if state.get("environment") is None:
+            note(f"warning: {path} was written before checkpoints recorded the versions of the libraries and the "
+                 "kernel: resuming it unchecked")
         saved = state.get("search_params", {})
         differ = [f"{k}={saved.get(k)!r} (now {v!r})" for k, v in self._search_params().items() if saved.get(k) != v]
         if differ:
@@ -486,7 +506,7 @@ class Evolino(FittedNetworkMixin, ParamsMixin):
         return opt, list(state["history"]), float(state["elapsed_seconds"]), top
 
     def _save_checkpoint(self, run: RunControls, opt, history: list[dict], elapsed: float, digest: str,
-                         top: TopGenomes) -> None:
+                         top: TopGenomes, environment: dict) -> None:
         state = {
             "optimizer": opt,  # pickled with its library internals and Generator (CMA-ES: compact, see cmaes.py)
             "history": history,
@@ -501,7 +521,8 @@ class Evolino(FittedNetworkMixin, ParamsMixin):
             "top_genomes": top.genomes,
             "top_errors": top.errors,
         }
-        write_checkpoint(run.checkpoint_dir, state, opt.generation, keep=int(run.keep_checkpoints))
+        write_checkpoint(run.checkpoint_dir, state, opt.generation, keep=int(run.keep_checkpoints),
+                         environment=environment)
 
     def fit(self, task: Task, *, resume: bool = False, callbacks: Sequence[Callable[[dict], None]] = (),
             checkpoint_dir: str | os.PathLike | None = None, checkpoint_every: int = 0, keep_checkpoints: int = 2,
@@ -530,7 +551,8 @@ class Evolino(FittedNetworkMixin, ParamsMixin):
         problem = self.build_problem(task)
         self.resumed_from_ = None
         digest = task_digest(task) if run.checkpoint_dir is not None else ""
-        loaded = self._load_checkpoint(run.checkpoint_dir, problem.spec, digest) if resume else None
+        environment = self._environment(problem.kernel) if run.checkpoint_dir is not None else {}
+        loaded = self._load_checkpoint(run.checkpoint_dir, problem.spec, digest, problem.kernel) if resume else None
         opt, history, elapsed, top = loaded or (self._new_optimizer(problem.spec), [], 0.0, TopGenomes(TOP_GENOMES))
         for callback in run.callbacks if loaded else ():
             if hasattr(callback, "resumed"):
@@ -555,10 +577,10 @@ class Evolino(FittedNetworkMixin, ParamsMixin):
                 for callback in run.callbacks:
                     callback(row)
                 if run.checkpoint_dir is not None and every and opt.generation % every == 0:
-                    self._save_checkpoint(run, opt, history, time.perf_counter() - start, digest, top)
+                    self._save_checkpoint(run, opt, history, time.perf_counter() - start, digest, top, environment)
                     saved_generation = opt.generation
         if run.checkpoint_dir is not None and opt.generation != saved_generation:
-            self._save_checkpoint(run, opt, history, time.perf_counter() - start, digest, top)
+            self._save_checkpoint(run, opt, history, time.perf_counter() - start, digest, top, environment)
         self.optimizer_ = opt
         self.top_genomes_, self.top_errors_ = top.genomes.copy(), top.errors.copy()
         with single_threaded_blas():

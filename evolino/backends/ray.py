@@ -46,6 +46,8 @@ SINGLE_NODE_CHUNKS_PER_WORKER = 1  # actors on one node run on identical cores: 
 MULTI_NODE_CHUNKS_PER_WORKER = 4  # nodes may differ: beyond the PIPELINE_DEPTH queued chunks, the fastest take more
 DEFAULT_CONNECT_TIMEOUT = 20.0
 CLIENT_DEADLINE_FACTOR = 3  # a ray:// handshake may take this many connect timeouts (see connect)
+CLIENT_ATTEMPTS = 3  # ray:// handshakes tried, within that one deadline, when the server failed to start its driver
+CLIENT_RETRY_PAUSE = 2.0  # seconds before the second attempt (twice that before the third)
 DEFAULT_READY_TIMEOUT = 60.0
 INLINE_BYTES = 16 * 1024 * 1024  # largest task argument a local Ray started here sends inline
 PIPELINE_DEPTH = 2  # chunks queued per actor, so an actor never idles while the driver hands out the next one
@@ -346,13 +348,43 @@ def _init(init_address: str | None, endpoint, address: str | None, timeout: floa
             # and past 20 s on a busy 2-core machine (seen in tests). The port answered the probe, so waiting
             # longer only delays an error for a server that is up but stuck.
             deadline = timeout * CLIENT_DEADLINE_FACTOR if client else timeout
-            _call_with_deadline(lambda: ray.init(**kwargs), deadline, what, hint=AUTH_HINT if client else "")
+            if client:
+                _client_init(lambda: ray.init(**kwargs), deadline, what)
+            else:
+                _call_with_deadline(lambda: ray.init(**kwargs), deadline, what)
     except ClusterError:
         raise
     except Exception as exc:  # noqa: BLE001  (Ray raises ConnectionError, RuntimeError, AuthenticationError...)
         raise _as_cluster_error(exc, what) from None
     _log.debug("connected to Ray in %.1fs", time.monotonic() - started)
     return endpoint if client else _current_gcs_endpoint()
+
+
+def _client_start_failed(exc: BaseException) -> bool:
+    """Whether a ray:// handshake failed because the client server could not start the connection's driver in time
+    (Ray's "Initialization failure from server", seen on a loaded machine), which a new handshake may get past."""
+    return isinstance(exc, ConnectionError) and "Initialization failure from server" in str(exc)
+
+
+def _client_init(init, deadline: float, what: str) -> None:
+    """``init()`` (a ray:// ``ray.init``) up to :data:`CLIENT_ATTEMPTS` times while it fails with
+    :func:`_client_start_failed`, all within one ``deadline`` (seconds): the bound of a single attempt before. Ray's
+    client disconnects itself after a failed handshake, so the next attempt starts clean."""
+    end = time.monotonic() + deadline
+    for attempt in range(1, CLIENT_ATTEMPTS + 1):
+        remaining = max(end - time.monotonic(), 0.0)
+        try:
+            _call_with_deadline(init, remaining, what, hint=AUTH_HINT)
+            return
+        except ClusterError:
+            raise
+        except Exception as exc:  # noqa: BLE001  (Ray's ConnectionError, or another that is not retried)
+            pause = CLIENT_RETRY_PAUSE * attempt
+            if attempt == CLIENT_ATTEMPTS or not _client_start_failed(exc) or end - time.monotonic() < 2 * pause:
+                raise
+            _log.info("the Ray client server failed to start a driver (attempt %d of %d): trying again in %gs",
+                      attempt, CLIENT_ATTEMPTS, pause)
+        time.sleep(pause)
 
 
 class _ClusterWatch:

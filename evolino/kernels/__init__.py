@@ -9,6 +9,13 @@ iteration, the compiled kernel before blocks; bit for bit the same results) is k
 default device, a GPU when it finds one, and fails with a clear error when JAX is not installed.
 
 Every kernel exposes the same operations (:class:`ForwardOps`) with the same arguments and results to rounding.
+
+The numba kernels are compiled on their first use and cached on disk (numba's ``cache=True``: beside the sources, or
+in ``NUMBA_CACHE_DIR``), which takes about 20 s. When that cache is cold (:func:`compile_pending`: no valid cache
+index for the kernel's teacher-forced entry point, read from numba's index file) and stderr is a terminal,
+:func:`forward_ops` prints one line, :data:`COMPILE_NOTICE`, once per process, before the compile: also in
+``--quiet`` runs, since it appears once per installation (and after an upgrade), and the silence it explains is the
+same; never into a pipe or a log file, so captured output (and the tests' line counts) stays as it was.
 """
 
 from __future__ import annotations
@@ -31,6 +38,8 @@ ENV_VAR = "EVOLINO_KERNEL"
 _compiled_error: str | None = None  # why the compiled kernel could not load, once known
 _compiled_checked = False
 _warned = False
+_noticed = False
+COMPILE_NOTICE = "evolino: compiling the kernel (once, ~20 s)"
 
 
 @dataclass(frozen=True)
@@ -116,6 +125,35 @@ def resolve_kernel(kernel: str | None = None) -> str:
     return "numpy"
 
 
+def compile_pending(resolved: str) -> bool:
+    """Whether the on-disk numba cache of the ``resolved`` kernel ("compiled" or "compiled-scalar") holds no valid
+    compilation of its teacher-forced entry point (used by every run), so the first call compiles. Reads numba's small
+    index file (it is invalid when the source changed); False when that cannot be told (numba's cache layout is not
+    public)."""
+    try:
+        if resolved == "compiled":
+            from evolino.kernels._numba_blocks import teacher_forced_blocks as entry
+        elif resolved == "compiled-scalar":
+            from evolino.kernels._numba_lstm import teacher_forced_kernel as entry
+        else:
+            return False
+        if entry.signatures:  # compiled in this process already
+            return False
+        return not entry._cache._cache_file._load_index()
+    except Exception:  # noqa: BLE001  (another numba's internals: say nothing rather than guess)
+        return False
+
+
+def _compile_notice(resolved: str) -> None:
+    """Print :data:`COMPILE_NOTICE` once per process when the kernel is about to be compiled (stderr a terminal)."""
+    global _noticed
+    if _noticed or not getattr(sys.stderr, "isatty", lambda: False)():
+        return
+    if compile_pending(resolved):
+        _noticed = True
+        print(COMPILE_NOTICE, file=sys.stderr, flush=True)
+
+
 def _unchanged(weights):
     """The weights as they are (kernels that need no layout of their own); a module function, so that fitted models
     that hold their forward passes can be pickled."""
@@ -129,6 +167,8 @@ def forward_ops(kernel: str | None = None) -> ForwardOps:
         from evolino.kernels import jax_kernel
 
         return ForwardOps("jax", _unchanged, jax_kernel.teacher_forced, jax_kernel.closed_loop)
+    if resolved in ("compiled", "compiled-scalar"):
+        _compile_notice(resolved)
     if resolved == "compiled":
         from evolino.kernels import blocks
 
