@@ -24,6 +24,7 @@ def airline():
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)  # ~750 checks, ~260 fits: 2-3 minutes on 2 quiet cores, more than 10 under heavy load
 @pytest.mark.filterwarnings("ignore::FutureWarning")
 def test_sktime_estimator_checks():
     check_estimator(EvolinoForecaster, raise_exceptions=True)
