@@ -7,8 +7,11 @@ committed file, so that a user's reproduction never changes the repository."""
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from evolino.metrics import error_or_inf, finite_or_none  # noqa: F401  (the experiments import them from here)
@@ -101,3 +104,29 @@ def output_path(parser: argparse.ArgumentParser, args: argparse.Namespace, resul
 
 def _shown(path: Path) -> str:
     return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
+class _Tee(io.TextIOBase):
+    def __init__(self, stream) -> None:
+        self.stream, self.text = stream, io.StringIO()
+
+    def write(self, text: str) -> int:
+        self.text.write(text)
+        return self.stream.write(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+
+@contextlib.contextmanager
+def transcript() -> Iterator[list[str]]:
+    """What is printed inside, printed as usual and also kept: the list yielded holds its lines once the block ends.
+    For the benchmarks that report by printing tables, so that their results file holds the report as printed."""
+    lines: list[str] = []
+    tee = _Tee(sys.stdout)
+    with contextlib.redirect_stdout(tee):
+        try:
+            yield lines
+        finally:
+            lines.extend(tee.text.getvalue().splitlines())
+
