@@ -6,6 +6,7 @@ and the peak memory (tracemalloc) of one evaluation. Steps = teacher-forced + cl
 
     python benchmarks/eval_throughput.py            # everything (a few minutes)
     python benchmarks/eval_throughput.py --quick    # small and fast
+    python benchmarks/eval_throughput.py --smoke    # tiny sizes, one repeat: a check that it runs
 
 Part 1 (issue 2): 100 genomes, 10 cells, 400 steps: batched numpy vs per-genome numpy loop (ratio must be >= 5).
 Part 2 (issue 4): the paths for (10 cells, 400 steps), (40 cells, 950 steps), (100 cells, 2000 steps); the compiled
@@ -13,6 +14,9 @@ kernel (genomes in SIMD lanes) and compiled-scalar (one genome per parallel iter
 Part 3: peak memory of a large population (1000 genomes x 2000 steps x 50 cells) with streamed readout statistics.
 Part 4: compile time of the kernels in a fresh process with an empty numba cache, then with the cache filled.
 Timings on a shared machine are noisy: compare the ratios printed side by side.
+
+Writes runs/eval_throughput/eval_throughput.json (``--out`` elsewhere; ``--write-results``:
+benchmarks/results/eval_throughput.json) with provenance: the report as printed and part 1's ratio.
 """
 
 from __future__ import annotations
@@ -24,10 +28,13 @@ import sys
 import tempfile
 import time
 import tracemalloc
+from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # this checkout's evolino
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "experiments")]  # this checkout's evolino and the experiments' provenance
+from provenance import add_output_arguments, command_line, output_path, transcript, write_results  # noqa: E402
 
 from evolino.fitness import evaluate_genomes  # noqa: E402
 from evolino.network import LSTMSpec  # noqa: E402
@@ -35,6 +42,7 @@ from evolino.readout import ReadoutConfig  # noqa: E402
 from evolino.tasks.oscillators import MSO_FREQUENCIES, oscillator_task  # noqa: E402
 
 CONFIG = ReadoutConfig()
+RESULTS = ROOT / "benchmarks" / "results" / "eval_throughput.json"
 
 
 def make_problem(cells: int, steps: int, genomes: int, seed: int = 0):
@@ -77,14 +85,14 @@ def set_threads(count: int) -> None:
     numba.set_num_threads(count)
 
 
-def part1(repeats: int) -> float:
-    spec, task, population = make_problem(10, 400, 100)
+def part1(repeats: int, genomes: int = 100, steps: int = 400) -> float:
+    spec, task, population = make_problem(10, steps, genomes)
     t_loop, e_loop = timed(lambda: per_genome(spec, task, population), repeats)
     t_batch, e_batch = timed(lambda: evaluate_genomes(population, spec, task, CONFIG, kernel="numpy"), repeats)
     identical = np.array_equal(e_loop, e_batch)
-    print("Part 1: 100 genomes, 10 cells, 400 steps, numpy kernel")
-    print(f"  per-genome loop : {100 / t_loop:10.0f} evaluations/s")
-    print(f"  batched         : {100 / t_batch:10.0f} evaluations/s")
+    print(f"Part 1: {genomes} genomes, 10 cells, {steps} steps, numpy kernel")
+    print(f"  per-genome loop : {genomes / t_loop:10.0f} evaluations/s")
+    print(f"  batched         : {genomes / t_batch:10.0f} evaluations/s")
     print(f"  batched / per-genome ratio: {t_loop / t_batch:.1f}  (errors identical: {identical})")
     if not identical:
         raise SystemExit("batched and per-genome errors differ")
@@ -177,21 +185,25 @@ def main(argv=None) -> None:
     parser.add_argument("--repeats", type=int, default=None, help="timed repeats per path (best is kept)")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="threads for 'all threads'")
     parser.add_argument("--skip-compile-time", action="store_true")
+    add_output_arguments(parser, RESULTS, "20 genomes of 10 cells over 100 steps, one repeat, no compile time")
     args = parser.parse_args(argv)
-    repeats = args.repeats or (2 if args.quick else 5)
-    if args.quick:
+    out = output_path(parser, args, RESULTS, "eval_throughput")
+    repeats = args.repeats or (1 if args.smoke else 2 if args.quick else 5)
+    if args.smoke:
+        sizes = [(10, 100, 20, 5)]
+    elif args.quick:
         sizes = [(10, 400, 100, 100), (40, 950, 40, 5), (100, 2000, 8, 2)]
     else:
         sizes = [(10, 400, 100, 100), (40, 950, 100, 20), (100, 2000, 24, 4)]
-    ratio = part1(repeats)
-    part2(sizes, repeats, max(1, args.threads))
-    if args.quick:
-        part3(100, 2000, 50)
-    else:
-        part3(1000, 2000, 50)
-    if not (args.quick or args.skip_compile_time):
-        part4()
-    print(f"\nbatched numpy / per-genome ratio (issue 2 target >= 5): {ratio:.1f}")
+    with transcript() as report:
+        ratio = part1(repeats, *((20, 100) if args.smoke else ()))
+        part2(sizes, repeats, max(1, args.threads))
+        part3(*((20, 200, 10) if args.smoke else (100, 2000, 50) if args.quick else (1000, 2000, 50)))
+        if not (args.smoke or args.quick or args.skip_compile_time):
+            part4()
+        print(f"\nbatched numpy / per-genome ratio (issue 2 target >= 5): {ratio:.1f}")
+    write_results(out, {"batched_per_genome_ratio": ratio, "sizes": sizes, "repeats": repeats, "report": report},
+                  command_line(args), load_average=list(os.getloadavg()))
 
 
 if __name__ == "__main__":

@@ -22,10 +22,14 @@ reference); ``--kernels`` chooses.
 
     python benchmarks/jax_peer.py                                  # 10 cells x 400 steps and 40 cells x 950 steps
     python benchmarks/jax_peer.py --cases 10x400 --population 40 --threads 2
+    python benchmarks/jax_peer.py --smoke           # 10 cells x 100 steps, 10 genomes, one repeat: a check that it runs
 
 One core by default: numba's threads and XLA's CPU threads are limited to ``--threads`` (XLA_FLAGS is set before JAX
 is imported). Prints the CPU (model name and widest SIMD), the load average before and after, and the JAX device; a
 GPU is used when JAX finds one (then the ratio is a GPU against the CPU kernels).
+
+Writes runs/jax_peer/jax_peer.json (``--out`` elsewhere; ``--write-results``: benchmarks/results/jax_peer.json) with
+provenance: every case's times and differences.
 """
 
 from __future__ import annotations
@@ -40,8 +44,11 @@ from pathlib import Path
 
 import numpy as np
 
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results" / "jax_peer.json"
 if __name__ == "__main__":
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's evolino, not another install's
+    # This checkout's evolino, not another install's, and the experiments' provenance.
+    sys.path[:0] = [str(ROOT), str(ROOT / "experiments")]
 
 SOLVERS = ("lstsq", "pinv", "normal")
 KERNELS = ("compiled", "compiled-scalar", "jax", "numpy")
@@ -169,7 +176,14 @@ def main() -> None:
     parser.add_argument("--rcond", type=float, default=1e-6, help="the readout's singular-value cutoff")
     parser.add_argument("--kernels", nargs="+", choices=KERNELS, default=list(KERNELS),
                         help="evolino's kernels to time (the numpy reference's errors are always computed)")
+    from provenance import add_output_arguments, command_line, output_path, write_results
+
+    add_output_arguments(parser, RESULTS, "10 cells x 100 steps, 10 genomes, one repeat")
     args = parser.parse_args()
+    if args.smoke:
+        args.cases, args.population, args.repeats = ["10x100"], 10, 1
+    out = output_path(parser, args, RESULTS, "jax_peer")
+    cases = []
     _limit_threads(args.threads)
     import jax
 
@@ -220,10 +234,14 @@ def main() -> None:
         for name, seconds in sorted(best.items(), key=lambda item: item[1]):
             print(f"| {name} | {seconds * 1e3:.2f} | {args.population / seconds:,.0f} | {best[peer] / seconds:.2f}x | "
                   f"{gaps[name]:.1e} |")
+        cases.append({"case": case, "peer": peer, "seconds": best, "largest_relative_difference": gaps})
         if "compiled" in best:
             summary.append(f"{cells} x {steps}: compiled {best[peer] / best['compiled']:.2f}x the {peer}")
     print(f"\nload average {load_average()} at the end; CPU {cpu_name()}")
     print("; ".join(summary))
+    write_results(out, {"cpu": cpu_name(), "jax": jax.__version__, "device": str(device()), "threads": args.threads,
+                        "population": args.population, "repeats": args.repeats, "cases": cases, "summary": summary},
+                  command_line(args))
 
 
 if __name__ == "__main__":

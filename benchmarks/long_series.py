@@ -4,7 +4,7 @@
     python benchmarks/long_series.py --sizes 10000 100000    # chosen sizes
     python benchmarks/long_series.py --smoke                 # 10^3 rows, seconds (what the test runs)
     python benchmarks/long_series.py --profile 100000        # cProfile of one run: where its seconds go
-    python benchmarks/long_series.py --write                 # also write benchmarks/results/long_series.json
+    python benchmarks/long_series.py --write-results         # replace benchmarks/results/long_series.json
 
 For each size a seeded noisy seasonal AR series (one column) is written to a CSV in a temporary folder, then
 ``python -m evolino run --data FILE --generations 2 --quiet --no-plots --out TMP`` runs in a fresh process (every
@@ -48,7 +48,12 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "experiments")]  # this checkout's evolino and the experiments' provenance
-from provenance import write_results  # noqa: E402  (the commit, versions, machine and command of the file)
+from provenance import (  # noqa: E402  (the commit, versions, machine and command of the file)
+    add_output_arguments,
+    command_line,
+    output_path,
+    write_results,
+)
 
 RESULTS = ROOT / "benchmarks" / "results" / "long_series.json"
 DEFAULT_SIZES = (10_000, 100_000, 1_000_000)
@@ -230,15 +235,15 @@ def table(rows: list[dict]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=None, help="series lengths (rows)")
-    parser.add_argument("--smoke", action="store_true", help=f"{SMOKE_SIZES[0]:,} rows only: a check that runs")
-    parser.add_argument("--write", action="store_true", help=f"write {RESULTS.relative_to(ROOT)}")
     parser.add_argument("--profile", type=int, nargs="+", default=(), metavar="ROWS",
                         help="also run these sizes under cProfile and print where the seconds go")
     parser.add_argument("--generation-memory", default=None, metavar="CSV", help=argparse.SUPPRESS)
+    add_output_arguments(parser, RESULTS, f"{SMOKE_SIZES[0]:,} rows only")
     args = parser.parse_args(argv)
     if args.generation_memory:  # the child of run_generation_memory
         print(json.dumps(generation_memory(Path(args.generation_memory))))
         return 0
+    out = output_path(parser, args, RESULTS, "long_series")
     sizes = SMOKE_SIZES if args.smoke else tuple(args.sizes or DEFAULT_SIZES)
     cpu = cpu_name()
     load = [os.getloadavg()[0]]  # the machine is shared: its load beside the figures
@@ -262,10 +267,9 @@ def main(argv: list[str] | None = None) -> int:
             run_cli(csv, folder / f"profile_run_{size}", profile=profile)
             profiles[str(size)] = profile_summary(profile)
             print(f"\n{size:,} rows: " + profiles[str(size)])
-    if args.write:
-        command = "python benchmarks/long_series.py " + " ".join(argv if argv is not None else sys.argv[1:])
-        write_results(RESULTS, {"cpu": cpu, "load_average": load, "sizes": rows,
-                                "profiles": {k: v.splitlines() for k, v in profiles.items()}}, command.strip())
+    write_results(out, {"cpu": cpu, "load_average": load, "sizes": rows,
+                        "profiles": {k: v.splitlines() for k, v in profiles.items()}},
+                  command_line(args, skip=("generation_memory", *(() if args.profile else ("profile",)))))
     return 0
 
 

@@ -10,6 +10,10 @@ to its first trial starting (Ray and Tune start-up) and the busy share of the tr
     python benchmarks/sweep_speedup.py                  # 8 runs, local Ray on this machine's cores
     python benchmarks/sweep_speedup.py --runs 4 --generations 60
     python benchmarks/sweep_speedup.py --address HOST:PORT   # the sweep side on a cluster
+    python benchmarks/sweep_speedup.py --smoke               # 2 runs of MSO2, 5 cells, 3 generations: a check
+
+Writes runs/sweep_speedup/sweep_speedup.json (``--out`` elsewhere; ``--write-results``:
+benchmarks/results/sweep_speedup.json) with provenance: the times, the ratio and the probe.
 """
 
 from __future__ import annotations
@@ -22,6 +26,12 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "experiments"))  # the experiments' provenance
+from provenance import add_output_arguments, command_line, output_path, write_results  # noqa: E402
+
+RESULTS = ROOT / "benchmarks" / "results" / "sweep_speedup.json"
 
 BASE = """[task]
 name = "{task}"
@@ -48,7 +58,11 @@ def main() -> None:
     parser.add_argument("--cells", type=int, default=15)
     parser.add_argument("--generations", type=int, default=150)
     parser.add_argument("--address", default=None)
+    add_output_arguments(parser, RESULTS, "2 runs of MSO2, 5 cells, 3 generations")
     args = parser.parse_args()
+    if args.smoke:
+        args.runs, args.task, args.cells, args.generations = 2, "mso2", 5, 3
+    out = output_path(parser, args, RESULTS, "sweep_speedup")
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")
     folder = Path(tempfile.mkdtemp(prefix="sweep-speedup-"))
     base = BASE.format(task=args.task, cells=args.cells, generations=args.generations)
@@ -84,6 +98,11 @@ def main() -> None:
     print(f"speed-up:          {serial / sweep_seconds:.2f}x")
     busy = f", trial slots busy {trial_seconds / (slots * (sweep_seconds - first_start)):.0%}" if slots else ""
     print(f"probe: first trial started {first_start:.1f} s after launch (Ray + Tune start-up){busy}")
+    write_results(out, {"runs": args.runs, "task": args.task, "cells": args.cells, "generations": args.generations,
+                        "cores": os.cpu_count(), "serial_seconds": serial_times, "sweep_seconds": sweep_seconds,
+                        "speed_up": serial / sweep_seconds, "first_trial_after_seconds": first_start,
+                        "busy_share": trial_seconds / (slots * (sweep_seconds - first_start)) if slots else None},
+                  command_line(args, skip=("address",)))
 
 
 if __name__ == "__main__":

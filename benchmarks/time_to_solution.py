@@ -4,6 +4,7 @@ optimizer and full CMA-ES and for the compiled kernel and the one before it, sid
 
     python benchmarks/time_to_solution.py                     # seeds 0-2, sep-cma and cma, compiled and compiled-scalar
     python benchmarks/time_to_solution.py --tasks mso2 --optimizers sep-cma     # the default MSO2 run only
+    python benchmarks/time_to_solution.py --smoke    # MSO2, sep-cma, compiled, 3 generations: a check that it runs
 
 Each run is ``python -m evolino run --task TASK [--cells N] --optimizer OPT --seed S`` in a fresh process with
 ``EVOLINO_KERNEL`` set to the kernel (one untimed run per kernel first fills the kernel cache); runs take turns, so
@@ -14,6 +15,9 @@ evaluations (every generation's population), ``optimizer`` the time in the optim
 training and the final test, without Python's start-up). The targets are the test NRMSEs the project aims for: 3e-8
 on MSO2 within 2.5 s, 1e-5 on MSO3 within 6 s. The CPU and the load average before and after are printed: on a shared
 machine the seconds vary from run to run, the shares and the side-by-side ratios less.
+
+Writes runs/time_to_solution/time_to_solution.json (``--out`` elsewhere; ``--write-results``:
+benchmarks/results/time_to_solution.json) with provenance: every run's row.
 """
 
 from __future__ import annotations
@@ -32,6 +36,11 @@ from pathlib import Path
 sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).resolve().parent)]
 from jax_peer import cpu_name, load_average  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "experiments"))  # the experiments' provenance
+from provenance import add_output_arguments, command_line, output_path, write_results  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parent / "results" / "time_to_solution.json"
+
 TASKS = {"mso2": (10, 3e-8, 2.5), "mso3": (15, 1e-5, 6.0)}  # cells, target test NRMSE, target seconds
 KERNELS = ("compiled", "compiled-scalar")
 PARTS = ("fitness", "optimizer", "finish", "other")
@@ -47,7 +56,7 @@ def _timed(spent: dict, key: str, method):
     return wrapper
 
 
-def one_run(task: str, seed: int, optimizer: str, out: str) -> None:
+def one_run(task: str, seed: int, optimizer: str, out: str, generations: int | None = None) -> None:
     """In the child process: the CLI run with its fitness, ask/tell and finish timed; prints a JSON line."""
     from evolino.cli import main
     from evolino.fitness import EvolinoProblem
@@ -64,7 +73,8 @@ def one_run(task: str, seed: int, optimizer: str, out: str) -> None:
     Evolino._finish = _timed(spent, "finish", Evolino._finish)
     cells = TASKS[task][0]
     status = main(["run", "--task", task, "--cells", str(cells), "--optimizer", optimizer, "--seed", str(seed),
-                   "--out", out, "--overwrite", "--quiet", "--no-plots"])
+                   "--out", out, "--overwrite", "--quiet", "--no-plots",
+                   *(["--generations", str(generations)] if generations else [])])
     result = json.loads((Path(out) / "result.json").read_text())
     print(json.dumps({"status": status, "wall": result["wall_seconds"], "test_error": result["test_error"],
                       **{f"{part}_seconds": seconds for part, seconds in spent.items()}}))
@@ -77,9 +87,10 @@ def _subclasses(cls) -> set:
     return found
 
 
-def measure(task: str, seed: int, optimizer: str, kernel: str, folder: Path) -> dict:
+def measure(task: str, seed: int, optimizer: str, kernel: str, folder: Path, generations: int | None = None) -> dict:
     out = folder / f"{task}_{optimizer}_{kernel}_{seed}"
-    done = subprocess.run([sys.executable, __file__, "--one", task, str(seed), optimizer, str(out)],
+    done = subprocess.run([sys.executable, __file__, "--one", task, str(seed), optimizer, str(out),
+                           str(generations or 0)],
                           check=True, capture_output=True, text=True, env={**os.environ, "EVOLINO_KERNEL": kernel})
     result = json.loads(done.stdout.strip().splitlines()[-1])
     result["other_seconds"] = result["wall"] - sum(result[f"{part}_seconds"] for part in PARTS[:-1])
@@ -93,12 +104,18 @@ def main() -> None:
     parser.add_argument("--tasks", nargs="+", choices=list(TASKS), default=list(TASKS))
     parser.add_argument("--kernels", nargs="+", choices=KERNELS, default=list(KERNELS),
                         help="EVOLINO_KERNEL of the runs (compiled-scalar: the compiled kernel before blocks)")
-    parser.add_argument("--one", nargs=4, help=argparse.SUPPRESS)
+    parser.add_argument("--generations", type=int, default=None, help="default: each run's own")
+    parser.add_argument("--one", nargs=5, help=argparse.SUPPRESS)
+    add_output_arguments(parser, RESULTS, "MSO2, seed 0, sep-cma, the compiled kernel, 3 generations")
     args = parser.parse_args()
     if args.one:
-        task, seed, optimizer, out = args.one
-        one_run(task, int(seed), optimizer, out)
+        task, seed, optimizer, out, generations = args.one
+        one_run(task, int(seed), optimizer, out, int(generations) or None)
         return
+    if args.smoke:
+        args.tasks, args.seeds, args.optimizers, args.kernels, args.generations = ["mso2"], [0], ["sep-cma"], \
+            ["compiled"], 3
+    results_file = output_path(parser, args, RESULTS, "time_to_solution")
     folder = Path(tempfile.mkdtemp(prefix="time-to-solution-"))
     from evolino.optimizers import optimizer_names  # the optimizers given must exist before anything is timed
 
@@ -107,7 +124,7 @@ def main() -> None:
         parser.error(f"unknown optimizer(s) {', '.join(unknown)}")
     print(f"CPU {cpu_name()}, {os.cpu_count()} cores; load average {load_average()} (1, 5, 15 min) at the start")
     for kernel in args.kernels:  # compiles and caches each kernel: timed by no one
-        measure("mso2", 0, args.optimizers[0], kernel, folder / "warm-up")
+        measure("mso2", 0, args.optimizers[0], kernel, folder / "warm-up", args.generations)
     print("| task | optimizer | kernel | seed | test NRMSE | wall | fitness | optimizer | finish | other |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     rows = []
@@ -115,7 +132,7 @@ def main() -> None:
         for seed in args.seeds:
             for optimizer in args.optimizers:
                 for kernel in args.kernels:  # taking turns, so all see the same machine load
-                    r = measure(task, seed, optimizer, kernel, folder)
+                    r = measure(task, seed, optimizer, kernel, folder, args.generations)
                     rows.append({"task": task, "optimizer": optimizer, "kernel": kernel, "seed": seed, **r})
                     shares = " | ".join(f"{r[f'{part}_seconds'] / r['wall']:.0%}" for part in PARTS)
                     print(f"| {task} | {optimizer} | {kernel} | {seed} | {r['test_error']:.2e} | {r['wall']:.2f} s | "
@@ -140,6 +157,11 @@ def main() -> None:
             if len(walls) == 2:
                 print(f"| {task} | {optimizer} | compiled / compiled-scalar | | "
                       f"{walls['compiled'] / walls['compiled-scalar']:.2f}x the wall | | | |")
+
+    write_results(results_file, {"cpu": cpu_name(), "rows": rows,
+                                 "targets": {task: {"test_error": TASKS[task][1], "seconds": TASKS[task][2]}
+                                             for task in args.tasks}},
+                  command_line(args, skip=("one",)), load_average=load_average())
 
 
 if __name__ == "__main__":

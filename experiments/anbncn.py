@@ -14,7 +14,8 @@ fits the readout by least squares on the 10 training strings (fitness: MSE); the
 n = 29 from training on 1..10 (recalled with low confidence, not verified). For a^n b^n, gradient-trained LSTM (Gers &
 Schmidhuber, IEEE Trans. Neural Networks 2001) generalised from 1..10 to about n = 1000 in some runs; the Evolino
 papers report a^n b^n c^n only.
-Writes experiments/results/anbncn.json (with provenance) and prints a table.
+Writes runs/anbncn/<language>.json (``--out`` elsewhere; ``--write-results``: the committed
+experiments/results/<language>.json) with provenance and prints a table.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from provenance import command_line, write_results
+from provenance import add_output_arguments, command_line, output_path, write_results
 from sweeps import SWEEP_ONLY, add_sweep_arguments, evolino_runs
 
 import evolino
@@ -89,9 +90,13 @@ def main() -> None:
     parser.add_argument("--generations", type=int, default=500)
     parser.add_argument("--optimizer", default=EVOLINO_SETTINGS["optimizer"], help="Evolino's optimizer")
     parser.add_argument("--max-n", type=int, default=1000, help="longest string tried for the generalisation limit")
-    parser.add_argument("--out", type=Path, help="default experiments/results/<language>.json")
+    add_output_arguments(parser, RESULTS / "anbncn.json", "4 cells, seed 0, 2 generations, one BPTT seed of 5 steps")
     add_sweep_arguments(parser)
     args = parser.parse_args()
+    if args.smoke:
+        args.cells, args.seeds, args.bptt_seeds, args.generations = [4], [0], [0], 2
+        args.max_n = evolino.make_task(args.language).info["train_max"]
+    out = output_path(parser, args, RESULTS / f"{args.language}.json", "anbncn")
     published = LANGUAGES[args.language][1]
     if args.max_n < evolino.make_task(args.language).info["train_max"]:
         parser.error("--max-n must cover the training lengths")
@@ -125,7 +130,7 @@ def main() -> None:
     for key, s in summary.items():
         print(f"| {key} | {s['runs']} | {s['train_solved']} | {s['median_limit']:g} | {s['best_limit']} | "
               f"{s['runs_beyond_published']} |")
-    write_results(args.out or RESULTS / f"{args.language}.json", {"summary": summary, "rows": rows},
+    write_results(out, {"summary": summary, "rows": rows},
                   command_line(args, skip=SWEEP_ONLY), language=args.language, published_limit=published,
                   published_source=LANGUAGES[args.language][2], test_max=test_max)
 

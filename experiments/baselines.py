@@ -10,7 +10,8 @@
     python experiments/baselines.py [--tasks mso2 mso3] [--seeds 0 1 2] [--bptt-iterations 500] [--reservoirs 4]
 
 Every method is chosen on the validation window (steps 300-399) only and scored once on the free run over steps
-400-699. Writes experiments/results/baselines.json (with provenance) and prints a markdown table (test NRMSE).
+400-699. Writes runs/baselines/baselines.json (``--out`` elsewhere; ``--write-results``: the committed
+experiments/results/baselines.json) with provenance and prints a markdown table (test NRMSE).
 """
 
 from __future__ import annotations
@@ -20,10 +21,10 @@ import time
 from pathlib import Path
 
 import numpy as np
-from esn_baseline import EQUAL_SIZE, LARGE
+from esn_baseline import EQUAL_SIZE, LARGE, SMOKE_GRID
 from esn_baseline import search as esn_search
 from mso import PUBLISHED, base_config
-from provenance import command_line, error_or_inf, finite_or_none, write_results
+from provenance import add_output_arguments, command_line, error_or_inf, finite_or_none, output_path, write_results
 from sweeps import SWEEP_ONLY, add_sweep_arguments, evolino_runs
 
 import evolino
@@ -62,7 +63,8 @@ def one(method: str, task: str, cells: int, seed: int, args: argparse.Namespace)
     if method == "bptt":
         numbers = bptt_run(task, cells, seed, args.bptt_iterations)
     else:
-        found = esn_search(task, cells if method == "esn_equal_size" else LARGE, seed, args.reservoirs)
+        found = esn_search(task, cells if method == "esn_equal_size" else LARGE, seed, args.reservoirs,
+                           SMOKE_GRID if args.smoke else None)
         numbers = {k: found[k] for k in ("validation_error", "test_error", "units", "chosen")}
     return {"task": task, "method": method, "seed": seed, "cells": cells, **numbers,
             "seconds": round(time.perf_counter() - started, 1)}
@@ -75,9 +77,13 @@ def main() -> None:
     parser.add_argument("--bptt-iterations", type=int, default=500)
     parser.add_argument("--reservoirs", type=int, default=4, help="ESN reservoirs per setting")
     parser.add_argument("--generations", type=int, default=300, help="Evolino's generations")
-    parser.add_argument("--out", type=Path, default=RESULTS / "baselines.json")
+    add_output_arguments(parser, RESULTS / "baselines.json",
+                         "MSO2, seed 0, 2 generations, 5 BPTT steps, ESNs of one reservoir and one setting")
     add_sweep_arguments(parser)
     args = parser.parse_args()
+    if args.smoke:
+        args.tasks, args.seeds, args.generations, args.bptt_iterations, args.reservoirs = ["mso2"], [0], 2, 5, 1
+    out = output_path(parser, args, RESULTS / "baselines.json", "baselines")
     methods = ("evolino", "bptt", "esn_equal_size", "esn_100")
     evolved = evolino_rows(args)
     rows = []
@@ -95,7 +101,7 @@ def main() -> None:
         summary.setdefault(f"{row['task']}/{row['method']}", []).append(error_or_inf(row["test_error"]))
     summary = {k: {"median_test_error": finite_or_none(float(np.median(v))), "runs": len(v)}
                for k, v in summary.items()}
-    write_results(args.out, {"summary": summary, "rows": rows}, command_line(args, skip=SWEEP_ONLY))
+    write_results(out, {"summary": summary, "rows": rows}, command_line(args, skip=SWEEP_ONLY))
 
 
 

@@ -84,13 +84,11 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path[:2]:
     sys.path.insert(1, str(ROOT))
 
-from provenance import command_line, write_results  # noqa: E402
+from provenance import add_output_arguments, command_line, output_path, write_results  # noqa: E402
 
 from evolino.cli import main as evolino_main  # noqa: E402
 
 RESULTS_FILE = ROOT / "experiments" / "results" / "classification_benchmark.json"
-DEFAULT_OUT = ROOT / "runs" / "classification_benchmark" / "classification_benchmark.json"
-SMOKE_OUT = Path(tempfile.gettempdir()) / "evolino_classification_benchmark_smoke" / "classification_benchmark.json"
 TABLE = ROOT / "docs" / "generated" / "classification_benchmark.md"
 
 SETS = ("development", "kept-back")
@@ -472,25 +470,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="these methods only (default: all)")
     parser.add_argument("--catalogue", action="store_true",
                         help="load the chosen sets and print their sizes; run nothing")
-    parser.add_argument("--smoke", action="store_true",
-                        help=f"{' and '.join(SMOKE_SETS)}, seed 0, 2 generations, output in {SMOKE_OUT.parent}")
-    parser.add_argument("--write-results", action="store_true",
-                        help="write experiments/results/classification_benchmark.json and the docs table")
-    parser.add_argument("--out", type=Path, default=None,
-                        help=f"results file (default {DEFAULT_OUT.relative_to(ROOT)})")
+    add_output_arguments(parser, RESULTS_FILE, f"{' and '.join(SMOKE_SETS)}, seed 0, 2 generations "
+                         "(--write-results: the docs table too)")
     args = parser.parse_args(argv)
     if args.smoke:
-        if args.write_results:
-            parser.error("--smoke results are not the benchmark's: leave out --write-results")
         args.sets, args.seeds, args.generations = list(SMOKE_SETS), [0], 2
-    if args.write_results:
-        if args.out is not None:
-            parser.error("--write-results writes experiments/results/classification_benchmark.json: leave out --out")
-        if args.methods is not None:
-            parser.error("--write-results runs every method: leave out --methods")
-        args.out = RESULTS_FILE
-    elif args.out is None:
-        args.out = SMOKE_OUT if args.smoke else DEFAULT_OUT
+    if args.write_results and args.methods is not None:
+        parser.error("--write-results runs every method: leave out --methods")
+    output_path(parser, args, RESULTS_FILE, "classification_benchmark")
     return args
 
 
@@ -503,7 +490,7 @@ def main(argv: list[str] | None = None) -> None:
             print(catalogue_line(entry, describe(load(entry))))
         return
     methods = tuple(args.methods) if args.methods else METHODS
-    command = command_line(args, skip=("out",) if args.write_results else ())
+    command = command_line(args)
     evolino = ("python -m evolino run --data TRAIN.csv --test TEST.csv --kind classify --sequence id --target label "
                "--seed S --quiet --no-plots --out DIR"
                + (f" --generations {args.generations}" if args.generations is not None else ""))

@@ -13,7 +13,8 @@ test window 400-699 once. Input scaling is not searched: the MSO tasks have no i
 
 Sizes: Evolino's cell counts (10 / 15 / 20 cells for MSO2 / 3 / 4, 20 and 40 for the five sines: the same number of
 readout weights) and 100 units.
-Writes experiments/results/esn_baseline.json (with provenance) and prints a markdown table.
+Writes runs/esn_baseline/esn_baseline.json (``--out`` elsewhere; ``--write-results``: the committed
+experiments/results/esn_baseline.json) with provenance and prints a markdown table.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from provenance import command_line, error_or_inf, finite_or_none, write_results
+from provenance import add_output_arguments, command_line, error_or_inf, finite_or_none, output_path, write_results
 
 from evolino.baselines import ESNSearch
 from evolino.baselines.esn import DEFAULT_GRID
@@ -33,6 +34,8 @@ from evolino.tasks import make_task
 RESULTS = Path(__file__).parent / "results"
 EQUAL_SIZE = {"mso2": (10,), "mso3": (15,), "mso4": (20,), "sines5": (20, 40)}  # Evolino's cells in the tables
 LARGE = 100
+# --smoke: one value of each setting (the first of DEFAULT_GRID's, two readouts), so a search is a handful of fits.
+SMOKE_GRID = {key: values[:2] if key == "readout" else values[:1] for key, values in DEFAULT_GRID.items()}
 
 
 def readout_json(config: ReadoutConfig) -> dict:
@@ -44,10 +47,11 @@ def grid_json(grid: dict) -> dict:
             for key, values in grid.items()}
 
 
-def search(task_name: str, units: int, seed: int, reservoirs: int) -> dict:
-    """One search on validation; its chosen setting with its validation and test NRMSE."""
+def search(task_name: str, units: int, seed: int, reservoirs: int, grid: dict | None = None) -> dict:
+    """One search on validation (over ``grid``, default DEFAULT_GRID); its chosen setting with its validation and
+    test NRMSE."""
     started = time.perf_counter()
-    found = ESNSearch(units=units, reservoirs=reservoirs, random_state=seed).fit(make_task(task_name))
+    found = ESNSearch(units=units, grid=grid, reservoirs=reservoirs, random_state=seed).fit(make_task(task_name))
     chosen = {k: readout_json(v) if isinstance(v, ReadoutConfig) else v for k, v in found.best_params_.items()}
     return {"task": task_name, "units": units, "seed": seed, "reservoirs": reservoirs, "settings": found.settings_,
             "chosen": chosen, "validation_error": finite_or_none(found.result_.validation_error),
@@ -72,15 +76,19 @@ def main() -> None:
     parser.add_argument("--tasks", nargs="+", default=list(EQUAL_SIZE), choices=list(EQUAL_SIZE))
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="one search per seed")
     parser.add_argument("--reservoirs", type=int, default=4, help="random reservoirs per setting")
-    parser.add_argument("--out", type=Path, default=RESULTS / "esn_baseline.json")
+    add_output_arguments(parser, RESULTS / "esn_baseline.json", "MSO2, seed 0, one reservoir, one setting")
     args = parser.parse_args()
+    if args.smoke:
+        args.tasks, args.seeds, args.reservoirs = ["mso2"], [0], 1
+    out = output_path(parser, args, RESULTS / "esn_baseline.json", "esn_baseline")
+    grid = SMOKE_GRID if args.smoke else DEFAULT_GRID
     print("| task | units | seed | chosen setting | validation NRMSE | test NRMSE | settings | time |")
     print("|---|---|---|---|---|---|---|---|")
     rows = []
     for name in args.tasks:
         for units in (*EQUAL_SIZE[name], LARGE):
             for seed in args.seeds:
-                row = search(name, units, seed, args.reservoirs)
+                row = search(name, units, seed, args.reservoirs, grid)
                 rows.append(row)
                 c = row["chosen"]
                 setting = (f"leak {c['leak']}, radius {c['spectral_radius']}, feedback {c['feedback_scale']:g}, "
@@ -88,7 +96,7 @@ def main() -> None:
                 print(f"| {name} | {units} | {seed} | {setting} | {error_or_inf(row['validation_error']):.2e} | "
                       f"{error_or_inf(row['test_error']):.2e} | {row['settings']} | {row['seconds']:.0f} s |",
                       flush=True)
-    write_results(args.out, {"grid": grid_json(DEFAULT_GRID), "summary": summarize(rows), "rows": rows},
+    write_results(out, {"grid": grid_json(grid), "summary": summarize(rows), "rows": rows},
                   command_line(args))
 
 

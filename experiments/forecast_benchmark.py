@@ -71,7 +71,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path[:2]:
     sys.path.insert(1, str(ROOT))
 
-from provenance import command_line, finite_or_none, write_results  # noqa: E402
+from provenance import add_output_arguments, command_line, finite_or_none, output_path, write_results  # noqa: E402
 from real_series import load_series as statsmodels_series  # noqa: E402 (the very series real_series.py runs)
 
 from evolino.cli import main as evolino_main  # noqa: E402
@@ -79,8 +79,6 @@ from evolino.metrics import score  # noqa: E402
 from evolino.reporting import read_columns  # noqa: E402
 
 RESULTS_FILE = ROOT / "experiments" / "results" / "forecast_benchmark.json"
-DEFAULT_OUT = ROOT / "runs" / "forecast_benchmark" / "forecast_benchmark.json"
-SMOKE_OUT = Path(tempfile.gettempdir()) / "evolino_forecast_benchmark_smoke" / "forecast_benchmark.json"
 TABLE = ROOT / "docs" / "generated" / "forecast_benchmark.md"
 
 FREQUENCIES = ("yearly", "quarterly", "monthly", "weekly", "daily")
@@ -457,23 +455,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="write a column of ISO dates before the values (default; --no-dates: values only)")
     parser.add_argument("--resume", action="store_true",
                         help="keep the series the results file already holds if evolino's code has not changed since")
-    parser.add_argument("--smoke", action="store_true",
-                        help=f"{' and '.join(SMOKE_SERIES)}, seed 0, 2 generations, output in {SMOKE_OUT.parent}")
-    parser.add_argument("--write-results", action="store_true",
-                        help="write experiments/results/forecast_benchmark.json and the docs table")
-    parser.add_argument("--out", type=Path, default=None,
-                        help=f"results file (default {DEFAULT_OUT.relative_to(ROOT)})")
+    add_output_arguments(parser, RESULTS_FILE, f"{' and '.join(SMOKE_SERIES)}, seed 0, 2 generations "
+                         "(--write-results: the docs table too)")
     args = parser.parse_args(argv)
     if args.smoke:
-        if args.write_results:
-            parser.error("--smoke results are not the benchmark's: leave out --write-results")
         args.series, args.seeds, args.generations = list(SMOKE_SERIES), [0], 2
-    if args.write_results:
-        if args.out is not None:
-            parser.error("--write-results writes experiments/results/forecast_benchmark.json: leave out --out")
-        args.out = RESULTS_FILE
-    elif args.out is None:
-        args.out = SMOKE_OUT if args.smoke else DEFAULT_OUT
+    output_path(parser, args, RESULTS_FILE, "forecast_benchmark")
     return args
 
 
@@ -481,7 +468,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     chosen = [BY_NAME[n] for n in args.series] if args.series else \
         [s for s in CATALOGUE if args.set in ("all", s.set)]
-    command = command_line(args, skip=("out",) if args.write_results else ())
+    command = command_line(args)
     protocol = {"split": dict(zip(("train", "validation", "test"), SPLIT, strict=True)), "level": LEVEL,
                 "seeds": args.seeds, "generations": args.generations, "dates": args.dates,
                 "metric": "nrmse (evolino.metrics.score): RMSE over the test part / standard deviation of its targets",

@@ -18,7 +18,8 @@ Both nets have as many units as Evolino has cells on the task in long_lag.py. A 
 while one of its seeds succeeds (the lag where it breaks is then the last one tried). Success: the median run
 answers at least 95% of the fresh test sequences right.
 
-Writes experiments/results/gradient_lags.json (with provenance) and prints a markdown table.
+Writes runs/gradient_lags/gradient_lags.json (``--out`` elsewhere; ``--write-results``: the committed
+experiments/results/gradient_lags.json) (with provenance) and prints a markdown table.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 from long_lag import SETTINGS, run_bptt
-from provenance import command_line, error_or_inf, finite_or_none, write_results
+from provenance import add_output_arguments, command_line, error_or_inf, finite_or_none, output_path, write_results
 
 import evolino
 from evolino.baselines import BPTTRNN
@@ -100,8 +101,11 @@ def main() -> None:
     parser.add_argument("--lags", type=int, nargs="+", default=list(LAGS))
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--iterations", type=int, default=ITERATIONS, help="Adam steps per setting")
-    parser.add_argument("--out", type=Path, default=RESULTS / "gradient_lags.json")
+    add_output_arguments(parser, RESULTS / "gradient_lags.json", "latch, T = 10, seed 0, 5 Adam steps")
     args = parser.parse_args()
+    if args.smoke:
+        args.tasks, args.lags, args.seeds, args.iterations = ["latch"], [10], [0], 5
+    output_path(parser, args, RESULTS / "gradient_lags.json", "gradient_lags")
     write_results(args.out, study(args), command_line(args))
 
 

@@ -29,7 +29,8 @@ Published (the brief's figures, recalled, not verified; whether each is a mean o
 latch ("latch II", one tanh unit) 22 trials; parity A1 2906, A2 2797, A2 without self-connections 250
 (Schmidhuber & Hochreiter 1996; Hochreiter & Schmidhuber 1997, section 3).
 
-Writes experiments/results/guessing_study.json (with provenance) and prints a markdown table.
+Writes runs/guessing_study/guessing_study.json (``--out`` elsewhere; ``--write-results``: the committed
+experiments/results/guessing_study.json) (with provenance) and prints a markdown table.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from provenance import command_line, write_results
+from provenance import add_output_arguments, command_line, output_path, write_results
 
 from evolino.baselines.guessing_nets import (
     ARCHITECTURES,
@@ -136,8 +137,12 @@ def main() -> None:
     parser.add_argument("--train", type=int, default=100, help="training sequences per run")
     parser.add_argument("--test", type=int, default=1000, help="fresh sequences the solving net is scored on")
     parser.add_argument("--batch", type=int, default=1000, help="nets scored at once (does not change the counts)")
-    parser.add_argument("--out", type=Path, default=RESULTS / "guessing_study.json")
+    add_output_arguments(parser, RESULTS / "guessing_study.json",
+                         "latch:a1, seed 0, at most 200 nets, 10 training and 10 fresh sequences")
     args = parser.parse_args()
+    if args.smoke:
+        args.seeds, args.rows, args.max_trials, args.train, args.test, args.batch = [0], ["latch:a1"], 200, 10, 10, 100
+    output_path(parser, args, RESULTS / "guessing_study.json", "guessing_study")
     try:
         rows = [parse_row(text) for text in args.rows]
     except argparse.ArgumentTypeError as error:

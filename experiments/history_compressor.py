@@ -25,7 +25,8 @@ fresh sequences (fresh-test accuracy). Published (Schmidhuber 1992, recalled, no
 the 20-step task in 13 of 17 runs in fewer than 5,000 training sequences; a conventional RNN failed after more than
 1,000,000.
 
-Writes experiments/results/history_compressor.json (with provenance) and prints a markdown table.
+Writes runs/history_compressor/history_compressor.json (``--out`` elsewhere; ``--write-results``: the committed
+experiments/results/history_compressor.json) (with provenance) and prints a markdown table.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ import argparse
 from pathlib import Path
 
 import numpy as np
-from provenance import command_line, write_results
+from provenance import add_output_arguments, command_line, output_path, write_results
 
 from evolino.baselines.history_compressor import DirectRNN, HistoryCompressor
 from evolino.tasks.chunking import make_chunking_task
@@ -107,8 +108,13 @@ def main() -> None:
                         help="single RNN's training sequences, recall-*")
     parser.add_argument("--radius", type=float, default=1.0,
                         help="initial spectral radius of the stronger single-RNN baseline (0: leave it out)")
-    parser.add_argument("--out", type=Path, default=RESULTS / "history_compressor.json")
+    add_output_arguments(parser, RESULTS / "history_compressor.json",
+                         "chunking-20, seed 0, 20 training sequences per learner")
     args = parser.parse_args()
+    if args.smoke:
+        args.seeds, args.tasks = [0], ["chunking-20"]
+        args.compressor_budget = args.rnn_budget = args.recall_rnn_budget = 20
+    output_path(parser, args, RESULTS / "history_compressor.json", "history_compressor")
     methods = ["compressor", "rnn"] + (["rnn-radius-1"] if args.radius > 0 else [])
     print("| method | task | seed | solved | sequences | fresh-test accuracy | steps seen | seconds |\n"
           "|---|---|---|---|---|---|---|---|")

@@ -16,7 +16,9 @@ Protocol (evolino.tasks.counting): one linear unit, 100 binary inputs of which t
   numpy.random.default_rng(``--seed``), stopping at the first that fits; the best guess is tested otherwise.
 
 Schmidhuber, Discovering neural nets with low Kolmogorov complexity and high generalization capability, Neural
-Networks 10(5), 1997. Writes experiments/results/levin_search.json (with provenance) and prints a markdown table.
+Networks 10(5), 1997. Writes runs/levin_search/levin_search.json
+(``--out`` elsewhere; ``--write-results``: the committed experiments/results/levin_search.json) with provenance
+and prints a markdown table.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from provenance import command_line, write_results
+from provenance import add_output_arguments, command_line, output_path, write_results
 
 from evolino.search import WeightMachine, counting_inputs_task, levin_search
 from evolino.tasks.counting import least_squares_weights, random_guessing
@@ -78,8 +80,11 @@ def main() -> None:
                         help="c: phase i gives a program p floor(c 2^i P(p)) steps")
     parser.add_argument("--guess-trials", type=int, default=1_000_000, help="random guessing's budget")
     parser.add_argument("--seed", type=int, default=0, help="seed of random guessing's numpy Generator")
-    parser.add_argument("--out", type=Path, default=RESULTS / "levin_search.json")
+    add_output_arguments(parser, RESULTS / "levin_search.json", "phases up to 12, 1,000 guesses")
     args = parser.parse_args()
+    if args.smoke:
+        args.max_phase, args.guess_trials = 12, 1000
+    output_path(parser, args, RESULTS / "levin_search.json", "levin_search")
     task = counting_inputs_task()
     rows = [run_levin(task, args.max_phase, args.time_scale), run_least_squares(task),
             run_guessing(task, args.guess_trials, args.seed)]

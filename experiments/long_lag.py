@@ -5,6 +5,8 @@ test sequences, with the cost of each.
     python experiments/long_lag.py tasks --tasks adding --seeds 0 1 --methods evolino
     python experiments/long_lag.py lags                     # adding and temporal order at T = 100, 200, 500, 1000
     python experiments/long_lag.py plot                     # redraw the lag study's figure from its results
+    python experiments/long_lag.py --write-results          # replace experiments/results/long_lag.json
+    python experiments/long_lag.py --smoke                  # latch, one seed, tiny budgets: a check that it runs
 
 Tasks and their published figures (the papers themselves; the figures recalled, not verified):
 adding, temporal order (3 symbols: 8 classes), two-sequence and embedded Reber from Hochreiter & Schmidhuber, Long
@@ -33,7 +35,9 @@ largest T at which the median run still answers at least 99% (adding) or 95% (te
 sequences right. BPTT moves to a longer lag only while one of its seeds succeeds (a run at T = 1000 takes minutes;
 Evolino and the ESN run at every lag, so the plot shows their whole curve).
 
-Writes experiments/results/long_lag.json or long_lag_lags.json (with provenance) and prints markdown tables.
+Writes runs/long_lag/long_lag.json or long_lag_lags.json (``--out`` elsewhere; ``--write-results``: the committed
+files of experiments/results/, and the lag study's figure docs/images/long_lag_lags.png) with provenance and prints
+markdown tables.
 """
 
 from __future__ import annotations
@@ -43,7 +47,15 @@ import time
 from pathlib import Path
 
 import numpy as np
-from provenance import command_line, error_or_inf, finite_or_none, write_results
+from provenance import (
+    RUNS,
+    add_output_arguments,
+    command_line,
+    error_or_inf,
+    finite_or_none,
+    output_path,
+    write_results,
+)
 from tables import LAG_FILES, merged_lag_study
 
 import evolino
@@ -84,6 +96,9 @@ ESN_GRID = {"leak": (1.0, 0.3), "spectral_radius": (0.5, 0.9, 1.0), "input_scale
 LAGS = (100, 200, 500, 1000)
 LAG_TASKS = {"adding": 0.99, "temporal-order": 0.95}  # the share of test sequences that counts as success
 LAG_TRAINING = dict(train=100, validation=50, test=2000)
+# --smoke: short sequences, few of them (the full test sets alone take a minute to score with BPTT's LSTM).
+SMOKE_TASK = dict(train=20, validation=10, test=50)
+SMOKE_STEPS = 50
 # Evolino's budget per run in the lag study (the baselines are the same size): the adding problem's 4 cells and 1,000
 # generations answered 97% of fresh sequences at T = 100 in the main table, temporal order's 8 cells and 200 all.
 LAG_SETTINGS = {"adding": dict(cells=4, init_scale=1.0, generations=1000),
@@ -157,6 +172,8 @@ def tasks_table(args: argparse.Namespace) -> dict:
         chosen = _evolino_flags(args, "generations")
         if chosen:
             setting = {**setting, "evolino": {**setting["evolino"], **chosen}}
+        if args.smoke:
+            setting = {**setting, "task": {**setting["task"], **SMOKE_TASK, "steps": SMOKE_STEPS}}
         cells = setting["evolino"]["cells"]
         for method in args.methods:
             for seed in args.seeds if method == "evolino" else args.baseline_seeds:
@@ -200,7 +217,7 @@ def lag_study(args: argparse.Namespace) -> dict:
             for steps in args.lags:
                 if method == "bptt" and tried and not any(r["solved"] >= needed for r in tried[-1]):
                     break  # each BPTT run at T = 1000 costs minutes; one that fails at a shorter lag is not retried
-                options = dict(SETTINGS[name]["task"], steps=steps, **LAG_TRAINING)
+                options = dict(SETTINGS[name]["task"], steps=steps, **(SMOKE_TASK if args.smoke else LAG_TRAINING))
                 at_lag = []
                 for seed in args.seeds:
                     row = {"task": name, "steps": steps, "seed": seed, "needed": needed,
@@ -268,17 +285,26 @@ def main() -> None:
     parser.add_argument("--lags", type=int, nargs="+", default=list(LAGS))
     parser.add_argument("--generations", type=int, default=None,
                         help="Evolino's generations (default: each task's own)")
-    parser.add_argument("--out", type=Path, default=None, help="default experiments/results/long_lag[_lags].json")
-    parser.add_argument("--figure", type=Path, default=FIGURE, help="the lag study's plot")
+    parser.add_argument("--figure", type=Path, default=None,
+                        help=f"the lag study's plot (default runs/long_lag/; --write-results: {FIGURE.name} in docs)")
+    add_output_arguments(parser, RESULTS / "long_lag.json", "tasks: latch, Evolino seed 0 with 2 generations, BPTT "
+                         "with 5 Adam steps and the ESN on seed 0; lags: T = 50 only; both on 50-step sequences, "
+                         "20 to train on and 50 to test")
     args = parser.parse_args()
+    if args.smoke:
+        args.tasks, args.seeds, args.baseline_seeds, args.generations, args.bptt_iterations = ["latch"], [0], [0], 2, 5
+        args.lags = [SMOKE_STEPS]
+    # The committed figure is redrawn only on request, like the committed results.
+    figure = args.figure or (FIGURE if args.write_results else RUNS / "long_lag" / FIGURE.name)
     if args.mode == "plot":
-        plot_lags(merged_lag_study(RESULTS), args.figure)
+        plot_lags(merged_lag_study(RESULTS), figure)
         return
+    out = output_path(parser, args, RESULTS / ("long_lag.json" if args.mode == "tasks" else "long_lag_lags.json"),
+                      "long_lag")
     payload = tasks_table(args) if args.mode == "tasks" else lag_study(args)
-    out = args.out or RESULTS / ("long_lag.json" if args.mode == "tasks" else "long_lag_lags.json")
     write_results(out, payload, command_line(args, positional=("mode",), skip=("figure",)))
-    if args.mode == "lags" and args.out is None and all((RESULTS / f"{name}.json").exists() for name in LAG_FILES):
-        plot_lags(merged_lag_study(RESULTS), args.figure)
+    if args.mode == "lags" and args.write_results and all((RESULTS / f"{name}.json").exists() for name in LAG_FILES):
+        plot_lags(merged_lag_study(RESULTS), figure)
 
 
 if __name__ == "__main__":

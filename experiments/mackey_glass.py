@@ -17,7 +17,8 @@ the series itself, at Evolino's size and at Jaeger's 400 units. Published (the p
 Evolino 1.9e-3 (Schmidhuber, Wierstra, Gagliolo, Gomez, Neural Computation 2007); a 400-unit ESN 2.8e-4 with 3,000
 training samples (Jaeger 2001).
 
-Writes experiments/results/mackey_glass.json (with provenance) and prints a markdown table.
+Writes runs/mackey_glass/mackey_glass.json (``--out`` elsewhere; ``--write-results``: the committed
+experiments/results/mackey_glass.json) (with provenance) and prints a markdown table.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from provenance import command_line, error_or_inf, finite_or_none, write_results
+from provenance import add_output_arguments, command_line, error_or_inf, finite_or_none, output_path, write_results
 
 import evolino
 from evolino.baselines import ESNSearch
@@ -82,8 +83,12 @@ def main() -> None:
     parser.add_argument("--train", type=int, default=1000, help="training samples (Jaeger 2001: 3,000)")
     parser.add_argument("--esn-units", type=int, nargs="*", default=[SETTINGS["cells"], 400])
     parser.add_argument("--esn-seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
-    parser.add_argument("--out", type=Path, default=RESULTS / "mackey_glass.json")
+    add_output_arguments(parser, RESULTS / "mackey_glass.json",
+                         "seed 0, 2 generations, 300 training samples, one ESN of 50 units")
     args = parser.parse_args()
+    if args.smoke:
+        args.seeds, args.generations, args.train, args.esn_units, args.esn_seeds = [0], 2, 300, [50], [0]
+    output_path(parser, args, RESULTS / "mackey_glass.json", "mackey_glass")
     print("| method | seed | NRMSE84 | validation NRMSE | time |\n|---|---|---|---|---|")
     rows = []
     jobs = [("evolino", seed, None) for seed in args.seeds]

@@ -3,6 +3,8 @@
     python experiments/mso.py table      # MSO2..MSO4 and the five sines with the paper's cell counts, several seeds
     python experiments/mso.py ablation   # MSO2: pseudo-inverse cutoff x feedback scale, chosen on validation
     python experiments/mso.py table --seeds 0 1 2 --generations 300
+    python experiments/mso.py table --write-results   # replace the committed experiments/results/mso_table.json
+    python experiments/mso.py table --smoke           # MSO2, seed 0, 2 generations: a check that it runs
 
 Protocol of the Evolino paper (Schmidhuber, Wierstra, Gagliolo, Gomez, Neural Computation 19(3), 2007) and the echo
 state network literature: teacher forcing on steps 0-399 with a washout of 100, then a free run over steps 400-699
@@ -12,7 +14,8 @@ and the fitness is the closed-loop NRMSE on 300-399 (the validation error).
 The ablation chooses the setting with the lowest median *validation* error over the seeds; the test errors are
 recorded in the JSON but take no part in the choice.
 
-Writes experiments/results/mso_<mode>.json (with provenance, see evolino/provenance.py) and prints a markdown table.
+Writes runs/mso/mso_<mode>.json (``--out`` elsewhere; ``--write-results``: the committed
+experiments/results/mso_<mode>.json) with provenance (see evolino/provenance.py) and prints a markdown table.
 Every number comes from the result.json of an ordinary evolino run with the settings printed beside it; the runs go
 side by side as one sweep (experiments/sweeps.py: ``--address`` for a Ray cluster, ``--max-concurrent``; an
 interrupted experiment resumes where it stopped).
@@ -24,7 +27,7 @@ import argparse
 from pathlib import Path
 
 import numpy as np
-from provenance import command_line, error_or_inf, write_results
+from provenance import add_output_arguments, command_line, error_or_inf, output_path, write_results
 from sweeps import SWEEP_ONLY, add_sweep_arguments, evolino_runs
 
 RESULTS = Path(__file__).parent / "results"
@@ -120,15 +123,18 @@ def main() -> None:
     parser.add_argument("--generations", type=int, default=300)
     parser.add_argument("--optimizer", default="cma")
     parser.add_argument("--tasks", nargs="+", choices=list(PUBLISHED), default=None, help="table: these tasks only")
-    parser.add_argument("--out", type=Path, help="default experiments/results/mso_<mode>.json")
+    add_output_arguments(parser, RESULTS / "mso_table.json", "MSO2, seed 0, 2 generations")
     add_sweep_arguments(parser)
     args = parser.parse_args()
+    if args.smoke:
+        args.tasks, args.seeds, args.generations = ["mso2"], [0], 2
+    out = output_path(parser, args, RESULTS / f"mso_{args.mode}.json", "mso")
     if args.mode == "table":
         payload = {"rows": table(args.seeds, args.generations, args.optimizer, args, args.tasks)}
     else:
         rows, summary = ablation(args.seeds, args.generations, args.optimizer, args)
         payload = {"summary": summary, "rows": rows}
-    write_results(args.out or RESULTS / f"mso_{args.mode}.json", payload,
+    write_results(out, payload,
                   command_line(args, positional=("mode",), skip=SWEEP_ONLY))
 
 

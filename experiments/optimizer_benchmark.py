@@ -1,9 +1,10 @@
 """Gradient-free optimizers on the Evolino problem at equal evaluation budgets: evolino's own, evosax's and nevergrad's.
 
-    nice -n 10 python experiments/optimizer_benchmark.py                  # all -> runs/optimizer_benchmark.json
+    nice -n 10 python experiments/optimizer_benchmark.py                  # all -> runs/optimizer_benchmark/
     nice -n 10 python experiments/optimizer_benchmark.py --write-results  # -> experiments/results/ (committed)
     python experiments/optimizer_benchmark.py --smoke                      # 2 optimizers, 1 task, 1 seed, seconds
     python experiments/optimizer_benchmark.py plot                         # the figure from the committed JSON
+    python experiments/optimizer_benchmark.py plot --write-results         # ... replacing docs/images/'s
     python experiments/optimizer_benchmark.py --tasks mso2 --optimizers cma evosax:SNES --seeds 0 1
 
 Every optimizer evolves the same LSTM's hidden weights with evolino's fitness (the validation error of the
@@ -25,8 +26,9 @@ which continues it exactly). Recorded: every run's test error (or share solved) 
 evaluations and wall time; the medians and spreads go to the table (experiments/tables.py) and the figure
 (``plot``).
 
-Writes runs/optimizer_benchmark.json (``--write-results``: experiments/results/optimizer_benchmark.json) with
-provenance; finished runs are cached in ``--work-dir`` (one JSON line each), so an interrupted benchmark resumes.
+Writes runs/optimizer_benchmark/optimizer_benchmark.json (``--out`` elsewhere; ``--write-results``: the committed
+experiments/results/optimizer_benchmark.json) with provenance; finished runs are cached in ``--work-dir`` (one JSON line
+each), so an interrupted benchmark resumes.
 """
 
 from __future__ import annotations
@@ -36,20 +38,26 @@ import json
 import os
 import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
 
 import numpy as np  # noqa: E402
-from provenance import command_line, error_or_inf, finite_or_none, write_results  # noqa: E402
+from provenance import (  # noqa: E402
+    RUNS,
+    add_output_arguments,
+    command_line,
+    error_or_inf,
+    finite_or_none,
+    output_path,
+    write_results,
+)
 
 from evolino.errors import EvolinoError  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "experiments" / "results" / "optimizer_benchmark.json"
-DEFAULT_OUT = ROOT / "runs" / "optimizer_benchmark.json"
 FIGURE = ROOT / "docs" / "images" / "optimizer_benchmark.png"
 POPULATION = 40
 SEEDS = (0, 1, 2, 3, 4)
@@ -329,34 +337,33 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--optimizers", nargs="+", default=None, help="default: all of OPTIMIZERS")
     parser.add_argument("--seeds", type=int, nargs="+", default=None, help="default: 0 1 2 3 4")
     parser.add_argument("--evaluations", type=int, default=None, help="budget of every run (default: the task's)")
-    parser.add_argument("--smoke", action="store_true", help="2 optimizers, 1 task, 1 seed, a few generations, "
-                        "into a temporary folder")
-    parser.add_argument("--write-results", action="store_true",
-                        help=f"write {RESULTS.relative_to(ROOT)} (default {DEFAULT_OUT.relative_to(ROOT)})")
-    parser.add_argument("--out", type=Path, default=None, help="results file (overrides the default)")
+    add_output_arguments(parser, RESULTS, "2 optimizers, 1 task, 1 seed, a few generations, the runs' cache in a "
+                         "temporary folder (plot --write-results: replace the committed figure)")
     parser.add_argument("--work-dir", type=Path, default=None, help="cache of finished runs (default runs/"
                         "optimizer_benchmark/)")
     parser.add_argument("--results", type=Path, default=RESULTS, help="plot: the results file to draw")
-    parser.add_argument("--figure", type=Path, default=None, help=f"plot: default {FIGURE.relative_to(ROOT)}")
+    parser.add_argument("--figure", type=Path, default=None,
+                        help=f"plot: default runs/optimizer_benchmark/ (--write-results: {FIGURE.relative_to(ROOT)})")
     args = parser.parse_args(argv)
 
     if args.mode == "plot":
         if not args.results.is_file():
             parser.error(f"no results file {args.results}")
-        plot(json.loads(args.results.read_text()), args.figure or FIGURE)
+        plot(json.loads(args.results.read_text()),
+             args.figure or (FIGURE if args.write_results else RUNS / "optimizer_benchmark" / FIGURE.name))
         return 0
 
-    temporary = None
+    out = output_path(parser, args, RESULTS, "optimizer_benchmark")
     if args.smoke:
         tasks, optimizers = SMOKE["tasks"], SMOKE["optimizers"]
         seeds, evaluations, population = SMOKE["seeds"], SMOKE["evaluations"], SMOKE["population"]
-        temporary = Path(tempfile.mkdtemp(prefix="optimizer_benchmark_smoke_"))
-        out, work = args.out or temporary / "optimizer_benchmark.json", temporary / "work"
+        # A fresh cache beside the results: a smoke run never reuses (or leaves) runs of another budget.
+        work = out.parent / "smoke_work"
+        shutil.rmtree(work, ignore_errors=True)
     else:
         tasks, optimizers = args.tasks or list(TASKS), args.optimizers or list(OPTIMIZERS)
         seeds, evaluations, population = args.seeds or list(SEEDS), args.evaluations, POPULATION
-        out = args.out or (RESULTS if args.write_results else DEFAULT_OUT)
-        work = args.work_dir or ROOT / "runs" / "optimizer_benchmark"
+        work = args.work_dir or RUNS / "optimizer_benchmark"
     _check_choices(parser, tasks, list(TASKS), "task(s)")
     _check_choices(parser, optimizers, list(OPTIMIZERS), "optimizer(s)")
     from evolino.optimizers import check_name
@@ -389,8 +396,8 @@ def main(argv: list[str] | None = None) -> int:
                         "wall_seconds": round(time.perf_counter() - started, 1)},
                   command_line(args, positional=("mode",), skip=("results", "figure", "work_dir")),
                   libraries=libraries, load_average=list(os.getloadavg()))
-    if temporary is not None:
-        print(f"smoke run: {len(entries)} entries in {temporary}")
+    if args.smoke:
+        print(f"smoke run: {len(entries)} entries, their runs in {work}")
     return 0
 
 

@@ -15,9 +15,10 @@ The checks of the table: median one-step NRMSE at most 1.05 x AR(p)'s; median fr
 persistence and the training mean; no seed's free run above 2. ``--variants "LABEL=FLAGS" ...`` runs other settings
 as well and writes docs/generated/real_series_variants.md, how often each setting passes.
 
-Needs statsmodels (``pip install -e ".[examples]"``): its datasets are the data. Writes
-experiments/results/real_series.json, docs/generated/real_series.md (the table docs/your-data.md includes) and
-docs/images/real_series_sunspots.png.
+Needs statsmodels (``pip install -e ".[examples]"``): its datasets are the data. Writes runs/real_series/: the
+results file, the table and the figure (``--out`` elsewhere, the others beside it); with ``--write-results``, the
+committed experiments/results/real_series.json, docs/generated/real_series.md (the table docs/your-data.md
+includes) and docs/images/real_series_sunspots.png. ``--smoke``: nile, seed 0, 2 generations.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from provenance import command_line, write_results
+from provenance import add_output_arguments, command_line, output_path, write_results
 
 from evolino.cli import main as evolino_main
 from evolino.reporting import read_columns
@@ -184,10 +185,17 @@ def main() -> None:
     parser.add_argument("--generations", type=int, default=None, help="default: evolino's own (300)")
     parser.add_argument("--variants", nargs="*", default=[], metavar="LABEL=FLAGS",
                         help="other settings to run too, e.g. \"5 cells=--cells 5\"")
-    parser.add_argument("--out", type=Path, default=RESULTS / "real_series.json")
-    parser.add_argument("--table", type=Path, default=TABLE)
-    parser.add_argument("--figure", type=Path, default=FIGURE)
+    parser.add_argument("--table", type=Path, default=None, help="default: beside the results file")
+    parser.add_argument("--figure", type=Path, default=None, help="default: beside the results file")
+    add_output_arguments(parser, RESULTS / "real_series.json", "nile, seed 0, 2 generations")
     args = parser.parse_args()
+    if args.smoke:
+        args.series, args.seeds, args.generations = ["nile"], [0], 2
+    out = output_path(parser, args, RESULTS / "real_series.json", "real_series")
+    # The docs' table and figure are replaced only with the committed results; otherwise they go beside the results.
+    committed = {TABLE: args.table, FIGURE: args.figure, VARIANTS: None}
+    table_file, figure_file, variants_file = (given or (path if args.write_results else out.parent / path.name)
+                                              for path, given in committed.items())
     variants = {"default": ()}
     for item in args.variants:
         label, sep, flags = item.partition("=")
@@ -206,19 +214,19 @@ def main() -> None:
                           f"one step {row['one_step']:.3f} (AR {row['ar_one_step']:.3f}), {row['seconds']:.0f} s",
                           flush=True)
         if "sunspots" in args.series:
-            args.figure.parent.mkdir(parents=True, exist_ok=True)
-            plot(Path(next(r["folder"] for r in rows if r["series"] == "sunspots")), args.figure)
+            figure_file.parent.mkdir(parents=True, exist_ok=True)
+            plot(Path(next(r["folder"] for r in rows if r["series"] == "sunspots")), figure_file)
     for row in rows:
         row.pop("folder")
     default = [r for r in rows if r["variant"] == "default"]
     summary = summarise(default)
-    write_results(args.out, {"summary": summary, "rows": rows},
+    write_results(out, {"summary": summary, "rows": rows},
                   command_line(args, skip=("table", "figure")))
-    args.table.parent.mkdir(parents=True, exist_ok=True)
-    args.table.write_text(table_markdown(summary, default))
+    table_file.parent.mkdir(parents=True, exist_ok=True)
+    table_file.write_text(table_markdown(summary, default))
     print(table_markdown(summary, default))
     if len(variants) > 1:
-        VARIANTS.write_text(variants_markdown(rows))
+        variants_file.write_text(variants_markdown(rows))
         print(variants_markdown(rows))
 
 

@@ -7,8 +7,9 @@ Protocol of the Evolino paper (Schmidhuber, Wierstra, Gagliolo, Gomez, Neural Co
 forcing on steps 0-399 with a washout of 100, free run and NRMSE over steps 400-699; evolution sees only steps 0-399.
 Goal: with 40 cells, test NRMSE <= 5e-3 in under 10 minutes on a 2-core machine; with 20 cells, the best reached (the
 Evolino paper reports ~0.17, recalled, not verified; PyBrain's Evolino 0.86, measured outside this repository, see
-docs/reproducing.md). Each run is capped at ``--max-seconds`` of wall time. Writes experiments/results/sines5.json
-(with provenance, see evolino/provenance.py) and prints a table.
+docs/reproducing.md). Each run is capped at ``--max-seconds`` of wall time. Writes runs/sines5/sines5.json
+(``--out`` elsewhere; ``--write-results``: the committed experiments/results/sines5.json) with provenance (see
+evolino/provenance.py) and prints a table.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from provenance import command_line, error_or_inf, finite_or_none, write_results
+from provenance import add_output_arguments, command_line, error_or_inf, finite_or_none, output_path, write_results
 
 import evolino
 
@@ -51,8 +52,11 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--generations", type=int, default=500)
     parser.add_argument("--max-seconds", type=float, default=590.0, help="wall-clock cap of each run")
-    parser.add_argument("--out", type=Path, default=RESULTS / "sines5.json")
+    add_output_arguments(parser, RESULTS / "sines5.json", "20 cells, sep-cma, seed 0, 2 generations")
     args = parser.parse_args()
+    if args.smoke:
+        args.cells, args.optimizers, args.seeds, args.generations = [20], ["sep-cma"], [0], 2
+    output_path(parser, args, RESULTS / "sines5.json", "sines5")
 
     print("| cells | optimizer | seed | generations | test NRMSE | validation NRMSE | time | paper | PyBrain |")
     print("|---|---|---|---|---|---|---|---|---|")

@@ -1110,36 +1110,65 @@ BLOCKS: dict[str, dict[str, Callable[[], str]]] = {
 
 # ------------------------------------------------------------------------------------------------ the files
 
-def render(text: str, blocks: dict[str, Callable[[], str]]) -> str:
-    """``text`` with every named block replaced; ValueError when a block's markers are missing."""
+class PartialResults(ValueError):
+    """A block could not be made from the results files: one is missing, or holds fewer rows or keys than the block
+    needs (a partial run written where the committed file should be)."""
+
+
+# What a block raises when a results file is short or partial (a missing row, task or key; an empty list).
+_PARTIAL = (KeyError, IndexError, StopIteration, ValueError, TypeError, ZeroDivisionError, FileNotFoundError,
+            json.JSONDecodeError)
+
+
+def render(text: str, blocks: dict[str, Callable[[], str]], failed: list[str] | None = None) -> str:
+    """``text`` with every named block replaced; ValueError when a block's markers are missing.
+
+    A block whose results file is missing or partial raises :class:`PartialResults` naming the block; when a list
+    ``failed`` is given, the block is left as it was instead and its message appended to ``failed``."""
     for name, make in blocks.items():
         pattern = re.compile(rf"(<!-- generated:{name} -->\n).*?(\n<!-- end generated:{name} -->)", re.DOTALL)
         if not pattern.search(text):
             raise ValueError(f"no '<!-- generated:{name} -->' ... '<!-- end generated:{name} -->' block")
-        body = make()
+        try:
+            body = make()
+        except _PARTIAL as error:
+            message = (f"block '{name}' left as it was: a results file under {RESULTS} is missing "
+                       f"or partial ({type(error).__name__}: {error}); rerun its experiment with --write-results")
+            if failed is None:
+                raise PartialResults(message) from error
+            failed.append(message)
+            continue
         text = pattern.sub(lambda m, body=body: m.group(1) + body + m.group(2), text, count=1)
     return text
 
 
-def stale_files(root: Path = ROOT) -> list[str]:
-    """The files whose generated blocks differ from what the JSON gives."""
+def stale_files(root: Path = ROOT, failed: list[str] | None = None) -> list[str]:
+    """The files whose generated blocks differ from what the JSON gives (the blocks that cannot be made go to
+    ``failed`` when given, see :func:`render`)."""
     return [name for name, blocks in BLOCKS.items()
-            if render((root / name).read_text(), blocks) != (root / name).read_text()]
+            if render((root / name).read_text(), blocks, failed) != (root / name).read_text()]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--check", action="store_true", help="only report stale files (exit 1 if any)")
     args = parser.parse_args()
+    failed: list[str] = []  # a partial results file: its blocks stay as they were, reported, exit status 1
     if args.check:
-        stale = stale_files()
+        stale = stale_files(failed=failed)
         for name in stale:
             print(f"{name}: generated blocks differ from experiments/results/*.json; run python experiments/tables.py")
-        sys.exit(1 if stale else 0)
-    for name, blocks in BLOCKS.items():
-        path = ROOT / name
-        path.write_text(render(path.read_text(), blocks))
-        print(f"wrote {path}")
+    else:
+        stale = []
+        for name, blocks in BLOCKS.items():
+            path = ROOT / name
+            text = render(path.read_text(), blocks, failed)
+            if text != path.read_text():  # an unchanged file keeps its time stamp
+                path.write_text(text)
+                print(f"wrote {path}")
+    for message in failed:
+        print(message, file=sys.stderr)
+    sys.exit(1 if stale or failed else 0)
 
 
 if __name__ == "__main__":

@@ -8,9 +8,11 @@ the median over networks. Beside it, evolino's own LSTM without forget gate (f =
 
     python experiments/vanishing_gradients.py
     python experiments/vanishing_gradients.py --plot-only   # redraw the figure from the committed results
+    python experiments/vanishing_gradients.py --write-results  # replace the committed results and figure
 
-Writes experiments/results/vanishing_gradients.json (with provenance), prints a markdown table and draws
-docs/images/vanishing_gradients.png from the results file.
+Writes runs/vanishing_gradients/vanishing_gradients.json (with provenance; ``--out`` elsewhere), prints a markdown
+table and draws the figure beside it; ``--write-results`` replaces the committed
+experiments/results/vanishing_gradients.json and docs/images/vanishing_gradients.png.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import argparse
 from pathlib import Path
 
 import numpy as np
-from provenance import command_line, write_results
+from provenance import RUNS, add_output_arguments, command_line, output_path, write_results
 
 RESULTS = Path(__file__).parent / "results"
 FIGURE = Path(__file__).resolve().parent.parent / "docs" / "images" / "vanishing_gradients.png"
@@ -99,21 +101,26 @@ def plot(results: Path, figure: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", type=Path, default=RESULTS / "vanishing_gradients.json")
-    parser.add_argument("--figure", type=Path, default=FIGURE)
-    parser.add_argument("--plot-only", action="store_true", help="only redraw the figure from --out")
+    parser.add_argument("--figure", type=Path, default=None,
+                        help="default: beside the results file (--write-results: docs/images/vanishing_gradients.png)")
+    parser.add_argument("--plot-only", action="store_true",
+                        help="only redraw the figure from the results file (default: the committed one)")
+    add_output_arguments(parser, RESULTS / "vanishing_gradients.json", "the same measurement (it takes seconds)")
     args = parser.parse_args()
-    if args.plot_only:
-        plot(args.out, args.figure)
+    if args.plot_only:  # the committed figure is redrawn only with --write-results
+        plot(args.out or RESULTS / "vanishing_gradients.json",
+             args.figure or (FIGURE if args.write_results else RUNS / "vanishing_gradients" / FIGURE.name))
         return
+    out = output_path(parser, args, RESULTS / "vanishing_gradients.json", Path(__file__).stem)
+    figure = args.figure or (FIGURE if args.write_results else out.parent / FIGURE.name)
     rows = {f"tanh RNN, spectral radius {r}": jacobian_norms(r) for r in (0.9, 1.0, 3.0)}
     rows["evolino LSTM, no forget gate (constant error carousel), ||dc_T/dc_{T-q}||"] = lstm_carousel_norms()
     print("| network | " + " | ".join(f"q={q}" for q in LAGS) + " |\n|---|" + "---|" * len(LAGS))
     for name, values in rows.items():
         print(f"| {name} | " + " | ".join(f"{values[q]:.1e}" for q in LAGS) + " |")
-    write_results(args.out, {"lags": list(LAGS), "median_norms": rows}, command_line(args, skip=("figure",
+    write_results(out, {"lags": list(LAGS), "median_norms": rows}, command_line(args, skip=("figure",
                                                                                                   "plot_only")))
-    plot(args.out, args.figure)
+    plot(out, figure)
 
 
 if __name__ == "__main__":
