@@ -690,7 +690,7 @@ COMMANDS = {"run": command_run, "resume": command_resume, "sweep": command_sweep
 
 def main(argv: list[str] | None = None) -> int:
     # RAY_AUTH_MODE is made explicit by the Ray backend: "disabled" for a Ray it starts itself, "token" when joining a
-    # cluster with RAY_AUTH_TOKEN(_PATH) set (evolino.backends.ray._set_auth_environment).
+    # cluster with RAY_AUTH_TOKEN(_PATH) set (evolino.backends.ray_cluster.set_auth_environment).
     started = time.perf_counter()
     try:
         args = build_parser().parse_args(argv)

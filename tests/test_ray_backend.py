@@ -18,6 +18,7 @@ ray = pytest.importorskip("ray")
 
 from evolino.backends import make_evaluator  # noqa: E402
 from evolino.backends import ray as backend  # noqa: E402
+from evolino.backends import ray_cluster as cluster  # noqa: E402
 from evolino.backends.ray import ChunkDeadline, RayEvaluator, chunk_bounds, parse_address  # noqa: E402
 from evolino.errors import ClusterError  # noqa: E402
 from tests.ray_fixtures import (  # noqa: E402
@@ -103,16 +104,16 @@ def test_a_local_ray_listens_on_loopback_only_and_leaves_the_environment_as_it_w
 def test_only_the_variables_the_backend_set_are_removed(monkeypatch):
     monkeypatch.setenv("RAY_AUTH_MODE", "disabled")  # the user's own choice stays
     monkeypatch.delenv("RAY_USAGE_STATS_ENABLED", raising=False)
-    changed = backend._set_auth_environment(starting_local=True)
+    changed = cluster.set_auth_environment(starting_local=True)
     assert changed == {"RAY_USAGE_STATS_ENABLED": "0"} and os.environ["RAY_USAGE_STATS_ENABLED"] == "0"
-    backend._restore_environment(changed)
+    cluster.restore_environment(changed)
     assert os.environ["RAY_AUTH_MODE"] == "disabled" and "RAY_USAGE_STATS_ENABLED" not in os.environ
     monkeypatch.delenv("RAY_AUTH_MODE")
     monkeypatch.setenv("RAY_AUTH_TOKEN", "secret")
-    changed = backend._set_auth_environment(starting_local=False)
+    changed = cluster.set_auth_environment(starting_local=False)
     assert changed["RAY_AUTH_MODE"] == "token"
     monkeypatch.setenv("RAY_AUTH_MODE", "disabled")  # changed by someone else meanwhile: theirs now
-    backend._restore_environment(changed)
+    cluster.restore_environment(changed)
     assert os.environ["RAY_AUTH_MODE"] == "disabled"
 
 
@@ -133,11 +134,11 @@ def test_the_cluster_watch_tells_a_lost_gcs_from_a_live_one():
     with socket.socket() as server:
         server.bind(("127.0.0.1", 0))
         server.listen()
-        live = backend._ClusterWatch(server.getsockname(), lost_after=0.0, period=0.0)
+        live = cluster.ClusterWatch(server.getsockname(), lost_after=0.0, period=0.0)
         for _ in range(3):
             live.check()
         assert not live.lost
-    gone = backend._ClusterWatch(("127.0.0.1", free_port()), lost_after=0.3, period=0.0)
+    gone = cluster.ClusterWatch(("127.0.0.1", free_port()), lost_after=0.3, period=0.0)
     gone.check()  # the first refusal starts the clock
     assert not gone.lost
     time.sleep(0.35)
@@ -330,7 +331,7 @@ def test_a_lost_cluster_ends_the_evaluation_in_one_line(local_ray):
     problem = small_problem(cells=2)
     evaluator = RayEvaluator(SlowProblem(problem, 3.0), workers=1)
     actors = list(evaluator._actors)
-    evaluator._watch = backend._ClusterWatch(("127.0.0.1", free_port()), lost_after=0.5, period=0.0)
+    evaluator._watch = cluster.ClusterWatch(("127.0.0.1", free_port()), lost_after=0.5, period=0.0)
     try:
         with pytest.raises(ClusterError) as info:
             evaluator.evaluate(population(problem, 4, seed=2))
@@ -362,7 +363,7 @@ def test_unreachable_ray_address_env_fails_in_one_line_fast(tmp_path):
 
 def test_no_address_starts_a_new_local_ray_with_auth_off(monkeypatch):
     """`--backend ray` alone must not join a `ray start` cluster that happens to run on this machine."""
-    from evolino.backends import ray as backend
+    from evolino.backends import ray_cluster as cluster
 
     calls = []
 
@@ -375,13 +376,13 @@ def test_no_address_starts_a_new_local_ray_with_auth_off(monkeypatch):
     monkeypatch.delenv("RAY_ADDRESS", raising=False)
     monkeypatch.delenv("RAY_AUTH_MODE", raising=False)
     with pytest.raises(ClusterError, match="stop here"):
-        backend.connect(None, timeout=5.0, num_cpus=3)
+        cluster.connect(None, timeout=5.0, num_cpus=3)
     (kwargs, auth_mode), = calls
     assert kwargs["address"] == "local" and kwargs["num_cpus"] == 3 and kwargs["include_dashboard"] is False
     assert kwargs["_node_ip_address"] == "127.0.0.1"
     assert auth_mode == "disabled" and "RAY_AUTH_MODE" not in os.environ  # set for ray.init, removed on failure
     with pytest.raises(ClusterError, match="num_cpus"):
-        backend.connect("10.1.2.3:6379", timeout=5.0, num_cpus=3)
+        cluster.connect("10.1.2.3:6379", timeout=5.0, num_cpus=3)
 
 
 def test_unknown_ray_option_is_a_one_line_value_error():

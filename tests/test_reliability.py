@@ -435,29 +435,29 @@ def _flaky_init(failures, error=None):
 
 
 def test_a_ray_client_handshake_is_retried_when_the_server_failed_to_start_its_driver(monkeypatch):
-    from evolino.backends import ray as backend
+    from evolino.backends import ray_cluster as cluster
 
-    monkeypatch.setattr(backend, "CLIENT_RETRY_PAUSE", 0.01)
+    monkeypatch.setattr(cluster, "CLIENT_RETRY_PAUSE", 0.01)
     init, calls = _flaky_init(2)
-    backend._client_init(init, 30.0, "the Ray cluster at ray://x:1")
+    cluster._client_init(init, 30.0, "the Ray cluster at ray://x:1")
     assert len(calls) == 3
     init, calls = _flaky_init(5)  # bounded: CLIENT_ATTEMPTS, then Ray's error (the caller makes it a ClusterError)
     with pytest.raises(ConnectionAbortedError, match="Initialization failure"):
-        backend._client_init(init, 30.0, "the Ray cluster at ray://x:1")
-    assert len(calls) == backend.CLIENT_ATTEMPTS
+        cluster._client_init(init, 30.0, "the Ray cluster at ray://x:1")
+    assert len(calls) == cluster.CLIENT_ATTEMPTS
     init, calls = _flaky_init(1, ConnectionError("authentication failed"))  # other errors: at once
     with pytest.raises(ConnectionError, match="authentication"):
-        backend._client_init(init, 30.0, "the Ray cluster at ray://x:1")
+        cluster._client_init(init, 30.0, "the Ray cluster at ray://x:1")
     assert len(calls) == 1
 
 
 def test_the_ray_client_retries_stay_within_the_one_connect_deadline(monkeypatch):
     import time
 
-    from evolino.backends import ray as backend
+    from evolino.backends import ray_cluster as cluster
     from evolino.errors import ClusterError
 
-    monkeypatch.setattr(backend, "CLIENT_RETRY_PAUSE", 0.05)
+    monkeypatch.setattr(cluster, "CLIENT_RETRY_PAUSE", 0.05)
     calls = []
 
     def slow_failure():
@@ -467,7 +467,7 @@ def test_the_ray_client_retries_stay_within_the_one_connect_deadline(monkeypatch
 
     started = time.monotonic()
     with pytest.raises((ConnectionAbortedError, ClusterError)):
-        backend._client_init(slow_failure, 0.5, "the Ray cluster at ray://x:1")
+        cluster._client_init(slow_failure, 0.5, "the Ray cluster at ray://x:1")
     assert time.monotonic() - started < 1.0 and len(calls) <= 2
 
     def hangs():
@@ -475,5 +475,5 @@ def test_the_ray_client_retries_stay_within_the_one_connect_deadline(monkeypatch
 
     started = time.monotonic()
     with pytest.raises(ClusterError, match="no answer from the Ray cluster"):
-        backend._client_init(hangs, 0.3, "the Ray cluster at ray://x:1")
+        cluster._client_init(hangs, 0.3, "the Ray cluster at ray://x:1")
     assert time.monotonic() - started < 1.0

@@ -311,7 +311,7 @@ def _tune_key(key: str) -> str:
 
 def _run_on_tune(spec: SweepSpec, out: Path, trials: list[Trial], address, concurrent, num_cpus, timeout,
                  verbose, echo: bool = True) -> None:
-    from evolino.backends.ray import ray_session
+    from evolino.backends.ray_cluster import ray_session
 
     os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")  # the trial folders are the results
     if not verbose:
