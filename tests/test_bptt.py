@@ -99,3 +99,24 @@ def test_forget_bias_shifts_exactly_the_forget_gates_initial_biases():
     np.testing.assert_allclose(difference, expected, atol=1e-9)
     without = BPTTLSTM(cells=3, iterations=1, learning_rate=1e-12, forget_gate=False, forget_bias=3.0, random_state=2)
     assert without.fit(task).model_.genome.shape[0] < plain.genome.shape[0]  # no forget gate, nothing to shift
+
+
+def test_refit_trains_on_train_and_validation_and_reports_no_validation_error(monkeypatch):
+    import evolino.baselines.bptt as bptt
+
+    task = make_task("mso1", train_end=80, validation_end=100, test_end=140, washout=20)
+    seen = []
+    real = bptt.batch_loss_and_gradient
+
+    def spy(spec, genome, readout, pairs, washout):
+        seen.append([p.steps for p in pairs])
+        return real(spec, genome, readout, pairs, washout)
+
+    monkeypatch.setattr(bptt, "batch_loss_and_gradient", spy)
+    plain = BPTTLSTM(cells=2, iterations=3, random_state=4).fit(task).result_
+    assert seen == [[80]] * 3 and np.isfinite(plain.validation_error)
+    seen.clear()
+    refitted = BPTTLSTM(cells=2, iterations=3, random_state=4).fit(task, refit=True).result_
+    assert seen == [[100]] * 3  # steps 0-99: the training part with the validation part that continues it
+    assert np.isnan(refitted.validation_error) and np.isfinite(refitted.test_error)
+    assert refitted.test_error != plain.test_error

@@ -200,9 +200,17 @@ class BPTTLSTM(FittedNetworkMixin, ParamsMixin):
         self.random_state = random_state
         self.forget_bias = forget_bias
 
-    def fit(self, task: Task) -> BPTTLSTM:
+    def fit(self, task: Task, refit: bool = False) -> BPTTLSTM:
         """Train on ``task.train``; the errors on the validation and test parts are in ``result_``, the network is
         ``model_``.
+
+        Parameters
+        ----------
+        task : Task
+        refit : bool
+            Train on everything before the test part instead (``task.seen_before_test()``: train + validation,
+            joined for a continued task), as Evolino's final readout is refitted once a setting was chosen on
+            validation; the validation error is then not reported (nan).
 
         Returns
         -------
@@ -221,21 +229,22 @@ class BPTTLSTM(FittedNetworkMixin, ParamsMixin):
         params = [init_rng.normal(0, self.init_scale, spec.dimension), np.zeros((spec.cells + 1, spec.n_outputs))]
         if spec.forget_gate:
             _split(spec, params[0])["bf"][:] += self.forget_bias
-        losses = self._adam(spec, params, task, batch_rng)
+        train = task.seen_before_test() if refit else list(task.train)
+        losses = self._adam(spec, params, task, train, batch_rng)
         self.model_ = EvolinoModel(spec, params[0], params[1], task.scaler, task.input_names, task.target_names,
                                    task.washout)
-        validation = model_error(self.model_, task, "validation") if task.validation else float("nan")
+        validation = model_error(self.model_, task, "validation") if task.validation and not refit else float("nan")
         test = model_error(self.model_, task, "test") if task.test else float("nan")
         self.result_ = BPTTResult(self.model_, losses, validation, test)
         return self
 
-    def _adam(self, spec: LSTMSpec, params: list[np.ndarray], task: Task, rng: np.random.Generator) -> list[float]:
-        """Adam on ``params`` = [genome, readout], in place, over the whole training set or minibatches of
-        ``batch_size`` sequences (drawn without replacement within an epoch); the loss of every step's batch."""
+    def _adam(self, spec: LSTMSpec, params: list[np.ndarray], task: Task, train: list[SequencePair],
+              rng: np.random.Generator) -> list[float]:
+        """Adam on ``params`` = [genome, readout], in place, over the sequences ``train`` or minibatches of
+        ``batch_size`` of them (drawn without replacement within an epoch); the loss of every step's batch."""
         moments = [[np.zeros_like(p), np.zeros_like(p)] for p in params]
         beta1, beta2, eps = 0.9, 0.999, 1e-8
         losses = []
-        train = list(task.train)
         size = len(train) if self.batch_size is None else min(int(self.batch_size), len(train))
         order: list[int] = []
         for step in range(1, self.iterations + 1):
