@@ -1,7 +1,7 @@
 """The long time-lag benchmarks: Evolino, the BPTT-trained LSTM of the same parameterisation and the ESN, on fresh
 test sequences, with the cost of each.
 
-    python experiments/long_lag.py                          # every task: Evolino 5 seeds, BPTT and ESN 2 seeds
+    python experiments/long_lag.py                          # every task: every method on the same 5 seeds
     python experiments/long_lag.py tasks --tasks adding --seeds 0 1 --methods evolino
     python experiments/long_lag.py lags                     # adding and temporal order at T = 100, 200, 500, 1000
     python experiments/long_lag.py plot                     # redraw the lag study's figure from its results
@@ -271,9 +271,9 @@ def main() -> None:
                         help="plot: redraw the lag study's figure from its results files")
     parser.add_argument("--tasks", nargs="+", default=list(SETTINGS), choices=list(SETTINGS))
     parser.add_argument("--methods", nargs="+", default=["evolino", "bptt", "esn"], choices=["evolino", "bptt", "esn"])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4],
-                        help="Evolino's seeds (every method's in the lag study)")
-    parser.add_argument("--baseline-seeds", type=int, nargs="+", default=[0, 1])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4], help="every method's seeds")
+    parser.add_argument("--baseline-seeds", type=int, nargs="+", default=None,
+                        help="tasks: BPTT's and the ESN's seeds instead (default: --seeds, as Evolino's)")
     parser.add_argument("--population", type=int, default=None, help=f"Evolino's population (default {POPULATION})")
     parser.add_argument("--optimizer", default=None, help=f"Evolino's optimizer (default {OPTIMIZER})")
     parser.add_argument("--init-scale", type=float, default=None, help="Evolino's initial weight scale (default: "
@@ -294,6 +294,8 @@ def main() -> None:
     if args.smoke:
         args.tasks, args.seeds, args.baseline_seeds, args.generations, args.bptt_iterations = ["latch"], [0], [0], 2, 5
         args.lags = [SMOKE_STEPS]
+    if args.baseline_seeds is None:
+        args.baseline_seeds = list(args.seeds)  # every method of a table over the same seeds
     # The committed figure is redrawn only on request, like the committed results.
     figure = args.figure or (FIGURE if args.write_results else RUNS / "long_lag" / FIGURE.name)
     if args.mode == "plot":
