@@ -246,8 +246,8 @@ REGISTRY: tuple[Entry, ...] = (
     Entry("mso-table", "mso_table", (r"^results \| MSO[234], ", r"^results \| 5 sines, 20 cells \|",
                                      r"^overview \| `mso.py table` \|"), mso_table,
           _split("experiments/mso.py table --seeds 0 1 2 --generations 300 --optimizer cma"),
-          _split("experiments/mso.py table --seeds 0 --generations 300 --optimizer cma --tasks mso2 mso3"),
-          ERRORS, ERRORS, "quick: seed 0 of MSO2 and MSO3 (MSO4 and the five sines take minutes per run)"),
+          _split("experiments/mso.py table --seeds 0 --generations 300 --optimizer cma --tasks mso2 mso3 mso4"),
+          ERRORS, ERRORS, "quick: seed 0 of MSO2, MSO3 and MSO4 (the five sines with full CMA-ES: 75 s a run)"),
     Entry("sines5", "sines5", (r"^results \| 5 sines, 40 cells, sep-CMA-ES", r"^overview \| `sines5.py` \|"), sines5,
           _split("experiments/sines5.py --cells 40 20 --optimizers esp sep-cma --seeds 0 1 --generations 500 "
                  "--max-seconds 590.0"),
@@ -411,7 +411,7 @@ def compare(entry: Entry, committed: dict, measured: dict | None, agreement: Agr
 
 
 def print_table(rows: list[dict]) -> None:
-    keys = ("row", "committed", "measured", "agreement", "verdict")
+    keys = ("entry", "row", "committed", "measured", "agreement", "verdict")
     widths = {k: max(len(k), *(len(str(r[k])) for r in rows)) for k in keys}
     print("  ".join(k.ljust(widths[k]) for k in keys))
     for r in rows:
@@ -429,19 +429,24 @@ def list_registry(quick: bool) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     sys.path.insert(0, str(ROOT / "experiments"))
-    from provenance import command_line, write_results
+    from provenance import add_output_arguments, command_line, output_path, write_results
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="the short versions (about 5 minutes on 2 cores)")
     parser.add_argument("--rows", nargs="+", metavar="NAME", default=None, help="only these entries (see --list)")
     parser.add_argument("--list", action="store_true", help="list the entries and their commands, and stop")
-    parser.add_argument("--smoke", action="store_true", help="pass --smoke to each script: checks the plumbing only "
-                        "(the numbers are not the experiment's and are not judged)")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="the comparison as JSON")
     parser.add_argument("--scratch", type=Path, default=None, help="where the reruns write (default: a temporary "
                         "folder)")
+    add_output_arguments(parser, DEFAULT_OUT, "only levin-search, its script in its own smoke mode (the numbers are "
+                         "not the experiment's and are not judged; with --rows, those rows' scripts in smoke mode)")
     args = parser.parse_args(argv)
+    if args.write_results:
+        parser.error("reproduce.py compares with the committed results files and never replaces them: leave out "
+                     "--write-results (the comparison goes to runs/reproduce/ or --out)")
+    output_path(parser, args, DEFAULT_OUT, "reproduce")
+    if args.smoke and args.rows is None:
+        args.rows = ["levin-search"]
     if args.list:
         list_registry(args.quick)
         return 0
@@ -491,8 +496,14 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print_table(comparisons)
     differs = [r for r in comparisons if r["verdict"] == "differs"]
+    skipped = dict.fromkeys(r["rerun"] for r in comparisons if "rerun" in r)
+    if skipped:
+        print("\nnot rerun in --quick; to rerun them at the committed settings (add --out FILE):")
+        print("\n".join(f"    {command}" for command in skipped))
     print(f"\n{len(comparisons)} rows: {sum(r['verdict'] == 'agrees' for r in comparisons)} agree, {len(differs)} "
-          f"differ, {sum(r['verdict'] == 'not rerun' for r in comparisons)} not rerun; {total:.0f} s on {here}")
+          f"differ, {sum(r['verdict'] == 'not rerun' for r in comparisons)} not rerun"
+          + (f", {sum(r['verdict'] == 'smoke run' for r in comparisons)} smoke runs" if args.smoke else "")
+          + f"; {total:.0f} s on {here}")
     write_results(args.out, {"quick": args.quick, "smoke": args.smoke, "cpu": here, "seconds": round(total, 1),
                              "entry_seconds": timings, "rows": comparisons}, command_line(args))
     return 1 if differs else 0

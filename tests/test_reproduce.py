@@ -96,6 +96,18 @@ def test_compare_marks_rows_not_rerun():
     assert verdicts["mso2, 10 cells, test NRMSE"] == "differs"
 
 
+def test_never_replaces_a_committed_file(capsys):
+    with pytest.raises(SystemExit):
+        reproduce.main(["--write-results"])
+    assert "never replaces them" in capsys.readouterr().err
+
+
+def test_list(capsys):
+    assert reproduce.main(["--list"]) == 0
+    printed = capsys.readouterr().out
+    assert all(e.name in printed for e in reproduce.REGISTRY) and "not rerun in --quick" in printed
+
+
 @pytest.mark.slow  # 5-11 s: the script starts a subprocess, which imports evolino
 def test_a_cheap_row_end_to_end(tmp_path):
     """levin-search in its smoke mode, through the script and its subprocess: the comparison written, exit 0."""
