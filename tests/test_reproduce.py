@@ -1,0 +1,124 @@
+"""experiments/reproduce.py: every headline row has a reproduction, the agreement rules, one row end to end."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "experiments"))
+
+import reproduce  # noqa: E402
+
+
+def generated_rows(path: Path, block: str) -> list[list[str]]:
+    """The cells of the table rows (not the header or the rule) of one generated block of ``path``."""
+    text = path.read_text()
+    match = re.search(rf"<!-- generated:{block} -->\n(.*?)<!-- end generated:{block} -->", text, re.S)
+    assert match, f"no generated block {block} in {path}"
+    rows = [line for line in match.group(1).splitlines() if line.startswith("|")]
+    cells = [[c.strip() for c in line.strip("|").split("|")] for line in rows]
+    return [c for c in cells[2:] if not set("".join(c)) <= set("-")]  # the header and the |---| rule left out
+
+
+def headline_keys() -> list[str]:
+    readme = [f"results | {cells[0]} |" for cells in generated_rows(ROOT / "README.md", "results")]
+    overview = [f"overview | {cells[0]} | {cells[1]}" for cells in
+                generated_rows(ROOT / "experiments" / "README.md", "overview")]
+    return readme + overview
+
+
+def test_every_headline_row_has_a_reproduction():
+    keys = headline_keys()
+    assert len(keys) > 50  # both tables were found
+    missing = [k for k in keys if not any(re.search(p, k) for e in reproduce.REGISTRY for p in e.covers)]
+    assert not missing, f"headline rows without an entry in experiments/reproduce.py's REGISTRY: {missing}"
+
+
+def test_every_entry_covers_a_headline_row_and_reads_its_committed_file():
+    keys = headline_keys()
+    for entry in reproduce.REGISTRY:
+        assert all(any(re.search(p, k) for k in keys) for p in entry.covers), entry.name
+        data = json.loads((reproduce.RESULTS / f"{entry.results}.json").read_text())
+        assert entry.values(data), entry.name
+        assert (ROOT / entry.full[0]).exists() and (entry.quick is None or entry.quick[0] == entry.full[0])
+
+
+def test_entry_names_are_unique():
+    names = [e.name for e in reproduce.REGISTRY]
+    assert len(names) == len(set(names))
+
+
+def test_equal():
+    committed = {0: 2.5e-8, 1: 1.0e-8, 2: 6e-9}
+    assert reproduce.EQUAL.holds(committed, {0: 2.5e-8})
+    assert not reproduce.EQUAL.holds(committed, {0: 2.5000000001e-8})
+    assert not reproduce.EQUAL.holds(committed, {7: 2.5e-8})  # no seed in common
+    assert reproduce.EQUAL.holds({None: 28017}, {None: 28017})
+    assert not reproduce.EQUAL.holds({None: 28017}, {None: 28018})
+
+
+def test_within_a_factor():
+    committed = {0: 2.1e-8, 1: 1.3e-8, 2: 5.8e-9}  # median 1.3e-8
+    ten = reproduce.within(10)
+    assert ten.holds(committed, {0: 8.5e-9})
+    assert ten.holds(committed, {0: 1.2e-7})
+    assert not ten.holds(committed, {0: 1.4e-7})
+    assert not ten.holds(committed, {0: None})  # a diverged run against finite errors
+    assert reproduce.within(1.001).holds({None: 7.4}, {None: 7.4001})
+    assert str(ten) == "within a factor 10"
+
+
+def test_range():
+    committed = {s: m for s, m in enumerate((17, 156, 829, 40))}
+    assert reproduce.RANGE.holds(committed, {0: 17})
+    assert reproduce.RANGE.holds(committed, {0: 500, 1: 829})
+    assert not reproduce.RANGE.holds(committed, {0: 1000})
+    assert not reproduce.RANGE.holds(committed, {})
+
+
+def test_compare_marks_rows_not_rerun():
+    entry = next(e for e in reproduce.REGISTRY if e.name == "mso-table")
+    committed = json.loads((reproduce.RESULTS / "mso_table.json").read_text())
+    measured = {"rows": [{**r, "test_error": r["test_error"] * 3} for r in committed["rows"]
+                         if r["task"] == "mso2" and r["seed"] == 0]}
+    verdicts = {r["row"]: r["verdict"] for r in reproduce.compare(entry, committed, measured, entry.quick_agreement)}
+    assert verdicts["mso2, 10 cells, test NRMSE"] == "agrees"
+    assert verdicts["mso4, 20 cells, test NRMSE"] == "not rerun"
+    measured["rows"][0]["test_error"] *= 100
+    verdicts = {r["row"]: r["verdict"] for r in reproduce.compare(entry, committed, measured, entry.quick_agreement)}
+    assert verdicts["mso2, 10 cells, test NRMSE"] == "differs"
+
+
+def test_never_replaces_a_committed_file(capsys):
+    with pytest.raises(SystemExit):
+        reproduce.main(["--write-results"])
+    assert "never replaces them" in capsys.readouterr().err
+
+
+def test_list(capsys):
+    assert reproduce.main(["--list"]) == 0
+    printed = capsys.readouterr().out
+    assert all(e.name in printed for e in reproduce.REGISTRY) and "not rerun in --quick" in printed
+
+
+@pytest.mark.slow  # 5-11 s: the script starts a subprocess, which imports evolino
+def test_a_cheap_row_end_to_end(tmp_path):
+    """levin-search in its smoke mode, through the script and its subprocess: the comparison written, exit 0."""
+    out = tmp_path / "reproduce.json"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, str(ROOT / "experiments" / "reproduce.py"), "--rows", "levin-search",
+                           "--smoke", "--quick", "--out", str(out), "--scratch", str(tmp_path / "scratch")],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    data = json.loads(out.read_text())
+    assert data["meta"]["command"].startswith("python experiments/reproduce.py")
+    assert [r["row"] for r in data["rows"]] == ["Levin search, programs tried"]
+    assert data["rows"][0]["verdict"] == "smoke run"
+    assert "Levin search, programs tried" in done.stdout
