@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import sys
 import time
 from functools import partial
@@ -50,6 +49,8 @@ if __name__ == "__main__":
     # This checkout's evolino, not another install's, and the experiments' provenance.
     sys.path[:0] = [str(ROOT), str(ROOT / "experiments")]
 
+from evolino.provenance import cpu_name  # noqa: E402  (no numba, no JAX: the thread limits are set later)
+
 SOLVERS = ("lstsq", "pinv", "normal")
 KERNELS = ("compiled", "compiled-scalar", "jax", "numpy")
 AGREEMENT = 1e-9  # relative difference to the numpy reference's errors
@@ -59,25 +60,6 @@ def _limit_threads(threads: int) -> None:
     flags = os.environ.get("XLA_FLAGS", "")
     if threads == 1 and "multi_thread_eigen" not in flags:
         os.environ["XLA_FLAGS"] = (flags + " --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1").strip()
-
-
-def cpu_name() -> str:
-    """The CPU's model name and its widest SIMD extension, e.g. "AMD EPYC (AVX-512)"."""
-    name, flags = platform.processor() or platform.machine(), set()
-    try:
-        with open("/proc/cpuinfo") as info:
-            for line in info:
-                key, _, value = line.partition(":")
-                if key.strip() == "model name":
-                    name = value.strip()
-                elif key.strip() == "flags":
-                    flags = set(value.split())
-                if flags and name:
-                    break
-    except OSError:
-        pass
-    simd = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "no AVX2" if flags else "?"
-    return f"{name} ({simd})"
 
 
 def load_average() -> str:

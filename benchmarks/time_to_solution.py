@@ -34,7 +34,9 @@ from pathlib import Path
 
 # This checkout's evolino (not another install's) and jax_peer's CPU name, in this process and in every run's.
 sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).resolve().parent)]
-from jax_peer import cpu_name, load_average  # noqa: E402
+from jax_peer import load_average  # noqa: E402
+
+from evolino.provenance import cpu_name  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "experiments"))  # the experiments' provenance
 from provenance import add_output_arguments, command_line, output_path, write_results  # noqa: E402

@@ -7,8 +7,9 @@ A number without its provenance cannot be checked or repeated. :func:`provenance
   commit (None when unknown), and ``changed_files``: which (at most ``MAX_CHANGED_FILES``, then a count);
 * ``versions``: python, numpy, numba, cma, deap, ray and evolino (None for a package that is not installed; read
   from the installed metadata, so Ray is never imported);
-* ``machine``: OS platform, processor (the CPU model from ``/proc/cpuinfo`` when the platform module has none), the
-  architecture and the number of CPUs;
+* ``machine``: OS platform, processor (the CPU model from ``/proc/cpuinfo`` when the platform module has none), its
+  widest SIMD extension (``simd``: "AVX-512", "AVX2"; one model name has come with either, and the same seed rounds
+  differently on them), the architecture and the number of CPUs;
 * ``command``: the given string, else ``sys.argv`` joined;
 * ``date``: UTC, ISO 8601 to the second.
 
@@ -25,7 +26,8 @@ from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 
-__all__ = ["provenance", "git_state", "library_versions", "machine", "PROVENANCE_FIELDS", "VERSIONED_PACKAGES"]
+__all__ = ["provenance", "git_state", "library_versions", "machine", "cpu_name", "PROVENANCE_FIELDS",
+           "VERSIONED_PACKAGES"]
 
 VERSIONED_PACKAGES = ("numpy", "numba", "cma", "deap", "ray", "evolino")
 PROVENANCE_FIELDS = ("commit", "dirty", "versions", "machine", "command", "date")
@@ -76,21 +78,39 @@ def library_versions() -> dict[str, str | None]:
     return versions
 
 
-def _cpu_model() -> str:
+def _cpu_info() -> tuple[str, str]:
+    """(model name, widest SIMD extension: "AVX-512", "AVX2", "no AVX2" or "") from ``/proc/cpuinfo``."""
+    name, flags = "", None
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as info:
             for line in info:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
+                key, _, value = line.partition(":")
+                if key.strip() == "model name" and not name:
+                    name = value.strip()
+                elif key.strip() == "flags" and flags is None:
+                    flags = set(value.split())
+                if name and flags is not None:
+                    break
     except OSError:
         pass
-    return ""
+    if flags is None:
+        return name, ""
+    return name, "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "no AVX2"
+
+
+def cpu_name() -> str:
+    """The CPU's model name and its widest SIMD extension, e.g. "AMD EPYC (AVX-512)": one model name has come with
+    either (the same seed rounds differently on AVX2 and AVX-512, so figures name both)."""
+    name, simd = _cpu_info()
+    name = name or platform.processor() or platform.machine()
+    return f"{name} ({simd})" if simd else name
 
 
 def machine() -> dict:
-    """The OS platform, processor, architecture and CPU count of this machine."""
-    return {"platform": platform.platform(), "processor": platform.processor() or _cpu_model() or None,
-            "architecture": platform.machine(), "cpus": os.cpu_count()}
+    """The OS platform, processor, its widest SIMD extension, architecture and CPU count of this machine."""
+    name, simd = _cpu_info()
+    return {"platform": platform.platform(), "processor": platform.processor() or name or None,
+            "simd": simd or None, "architecture": platform.machine(), "cpus": os.cpu_count()}
 
 
 def provenance(command: str | None = None, directory: str | os.PathLike | None = None) -> dict:
