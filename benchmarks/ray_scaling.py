@@ -37,7 +37,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "experiments")]  # this checkout's evolino and the experiments' provenance
 from provenance import add_output_arguments, command_line, output_path, write_results  # noqa: E402
 
-from evolino.backends.ray import RayEvaluator, connect  # noqa: E402
+from evolino.backends.ray import RayEvaluator  # noqa: E402
+from evolino.backends.ray_cluster import connect  # noqa: E402
 from evolino.backends.serial import SerialEvaluator  # noqa: E402
 from evolino.fitness import EvolinoProblem  # noqa: E402
 from evolino.kernels import limit_compiled_threads, resolve_kernel  # noqa: E402
