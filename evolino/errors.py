@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 
 __all__ = ["EvolinoError", "ConfigError", "ClusterError", "NotFittedError", "RunError", "MissingExtraError",
-           "require_extra"]
+           "missing_extra_line", "require_extra"]
 
 
 class EvolinoError(Exception):
@@ -33,11 +33,15 @@ class MissingExtraError(EvolinoError, ImportError):
     """A feature needs a package of an optional extra that is not installed (the message names the extra)."""
 
 
+def missing_extra_line(module: str, extra: str, feature: str) -> str:
+    """The one line that says a feature's package is missing and which extra installs it."""
+    return f'{feature} needs {module}, which is not installed: pip install "evolino[{extra}]"'
+
+
 def require_extra(module: str, extra: str, feature: str) -> None:
     """Import ``module`` or raise :class:`MissingExtraError`: "``feature`` needs ``module``: pip install
     "evolino[``extra``]"". Extras keep a plain install small (no Ray, JAX, Optuna or mkdocs unless asked for)."""
     try:
         importlib.import_module(module)
     except ImportError:
-        raise MissingExtraError(f'{feature} needs {module}, which is not installed: pip install '
-                                f'"evolino[{extra}]"') from None
+        raise MissingExtraError(missing_extra_line(module, extra, feature)) from None

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from evolino.errors import MissingExtraError, missing_extra_line
 from evolino.optimizers.base import Optimizer
 
 __all__ = ["OptimizerFamily", "MissingExtra", "finite_stand_in"]
@@ -26,8 +27,8 @@ __all__ = ["OptimizerFamily", "MissingExtra", "finite_stand_in"]
 _TYPE_WORDS = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
 
 
-class MissingExtra(ValueError):
-    """The library of a family is not installed (a ValueError, so the CLI reports it in one line, exit 2)."""
+class MissingExtra(MissingExtraError, ValueError):
+    """The library of a family is not installed (also a ValueError, so that config validation names its key)."""
 
 
 def finite_stand_in(errors: np.ndarray) -> np.ndarray:
@@ -70,7 +71,7 @@ class OptimizerFamily:
         return importlib.util.find_spec(self.module) is not None
 
     def missing_line(self) -> str:
-        return (f'{self.prefix}:NAME needs {self.module}, which is not installed: pip install "evolino[{self.prefix}]"')
+        return missing_extra_line(self.module, self.prefix, f"{self.prefix}:NAME")
 
     def require(self) -> None:
         if not self.available():
