@@ -19,17 +19,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from evolino.errors import NotFittedError
-from evolino.params import ParamsMixin
-from evolino.tasks.data import data_task
-from evolino.tasks.sequences import _label_text, as_sequences
+from evolino.per_sequence import PerSequenceEstimator
+from evolino.tasks.sequences import _label_text
 from evolino.tasks.table import labelled_table
-from evolino.trainer import Evolino
 
 __all__ = ["SequenceClassifier"]
 
 
-class SequenceClassifier(ParamsMixin):
+class SequenceClassifier(PerSequenceEstimator):
     """Classify sequences with an evolved LSTM and a least-squares readout (see the module docstring).
 
     Parameters
@@ -45,45 +42,20 @@ class SequenceClassifier(ParamsMixin):
         Seed of that shuffle (the evolution's seed is the estimator's).
     """
 
-    def __init__(self, estimator: Evolino | None = None, validation_fraction: float = 0.2, shuffle: bool = True,
-                 random_state: int = 0) -> None:
-        self.estimator = estimator
-        self.validation_fraction = validation_fraction
-        self.shuffle = shuffle
-        self.random_state = random_state
+    noun = "classifier"
 
     def fit(self, X, y) -> SequenceClassifier:
         """Evolve a network for the labelled sequences ``X``, ``y``; the fitted model is at ``model_``."""
-        fraction = float(self.validation_fraction)
-        if not 0 < fraction < 1:
-            raise ValueError(f"validation_fraction must be between 0 and 1, got {self.validation_fraction!r}")
         labels = np.asarray(y)
-        table = labelled_table(X, labels)
-        inputs = [name for name in table.names if name.startswith("channel_")]
-        task = data_task(table, kind="classify", sequence="sequence", target="label", inputs=inputs,
-                         split=(1.0 - fraction, fraction, 0.0), shuffle=bool(self.shuffle),
-                         split_seed=int(self.random_state), name="sequences")
-        estimator = Evolino(**({} if self.estimator is None else self.estimator.get_params()))
-        estimator.fit(task)
+        task = self._evolve(labelled_table(X, labels), kind="classify", target="label")
         by_text = {_label_text(v): v for v in labels.tolist()}
         self.classes_ = np.array([by_text[c] for c in task.info["classes"]])
-        self.estimator_, self.model_, self.result_, self.task_ = estimator, estimator.model_, estimator.result_, task
-        self.n_features_in_ = len(inputs)
         return self
-
-    def _fitted(self):
-        if not hasattr(self, "model_"):
-            raise NotFittedError("this SequenceClassifier is not fitted yet: call fit(X, y) first")
-        return self.model_
 
     def predict_proba(self, X) -> np.ndarray:
         """Class probabilities (n, classes), each row summing to 1, columns in the order of ``classes_``."""
-        model = self._fitted()
-        sequences = as_sequences(X)
-        if sequences[0].shape[1] != self.n_features_in_:
-            raise ValueError(f"the classifier was fitted on {self.n_features_in_} channel(s), X has "
-                             f"{sequences[0].shape[1]}")
-        return np.stack([model.predict_proba(s) for s in sequences])
+        sequences = self._sequences(X)
+        return np.stack([self.model_.predict_proba(s) for s in sequences])
 
     def predict(self, X) -> np.ndarray:
         """The label (n,) of each sequence: the class of the largest probability."""

@@ -19,12 +19,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from evolino.errors import NotFittedError
-from evolino.params import ParamsMixin
-from evolino.tasks.data import data_task
-from evolino.tasks.sequences import as_sequences
+from evolino.per_sequence import PerSequenceEstimator
+from evolino.tasks.sequences import as_sequences, labelled_columns
 from evolino.tasks.table import Table
-from evolino.trainer import Evolino
 
 __all__ = ["SequenceRegressor", "valued_table", "r2_score"]
 
@@ -38,13 +35,9 @@ def valued_table(X, y, source: str = "sequences") -> Table:
         raise ValueError(f"y must hold one number per sequence ({len(sequences)}), got shape {values.shape}")
     if not np.isfinite(values).all():
         raise ValueError("y must be finite numbers")
-    ids = np.concatenate([np.full(s.shape[0], k, dtype=np.float64) for k, s in enumerate(sequences)])
-    stacked = np.concatenate(sequences)
     target = np.concatenate([np.r_[np.full(s.shape[0] - 1, np.nan), v] for s, v in zip(sequences, values,
                                                                                       strict=True)])
-    columns = {"sequence": ids, **{f"channel_{j}": stacked[:, j] for j in range(stacked.shape[1])},
-               "target": target}
-    return Table.from_arrays(columns, source=source)
+    return Table.from_arrays({**labelled_columns(sequences), "target": target}, source=source)
 
 
 def r2_score(y_true, y_pred) -> float:
@@ -58,7 +51,7 @@ def r2_score(y_true, y_pred) -> float:
     return 1.0 - residual / total
 
 
-class SequenceRegressor(ParamsMixin):
+class SequenceRegressor(PerSequenceEstimator):
     """Predict a number per sequence with an evolved LSTM and a least-squares readout (see the module docstring).
 
     Parameters
@@ -73,37 +66,16 @@ class SequenceRegressor(ParamsMixin):
         Seed of that shuffle (the evolution's seed is the estimator's).
     """
 
-    def __init__(self, estimator: Evolino | None = None, validation_fraction: float = 0.2, shuffle: bool = True,
-                 random_state: int = 0) -> None:
-        self.estimator = estimator
-        self.validation_fraction = validation_fraction
-        self.shuffle = shuffle
-        self.random_state = random_state
+    noun = "regressor"
 
     def fit(self, X, y) -> SequenceRegressor:
         """Evolve a network for the sequences ``X`` and their numbers ``y``; the fitted model is at ``model_``."""
-        fraction = float(self.validation_fraction)
-        if not 0 < fraction < 1:
-            raise ValueError(f"validation_fraction must be between 0 and 1, got {self.validation_fraction!r}")
-        table = valued_table(X, y)
-        inputs = [name for name in table.names if name.startswith("channel_")]
-        task = data_task(table, kind="map", sequence="sequence", target="target", inputs=inputs,
-                         split=(1.0 - fraction, fraction, 0.0), shuffle=bool(self.shuffle),
-                         split_seed=int(self.random_state), name="sequences")
-        estimator = Evolino(**({} if self.estimator is None else self.estimator.get_params()))
-        estimator.fit(task)
-        self.estimator_, self.model_, self.result_, self.task_ = estimator, estimator.model_, estimator.result_, task
-        self.n_features_in_ = len(inputs)
+        self._evolve(valued_table(X, y), kind="map", target="target")
         return self
 
     def predict(self, X) -> np.ndarray:
         """The number (n,) of each sequence: the readout's output at its last step, in the units of ``y``."""
-        if not hasattr(self, "model_"):
-            raise NotFittedError("this SequenceRegressor is not fitted yet: call fit(X, y) first")
-        sequences = as_sequences(X)
-        if sequences[0].shape[1] != self.n_features_in_:
-            raise ValueError(f"the regressor was fitted on {self.n_features_in_} channel(s), X has "
-                             f"{sequences[0].shape[1]}")
+        sequences = self._sequences(X)
         return np.array([self.model_.predict(inputs=s)[-1, 0] for s in sequences])
 
     def score(self, X, y) -> float:

@@ -19,7 +19,7 @@ LAYERS = [
     ("network and data", ["network", "kernels", "readout", "tasks", "search"]),
     ("fitness", ["fitness", "labels", "evaluation", "model", "fitted"]),
     ("search and baselines", ["optimizers", "backends", "baselines"]),
-    ("estimators", ["trainer", "classifier", "regressor", "forecasting", "integration"]),
+    ("estimators", ["trainer", "per_sequence", "classifier", "regressor", "forecasting", "integration"]),
     ("runs", ["config", "run_folder", "reporting", "runs"]),
     ("sweeps", ["sweep"]),
     ("command line", ["cli", "__main__"]),
