@@ -199,7 +199,7 @@ def _train(config, out: Path, resume: bool, training: _Training, task) -> Finish
     print(summary_line(task.name, result.summary(), out))
     for warning in result.warnings:
         print(f"evolino: warning: {warning}", file=sys.stderr)
-    for note in getattr(result, "notes", ()):
+    for note in result.notes:
         print(f"evolino: note: {note}", file=sys.stderr)
     finished = FinishedRun(out, result)
     if finished.interrupted:
