@@ -199,7 +199,7 @@ def _forecast_lines(result: dict) -> list[str]:
     season = result.get("season")
     final = (f"the average of the {result.get('ensemble')} best networks (ridge {_fmt(result.get('ridge'))}) under "
              f"the transform **{transform}**" if result.get("final") == "network" else
-             "the linear model (each transform's best AR(p), combined)")
+             "the linear model (each transform's best AR(p) and exponential smoothing, combined)")
     lines = [f"Forecast: {final}" + (f"; season {season}" if season else "; no season") + ". Chosen on a "
              "rolling-origin backtest inside the training and validation parts: "
              f"{len(backtest.get('origins', []))} origins (steps {', '.join(map(str, backtest.get('origins', [])))})"
@@ -208,7 +208,8 @@ def _forecast_lines(result: dict) -> list[str]:
              f"| linear model (combined) | {_fmt(backtest.get('linear'))} | |",
              f"| networks (best ensemble and ridge) | {_fmt(backtest.get('network'))} | |"]
     for member in backtest.get("linear_members") or []:
-        lines.append(f"| AR({member.get('order')}) under {member.get('transform')} | "
+        model = member.get("model") or f"AR({member.get('order')})"  # files written before smoothing members
+        lines.append(f"| {model} under {member.get('transform')} | "
                      f"{_fmt(member.get('backtest_error'))} | {member.get('weight', 0):.3f} |")
     interval = result.get("interval") or {}
     if interval.get("coverage") is not None:

@@ -45,11 +45,13 @@ def test_choices_come_from_the_backtest_and_are_reported(fitted):
     seen = task.train[0].steps + task.validation[0].steps
     assert backtest["horizon"] == task.test[0].steps and max(backtest["origins"]) + backtest["horizon"] <= seen
     members = backtest["linear_members"]
-    assert len(members) == 8 and sum(m["weight"] for m in members) == pytest.approx(1.0)  # a positive series: 8
+    # a positive series: AR(p) under 8 transforms, and exponential smoothing of the levels and of their logs
+    assert [m["model"].startswith("ETS") for m in members] == [False] * 8 + [True] * 2
+    assert sum(m["weight"] for m in members) == pytest.approx(1.0)
     errors = np.array([m["backtest_error"] for m in members])
     weights = np.array([m["weight"] for m in members])
     np.testing.assert_allclose(weights, errors**-2 / np.sum(errors**-2))  # inverse squared backtest errors
-    leader = members[int(np.argmax(weights))]
+    leader = max(members[:8], key=lambda m: m["weight"])
     assert result.readout_lags == leader["order"]  # the networks' lags and transform: the best member's
     if result.final == "linear":
         assert result.transform["name"] == leader["transform"]

@@ -1,19 +1,23 @@
-"""The linear model inside a forecaster: the best AR(p) under every transform, combined by inverse backtest error.
+"""The linear model inside a forecaster: the best AR(p) under every transform and exponential smoothing, combined by
+inverse backtest error.
 
 Which transform suits a series (levels, logs, first or seasonal differences) is decided on a backtest of a few
 windows, and one window more or less can change the winner. Averaging forecasts is the classic cure (Bates &
 Granger, "The combination of forecasts", 1969): each transform's best AR(p) (its order chosen on the backtest)
-forecasts in its own space, integrated back into the data's units, and the forecasts are averaged with weights
+forecasts in its own space, integrated back into the data's units, and so does the best exponential smoothing form
+of the levels and of the logs (:mod:`.smoothing`: a level, trend and season carried as states, where an AR(p) has to
+learn them from lags); the forecasts are averaged with weights
 
-    w_i = e_i^-2 / sum_j e_j^-2        (e_i: the pooled backtest error of transform i's best model)
+    w_i = e_i^-2 / sum_j e_j^-2        (e_i: the pooled backtest error of member i)
 
-On the development series of the forecasting benchmark (docs/forecasting.md) the combination's test error had a
+On the development series of the forecasting benchmark (docs/forecasting.md) the AR combination's test error had a
 median of 0.99 times AutoARIMA's where the single best transform's had 1.04, and its worst series 1.7 times where
-the single's had 2.6.
+the single's had 2.6; the smoothing members took the median to 0.98.
 
-:class:`CombinedLinear` holds the members (the transformed series, the order, the backtest error and forecasts)
-and forecasts, predicts one step ahead and makes residuals exactly as a single model would, every member refitted on
-the steps before each origin. The member with the largest weight is the one a network is evolved in.
+:class:`CombinedLinear` holds the members (:class:`Member` for AR(p), :class:`~.smoothing.SmoothingMember`) and
+forecasts, predicts one step ahead and makes residuals exactly as a single model would, every member refitted on the
+steps before each origin. The AR member with the largest weight is the one a network is evolved in (a network's
+readout extends its lags).
 
 Shapes: forecasts (O, H, m) or (H, m) in the data's units.
 """
@@ -26,6 +30,7 @@ import numpy as np
 
 from evolino.forecasting.backtest import linear_forecasts
 from evolino.forecasting.linear import NestedAR, lag_block
+from evolino.forecasting.model import LinearMember
 from evolino.forecasting.series import Prepared
 from evolino.metrics import finite_or_none
 
@@ -40,6 +45,16 @@ class Member:
     order: int
     error: float
     forecasts: np.ndarray
+
+    kind = "ar"
+
+    @property
+    def transform(self):
+        return self.prepared.transform
+
+    @property
+    def label(self) -> str:
+        return f"AR({self.order})"
 
     def weights(self, end: int) -> np.ndarray:
         """AR weights (1 + order * E, m), model units, fitted on the rows before level step ``end``."""
@@ -60,6 +75,10 @@ class Member:
         sources = NestedAR(prepared.z, prepared.inputs, self.order).sources
         design = lag_block(sources, self.order, start, start + steps)
         return prepared.one_step_levels(design @ self.weights(origin), origin)
+
+    def part(self, end: int, weight: float) -> LinearMember:
+        """The member as a saved model keeps it: AR weights fitted on the rows before level step ``end``."""
+        return LinearMember(self.prepared.transform, self.prepared.task.scaler, self.order, self.weights(end), weight)
 
 
 def combination_weights(errors: np.ndarray) -> np.ndarray:
@@ -89,19 +108,25 @@ class CombinedLinear:
         self.weights = combination_weights(np.array([m.error for m in members]))
 
     @property
+    def _leader_index(self) -> int:
+        """The AR member with the largest weight (the lowest backtest error among them): the one a network can take
+        the place of, since it has the lags a network's readout extends."""
+        ar = [i for i, m in enumerate(self.members) if m.kind == "ar"]
+        return max(ar, key=lambda i: self.weights[i])
+
+    @property
     def leader(self) -> Member:
-        """The member with the largest weight (the lowest backtest error)."""
-        return self.members[int(np.argmax(self.weights))]
+        return self.members[self._leader_index]
 
     @property
     def leader_weight(self) -> float:
-        return float(np.max(self.weights))
+        return float(self.weights[self._leader_index])
 
     def blend(self, leader_part: np.ndarray, other) -> np.ndarray:
         """The combination with the leader's forecast replaced by ``leader_part`` (the networks evolved in its
         transform), every other member's part computed by ``other(member)``: a network takes its linear part's
         place and weight, so a network whose cells are shrunk away gives back the combination itself."""
-        leader = int(np.argmax(self.weights))
+        leader = self._leader_index
         parts = [leader_part if i == leader else (other(m) if w else None)
                  for i, (m, w) in enumerate(zip(self.members, self.weights, strict=True))]
         return self._combine(parts)
@@ -142,7 +167,7 @@ class CombinedLinear:
         return targets - self.forecasts(origins, horizon), mask
 
     def describe(self) -> list[dict]:
-        """JSON-ready members: transform, order, backtest error, weight."""
-        return [{"transform": m.prepared.transform.name, "order": int(m.order),
+        """JSON-ready members: model (``AR(p)`` or an ETS form), transform, order, backtest error, weight."""
+        return [{"model": m.label, "transform": m.transform.name, "order": int(m.order),
                  "backtest_error": finite_or_none(m.error), "weight": float(w)}
                 for m, w in zip(self.members, self.weights, strict=True)]

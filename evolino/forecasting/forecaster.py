@@ -50,6 +50,7 @@ from evolino.forecasting.intervals import DEFAULT_LEVEL, coverage, horizon_quant
 from evolino.forecasting.model import ForecastModel
 from evolino.forecasting.season import season_length
 from evolino.forecasting.series import Prepared, Series, prepare
+from evolino.forecasting.smoothing import smoothing_members
 from evolino.forecasting.transforms import SeriesTransform, candidate_transforms
 from evolino.metrics import finite_or_none, score
 from evolino.params import ParamsMixin
@@ -174,7 +175,7 @@ class Forecaster(ParamsMixin):
                                   result.forecasts[result.best]))
         if not members:
             raise ValueError(f"{series.name!r} is too short for a backtest of any transform")
-        return CombinedLinear(members)
+        return CombinedLinear(members + smoothing_members(series, transforms, season, origins, horizon))
 
     def check(self, task: Task) -> None:
         """Fail early, in one line, on settings or a task this forecaster cannot fit (before any work is done)."""

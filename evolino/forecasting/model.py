@@ -1,16 +1,18 @@
 """A fitted forecaster in the data's units: the final model, and the residuals of its intervals.
 
 :class:`ForecastModel` forecasts the steps after a known history of levels. The final model is the linear model
-(:class:`LinearMember`: AR(p) under each transform, their forecasts averaged with the combination's weights,
-:mod:`~.combined`), or the same with k networks (:class:`NetworkPart`: their forecasts averaged) in the place and
+(:class:`LinearMember`: AR(p) under each transform, and :class:`~.smoothing.SmoothingPart`: exponential smoothing,
+their forecasts averaged with the combination's weights, :mod:`~.combined`), or the same with k networks
+(:class:`NetworkPart`: their forecasts averaged) in the place and
 with the weight of the member whose transform they were evolved in. Each part
 transforms the history (:class:`~.transforms.SeriesTransform`), maps it to its model units (the
 :class:`~evolino.scaling.Standardizer` of the transformed training part), runs closed-loop, maps back and integrates
 into levels. ``interval(forecast, level)`` adds the bounds made from the backtest residuals per horizon step
 (:mod:`~.intervals`).
 
-Saved as one NPZ file (no pickle): the arrays (each member's AR weights, or the networks' genomes and readouts, the
-residuals and their mask) and a JSON ``forecast_meta`` record (kind, transforms, orders, weights, scalers, network
+Saved as one NPZ file (no pickle): the arrays (each AR member's weights, or the networks' genomes and readouts, the
+residuals and their mask) and a JSON ``forecast_meta`` record (kind, transforms, orders, smoothing forms and
+parameters, weights, scalers, network
 spec, names, dates). The file is told apart from a single network's ``model.npz`` by that record
 (:func:`is_forecast_model`).
 
@@ -31,6 +33,7 @@ from evolino.atomic import atomic_file
 from evolino.fitness import ForwardPasses, line_of
 from evolino.forecasting.intervals import horizon_quantiles
 from evolino.forecasting.linear import external_sources, free_run, lag_block
+from evolino.forecasting.smoothing import SmoothingPart
 from evolino.forecasting.transforms import SeriesTransform
 from evolino.model import check_columns
 from evolino.network import LSTMSpec
@@ -140,8 +143,7 @@ class ForecastModel:
         if not members and network is None:
             raise ValueError("a forecast model needs linear members, networks, or both")
         self.members, self.network = members, network
-        parts = self._parts
-        m = len(parts[0].scaler.target_mean)
+        m = self.n_outputs
         self.residuals = np.zeros((0, 1, m)) if residuals is None else np.asarray(residuals, dtype=np.float64)
         self.residual_mask = np.zeros(self.residuals.shape[:2], dtype=bool) if residual_mask is None else \
             np.asarray(residual_mask, dtype=bool)
@@ -176,12 +178,19 @@ class ForecastModel:
         return max(p.transform.lost + p.order for p in self._parts)
 
     @property
+    def _shape(self) -> tuple[int, int]:
+        """(outputs, inputs): an AR member's or the networks' scaler knows them; a model of smoothing members alone
+        forecasts one series without inputs (the only kind they are made for)."""
+        scaler = next((p.scaler for p in self._parts if not isinstance(p, SmoothingPart)), None)
+        return (1, 0) if scaler is None else (len(scaler.target_mean), len(scaler.input_mean))
+
+    @property
     def n_outputs(self) -> int:
-        return len(self._parts[0].scaler.target_mean)
+        return self._shape[0]
 
     @property
     def n_inputs(self) -> int:
-        return len(self._parts[0].scaler.input_mean)
+        return self._shape[1]
 
     @classmethod
     def from_parts(cls, final, residuals: np.ndarray, mask: np.ndarray, level: float, series) -> ForecastModel:
@@ -191,8 +200,7 @@ class ForecastModel:
                       input_names=series.input_names, time=series.time)
         linear = final if final.kind == "linear" else final.linear
         leader = linear.leader if final.kind == "network" else None
-        members = [LinearMember(m.prepared.transform, m.prepared.task.scaler, m.order, m.weights(series.seen),
-                                float(w)) for m, w in zip(linear.members, linear.weights, strict=True)
+        members = [m.part(series.seen, float(w)) for m, w in zip(linear.members, linear.weights, strict=True)
                    if w > 0 and m is not leader]
         if final.kind == "linear":
             return cls(members=members, **common)
@@ -260,11 +268,13 @@ class ForecastModel:
         """Write the model to ``path`` (NPZ), atomically."""
         meta = {"format": FORMAT, "version": FORMAT_VERSION, "kind": self.kind, "level": self.level,
                 "target_names": list(self.target_names), "input_names": list(self.input_names), "time": self.time,
-                "members": [{"transform": m.transform.to_dict(), "scaler": m.scaler.to_dict(), "order": m.order,
+                "members": [m.to_dict() if isinstance(m, SmoothingPart) else
+                            {"transform": m.transform.to_dict(), "scaler": m.scaler.to_dict(), "order": m.order,
                              "weight": m.weight} for m in self.members]}
         arrays = {"residuals": self.residuals, "residual_mask": self.residual_mask}
         for i, member in enumerate(self.members):
-            arrays[f"linear_weights_{i}"] = member.weights
+            if isinstance(member, LinearMember):
+                arrays[f"linear_weights_{i}"] = member.weights
         if self.network is not None:
             network = self.network
             meta["network"] = {"transform": network.transform.to_dict(), "scaler": network.scaler.to_dict(),
@@ -283,7 +293,8 @@ class ForecastModel:
                 meta = json.loads(str(data["forecast_meta"]))
                 if meta.get("format") != FORMAT or meta.get("version") != FORMAT_VERSION:
                     raise ValueError("unsupported forecast model format")
-                members = [LinearMember(SeriesTransform.from_dict(m["transform"]), Standardizer.from_dict(m["scaler"]),
+                members = [SmoothingPart.from_dict(m) if m.get("kind") == "smoothing" else
+                           LinearMember(SeriesTransform.from_dict(m["transform"]), Standardizer.from_dict(m["scaler"]),
                                         int(m["order"]), data[f"linear_weights_{i}"], float(m["weight"]))
                            for i, m in enumerate(meta["members"])]
                 network = None
