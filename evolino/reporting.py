@@ -156,8 +156,9 @@ def summary_line(task: str, summary: dict, folder) -> str:
     forecast = ""
     if summary.get("final"):  # a forecast: what the backtest chose
         backtest = summary.get("backtest") or {}
+        linear = "the linear model (AR(p) under each transform and exponential smoothing, combined)"
         chosen = (f"{summary['ensemble']} network(s) under transform {summary.get('transform', {}).get('name')}"
-                  if summary["final"] == "network" else "the linear model (AR(p) under each transform, combined)")
+                  if summary["final"] == "network" else linear)
         forecast = (f"; forecast by {chosen} (backtest {metric}: networks {_fmt(backtest.get('network'))}, linear "
                     f"{_fmt(backtest.get('linear'))})")
         interval = summary.get("interval") or {}

@@ -179,3 +179,18 @@ def test_a_resumed_forecast_run_ends_as_the_uninterrupted_one(tmp_path):
     for key in ("fitness", "test_error", "backtest", "interval", "final", "baselines"):
         assert whole[key] == cut[key], key
     assert (tmp_path / "whole" / "model.npz").read_bytes() == (tmp_path / "cut" / "model.npz").read_bytes()
+
+
+def test_the_networks_share_is_bates_and_grangers_weight_and_bounds_the_loss():
+    from evolino.forecasting.backtest import pooled_errors
+    from evolino.forecasting.forecaster import network_share
+
+    assert network_share(1.0, 1.0) == 0.5 and network_share(0.5, np.inf) == 1.0 and network_share(0.0, 0.3) == 1.0
+    assert network_share(0.9, 1.0) == pytest.approx(0.9**-2 / (0.9**-2 + 1.0))
+    rng = np.random.default_rng(3)
+    targets, mask = rng.normal(size=(4, 6, 1)), np.ones((4, 6), dtype=bool)
+    networks, linear = targets + rng.normal(size=targets.shape), targets + rng.normal(size=targets.shape)
+    errors = pooled_errors("nrmse", targets, mask, np.stack([networks, linear]))
+    share = network_share(*errors)
+    mixed = pooled_errors("nrmse", targets, mask, (share * networks + (1 - share) * linear)[None])[0]
+    assert mixed <= share * errors[0] + (1 - share) * errors[1] + 1e-12  # never worse than the mixture of errors

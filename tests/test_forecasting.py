@@ -290,7 +290,8 @@ def test_lag_block_pads_before_the_series_with_zeros():
     np.testing.assert_array_equal(block, [[1, 1, 0, 0], [1, 2, 1, 0], [1, 3, 2, 1]])
 
 
-def test_a_saved_network_model_forecasts_and_predicts_as_the_forecaster_scored_it(tmp_path):
+@pytest.mark.parametrize("share", [1.0, 0.6])
+def test_a_saved_network_model_forecasts_and_predicts_as_the_forecaster_scored_it(tmp_path, share):
     from evolino.forecasting.combined import CombinedLinear, Member
     from evolino.forecasting.forecaster import _NetworkFinal
     from evolino.forecasting.model import ForecastModel
@@ -305,18 +306,22 @@ def test_a_saved_network_model_forecasts_and_predicts_as_the_forecaster_scored_i
     spec = LSTMSpec(cells=3, n_outputs=1, feedback=True, feedback_scale=1e-2, readout_lags=2)
     genomes = np.random.default_rng(11).normal(0, 0.3, (2, spec.dimension))
     readout = ReadoutConfig(rcond=1e-12, ridge="validation", ridge_grid=(0.0, 1e-2, 1.0))
-    final = _NetworkFinal(prepared, {"spec": spec, "genomes": genomes, "ridge": "gcv", "readout": readout}, linear)
+    final = _NetworkFinal(prepared, {"spec": spec, "genomes": genomes, "ridge": "gcv", "readout": readout,
+                                     "share": share}, linear)
     residuals, mask = final.residuals(origins, 10)
     model = ForecastModel.from_parts(final, residuals, mask, 0.9, series)
     model.save(tmp_path / "model.npz")
     model = ForecastModel.load(tmp_path / "model.npz")
-    assert model.network.weight == pytest.approx(0.8) and [m.weight for m in model.members] == pytest.approx([0.2])
+    kept = [0.8 * (1 - share), 0.2] if share < 1 else [0.2]  # the leader keeps what the networks do not take
+    assert model.network.weight == pytest.approx(0.8 * share) and [m.weight for m in model.members] == \
+        pytest.approx(kept)
     seen, steps = series.seen, series.sizes[2]
     forecast = final.forecast(seen, steps)
     np.testing.assert_allclose(model.forecast(series.levels[:seen], steps), forecast, rtol=1e-9)
     alone = final.network_forecasts(np.array([seen]), steps)[0]
-    np.testing.assert_allclose(forecast, 0.8 * alone + 0.2 * members[1].forecasts_at(np.array([seen]), steps,
-                                                                                      fit_end=seen)[0], rtol=1e-12)
+    linear_parts = [m.forecasts_at(np.array([seen]), steps, fit_end=seen)[0] for m in members]
+    np.testing.assert_allclose(forecast, 0.8 * share * alone + 0.8 * (1 - share) * linear_parts[0]
+                               + 0.2 * linear_parts[1], rtol=1e-12)
     predictions = model.predict(series.levels)
     np.testing.assert_allclose(predictions[seen:], final.one_step(seen, steps), rtol=1e-9)
     assert np.isnan(predictions[: model.settle_steps]).all() and model.settle_steps == 13 + 2

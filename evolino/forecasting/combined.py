@@ -122,13 +122,18 @@ class CombinedLinear:
     def leader_weight(self) -> float:
         return float(self.weights[self._leader_index])
 
-    def blend(self, leader_part: np.ndarray, other) -> np.ndarray:
-        """The combination with the leader's forecast replaced by ``leader_part`` (the networks evolved in its
-        transform), every other member's part computed by ``other(member)``: a network takes its linear part's
-        place and weight, so a network whose cells are shrunk away gives back the combination itself."""
+    def blend(self, leader_part: np.ndarray, other, share: float = 1.0) -> np.ndarray:
+        """The combination with ``share`` of the leader's forecast replaced by ``leader_part`` (the networks evolved
+        in its transform), every other part computed by ``other(member)``: networks take (a share of) their linear
+        part's place and weight, so networks whose cells are shrunk away give back the combination itself."""
         leader = self._leader_index
-        parts = [leader_part if i == leader else (other(m) if w else None)
-                 for i, (m, w) in enumerate(zip(self.members, self.weights, strict=True))]
+        parts = []
+        for i, (m, w) in enumerate(zip(self.members, self.weights, strict=True)):
+            if i == leader:
+                with np.errstate(all="ignore"):
+                    parts.append(leader_part if share == 1 else share * leader_part + (1 - share) * other(m))
+            else:
+                parts.append(other(m) if w else None)
         return self._combine(parts)
 
     @property

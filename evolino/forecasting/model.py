@@ -123,7 +123,7 @@ class ForecastModel:
     Parameters
     ----------
     members : sequence of LinearMember
-        The linear model: AR(p) under each transform, combined by their weights.
+        The linear model: AR(p) under each transform and exponential smoothing members, combined by their weights.
     network : NetworkPart, optional
         The networks, when the final model has them: in the place (and with the weight) of the linear member whose
         transform they were evolved in; the other members stay.
@@ -199,15 +199,17 @@ class ForecastModel:
         common = dict(residuals=residuals, residual_mask=mask, level=level, target_names=series.target_names,
                       input_names=series.input_names, time=series.time)
         linear = final if final.kind == "linear" else final.linear
-        leader = linear.leader if final.kind == "network" else None
-        members = [m.part(series.seen, float(w)) for m, w in zip(linear.members, linear.weights, strict=True)
-                   if w > 0 and m is not leader]
+        share = final.share if final.kind == "network" else 0.0  # the networks' share of the leader's weight
+        leader = linear.leader
+        members = [m.part(series.seen, float(w) * (1 - share if m is leader else 1.0))
+                   for m, w in zip(linear.members, linear.weights, strict=True)
+                   if w > 0 and not (m is leader and share == 1)]
         if final.kind == "linear":
             return cls(members=members, **common)
         prepared = final.prepared
         return cls(members=members, network=NetworkPart(prepared.transform, prepared.task.scaler, final.spec,
                                                         final.genomes, final.readouts(series.seen),
-                                                        linear.leader_weight), **common)
+                                                        linear.leader_weight * share), **common)
 
     # ------------------------------------------------------------------------------------------------ forecast
 
