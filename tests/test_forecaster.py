@@ -194,3 +194,26 @@ def test_the_networks_share_is_bates_and_grangers_weight_and_bounds_the_loss():
     share = network_share(*errors)
     mixed = pooled_errors("nrmse", targets, mask, (share * networks + (1 - share) * linear)[None])[0]
     assert mixed <= share * errors[0] + (1 - share) * errors[1] + 1e-12  # never worse than the mixture of errors
+
+
+@pytest.mark.parametrize("series_seed, chosen", [(0, "linear"), (1, "network")])
+def test_networks_are_chosen_only_when_they_beat_the_combination_and_each_member(tmp_path, monkeypatch, series_seed,
+                                                                                  chosen):
+    """Oracle networks (the series' own future) win from every origin; they become the final model exactly when
+    their hedged backtest error also beats every member of the linear model (on series 0 the combination is worse
+    than its best member, and the networks in the leading member's share of it do not make up the difference)."""
+    csv = tmp_path / "sales.csv"
+    write_monthly(csv, seed=series_seed)
+    task = evolino.data_task(evolino.read_table(csv))
+
+    def oracle(spec, genomes, prepared, readout, origins, horizon):
+        levels = prepared.series.levels
+        future = np.stack([levels[np.minimum(np.arange(o, o + horizon), len(levels) - 1)] for o in origins])
+        return {"0": np.repeat(future[None], len(genomes), axis=0)}
+
+    monkeypatch.setattr(forecaster_module, "network_backtest", oracle)
+    result = Forecaster(evolino.Evolino(**TINY), ensemble=1).fit(task).result_
+    backtest = result.backtest
+    best_member = min(m["backtest_error"] for m in backtest["linear_members"])
+    assert backtest["network"] < backtest["linear"] and 0.5 <= backtest["network_share"] <= 1
+    assert (result.final == "network") == (backtest["network"] < best_member) and result.final == chosen
