@@ -6,7 +6,6 @@ import pickle
 import subprocess
 import sys
 
-import cma
 import numpy as np
 import pytest
 
@@ -132,7 +131,6 @@ def test_separable_cma_pickles_whole_and_resumes():
 
 _RESUME_ELSEWHERE = """
 import pickle, sys
-import cma
 import numpy as np
 with open(sys.argv[1], "rb") as handle:
     opt = pickle.load(handle)
@@ -175,32 +173,3 @@ def test_pycma_options_cannot_replace_the_run_s_random_source(options):
 def test_other_pycma_options_still_pass_through():
     opt = make_optimizer("cma", np.zeros(4), np.random.default_rng(0), 6, options={"CSA_dampfac": 2})
     assert opt.es.opts["CSA_dampfac"] == 2 and isinstance(opt.es.opts["seed"], float) and np.isnan(opt.es.opts["seed"])
-
-
-@pytest.mark.parametrize("separable", [True, False])
-def test_leaving_out_pycmas_archive_changes_no_number(separable):
-    """The archive-free optimizer (no bounds, rounding, mirrors or injections) follows the archived one bit for bit;
-    a bounded one keeps its archive."""
-    from cma.evolution_strategy import _CMASolutionDict_empty
-
-    def run(archive_free):
-        optimizer = CMAES(np.zeros(12), np.random.default_rng(5), 10, separable=separable)
-        assert optimizer._archive_free
-        if not archive_free:  # pycma's own archive and checks, as before
-            optimizer._archive_free = False
-            optimizer.es.sent_solutions = cma.evolution_strategy.get_CMASolutionDict(True)()
-        for _ in range(30):
-            genomes = optimizer.ask()
-            optimizer.tell(genomes, np.sum((genomes - 1) ** 2, axis=1))
-        return optimizer
-
-    fast, archived = run(True), run(False)
-    assert isinstance(fast.es.sent_solutions, _CMASolutionDict_empty)
-    for attribute in ("mean", "pc"):
-        np.testing.assert_array_equal(getattr(fast.es, attribute), getattr(archived.es, attribute))
-    np.testing.assert_array_equal(fast.es.dC, archived.es.dC)  # the diagonal of C (all of it when separable)
-    np.testing.assert_array_equal(fast.es.sigma_vec.scaling, archived.es.sigma_vec.scaling)
-    assert fast.es.sigma == archived.es.sigma and fast.best_error == archived.best_error
-    np.testing.assert_array_equal(fast.es.adapt_sigma.ps, archived.es.adapt_sigma.ps)
-    bounded = CMAES(np.zeros(12), np.random.default_rng(5), 10, separable=separable, options={"bounds": [-5, 5]})
-    assert not bounded._archive_free

@@ -37,10 +37,7 @@ from contextlib import redirect_stdout
 
 import cma
 import numpy as np
-from cma.boundary_handler import BoundNone
-from cma.evolution_strategy import _CMASolutionDict_empty
 from cma.sampler import GaussFullSampler
-from cma.sigma_adaptation import CMAAdaptSigmaCSA
 from cma.utilities.utils import SolutionDict
 
 from evolino.blas import single_threaded_blas
@@ -118,19 +115,6 @@ def _rehash_archives(es) -> None:
         archive._unhashed_keys = {new[key]: solution for key, solution in archive._unhashed_keys.items()}
 
 
-def _needs_no_archive(es) -> bool:
-    """Whether pycma's archive of asked solutions can be left out without changing a number.
-
-    pycma files every solution it hands out under a hash of its bytes and looks each one up again in ``tell``, to
-    find the genotype behind a solution that bounds, integer rounding, mirroring or an injection changed. Without any
-    of those the lookup returns the very numbers told, yet filing and finding cost about a third of ask + tell (d =
-    510, population 40: benchmarks/time_to_solution.py). Then the archive is replaced by pycma's own empty stand-in
-    and ``tell`` skips its checks (``check_points=False``), which only repair solutions the archive does not know."""
-    return (getattr(es.gp, "isidentity", False) and type(es.boundary_handler) is BoundNone
-            and not es.opts["integer_variables"] and not es.opts["fixed_variables"] and es.sp.lam_mirr == 0
-            and type(es.adapt_sigma) is CMAAdaptSigmaCSA)
-
-
 def _upper_triangle(matrix: np.ndarray) -> np.ndarray:
     """The upper triangle of a (d, d) matrix, row by row: (d (d + 1) / 2,)."""
     return np.concatenate([matrix[i, i:] for i in range(matrix.shape[0])])
@@ -203,9 +187,6 @@ class CMAES(Optimizer):
         opts.update(options or {})
         with redirect_stdout(io.StringIO()):
             self.es = cma.CMAEvolutionStrategy(np.asarray(x0, dtype=np.float64), float(sigma0), opts)
-        self._archive_free = _needs_no_archive(self.es)
-        if self._archive_free:
-            self.es.sent_solutions = _CMASolutionDict_empty()
         self._anchor: _Anchor | None = None
         self.resumed_exactly = True
 
@@ -215,7 +196,6 @@ class CMAES(Optimizer):
         with single_threaded_blas():  # pycma's eigendecomposition: threads only contend (see evolino.blas)
             asked = self.es.ask()
         genomes = np.array(asked, dtype=np.float64)
-        self._asked = genomes
         if decompositions is not None and self.es.sm is sampler and sampler.count_eigen != decompositions:
             self._anchor = self._take_anchor(asked, genomes)
         elif self._anchor is not None:
@@ -235,11 +215,7 @@ class CMAES(Optimizer):
             # deviations, which happens when many genomes tie (e.g. a readout that shrank every cell away); it
             # changes nothing and would flood a run's output.
             warnings.filterwarnings("ignore", message="elements of z2", category=UserWarning)
-            # Archive-free (see _needs_no_archive): the asked genomes need no checks; others are checked as pycma
-            # checks solutions it does not know. Checkpoints of older versions keep their archive.
-            asked = getattr(self, "_asked", None)
-            asked_back = getattr(self, "_archive_free", False) and np.array_equal(asked, genomes)
-            self.es.tell(list(genomes), finite.tolist(), check_points=False if asked_back else None)
+            self.es.tell(list(genomes), finite.tolist())
         anchor = self._anchor
         if anchor is None:
             return
