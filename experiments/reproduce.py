@@ -18,7 +18,7 @@ agreement to expect. Three kinds of agreement:
 * ``within F``: the median of the new numbers within a factor F of the committed median. Errors made of floating-point
   searches move between CPU families (AVX2 against AVX-512: the same seed, other rounding, and an evolutionary search
   that amplifies the last bits) and between the committed three seeds and the one seed of --quick; F is chosen from
-  the spread of the committed per-seed values (MSO2's test NRMSE spans 5.8e-9 .. 2.1e-8 over three seeds).
+  the spread of the committed per-seed values (MSO2's test NRMSE spanned 5.8e-9 .. 2.1e-8 over three seeds on AVX2).
 * ``range``: every new number inside the committed range over seeds (for discrete outcomes of a search, such as the
   largest n a^n b^n c^n network counts to, which vary by orders of magnitude between seeds).
 
