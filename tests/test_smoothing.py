@@ -6,7 +6,14 @@ import pytest
 
 from evolino.forecasting import Forecaster
 from evolino.forecasting.model import ForecastModel
-from evolino.forecasting.smoothing import FORMS, SmoothingFit, SmoothingForm, _grid_errors, _initial_states, _run
+from evolino.forecasting.smoothing import (
+    SmoothingFit,
+    SmoothingForm,
+    _grid_errors,
+    _initial_states,
+    _run,
+    candidate_forms,
+)
 from evolino.tasks.data import data_task
 from evolino.trainer import Evolino
 
@@ -70,7 +77,9 @@ def test_known_answers_a_line_a_season_and_the_naive_forecast():
 
 
 def test_every_forms_grid_respects_the_parameter_bounds():
-    for form in (*FORMS[:3], *(SmoothingForm(f.trend, 12) for f in FORMS[3:])):
+    assert [f.name for f in candidate_forms(None)] == ["ETS(A,N,N)", "ETS(A,Ad,N)", "ETS(A,A,N)"]
+    assert candidate_forms(1) == candidate_forms(None) and len(candidate_forms(12)) == 6
+    for form in candidate_forms(12):
         grid = form.grid()
         alpha, beta, gamma, phi = grid.T
         assert (beta <= alpha).all() and (gamma <= 1 - alpha).all() and ((0 < phi) & (phi <= 1)).all()

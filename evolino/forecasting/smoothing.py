@@ -35,7 +35,7 @@ from evolino.forecasting.backtest import pooled_errors
 from evolino.forecasting.series import Series
 from evolino.forecasting.transforms import SeriesTransform
 
-__all__ = ["SmoothingForm", "SmoothingMember", "SmoothingPart", "smoothing_members", "FORMS", "WINDOW"]
+__all__ = ["SmoothingForm", "SmoothingMember", "SmoothingPart", "smoothing_members", "candidate_forms", "WINDOW"]
 
 WINDOW = 2000  # steps before an origin that the parameters and states are estimated on
 ALPHAS = (0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9, 0.99)
@@ -68,7 +68,13 @@ class SmoothingForm:
         return np.array(rows, dtype=np.float64)
 
 
-FORMS = tuple(SmoothingForm(t, s) for s in (0, 1) for t in ("none", "damped", "linear"))  # season 1: filled in
+TRENDS = ("none", "damped", "linear")
+
+
+def candidate_forms(season: int | None) -> list[SmoothingForm]:
+    """Every trend without a season, and with one when the season is at least 2 steps long."""
+    seasons = (0, int(season)) if season and season >= 2 else (0,)
+    return [SmoothingForm(trend, s) for s in seasons for trend in TRENDS]
 
 
 @njit(cache=True, error_model="numpy")
@@ -183,6 +189,7 @@ class SmoothingMember:
         return self.form.name
 
     def forecasts_at(self, origins: np.ndarray, horizon: int, fit_end: int | None = None) -> np.ndarray:
+        """(O, H, 1); ``fit_end`` is not needed: every fit sees only the window before its own origin."""
         return _forecasts(self.series, self.transform, self._x, self.form, origins, horizon)
 
     def one_step(self, origin: int, steps: int) -> np.ndarray:
@@ -263,11 +270,7 @@ def smoothing_members(series: Series, transforms: list[SeriesTransform], season:
             continue
         x = _transformed(series, transform)
         best = None
-        for form in FORMS:
-            if form.season:
-                if not season or season < 2:
-                    continue
-                form = SmoothingForm(form.trend, int(season))
+        for form in candidate_forms(season):
             forecasts = _forecasts(series, transform, x, form, origins, horizon)
             error = float(pooled_errors(series.metric, targets, mask, forecasts[None])[0])
             if np.isfinite(error) and (best is None or error < best[0]):
