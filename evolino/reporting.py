@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from evolino.atomic import atomic_file, atomic_path, write_text
+from evolino.forecasting.combined import DESCRIPTION as LINEAR_MODEL
 from evolino.trainer import HISTORY_COLUMNS, FitResult
 
 __all__ = ["write_json", "write_history", "read_history", "write_run", "check_writable", "write_report",
@@ -156,9 +157,8 @@ def summary_line(task: str, summary: dict, folder) -> str:
     forecast = ""
     if summary.get("final"):  # a forecast: what the backtest chose
         backtest = summary.get("backtest") or {}
-        linear = "the linear model (AR(p) under each transform and exponential smoothing, combined)"
         chosen = (f"{summary['ensemble']} network(s) under transform {summary.get('transform', {}).get('name')}"
-                  if summary["final"] == "network" else linear)
+                  if summary["final"] == "network" else f"the linear model ({LINEAR_MODEL})")
         forecast = (f"; forecast by {chosen} (backtest {metric}: networks {_fmt(backtest.get('network'))}, linear "
                     f"{_fmt(backtest.get('linear'))})")
         interval = summary.get("interval") or {}
@@ -200,7 +200,7 @@ def _forecast_lines(result: dict) -> list[str]:
     season = result.get("season")
     final = (f"the average of the {result.get('ensemble')} best networks (ridge {_fmt(result.get('ridge'))}) under "
              f"the transform **{transform}**" if result.get("final") == "network" else
-             "the linear model (each transform's best AR(p) and exponential smoothing, combined)")
+             f"the linear model ({LINEAR_MODEL})")
     lines = [f"Forecast: {final}" + (f"; season {season}" if season else "; no season") + ". Chosen on a "
              "rolling-origin backtest inside the training and validation parts: "
              f"{len(backtest.get('origins', []))} origins (steps {', '.join(map(str, backtest.get('origins', [])))})"

@@ -34,7 +34,9 @@ from evolino.forecasting.model import LinearMember
 from evolino.forecasting.series import Prepared
 from evolino.metrics import finite_or_none
 
-__all__ = ["Member", "CombinedLinear", "combination_weights"]
+__all__ = ["Member", "CombinedLinear", "combination_weights", "DESCRIPTION"]
+
+DESCRIPTION = "AR(p) under each transform and exponential smoothing, combined"  # what the linear model is, in words
 
 
 @dataclass

@@ -45,7 +45,7 @@ from evolino.forecasting.backtest import (
     network_line,
     pooled_errors,
 )
-from evolino.forecasting.combined import CombinedLinear, Member
+from evolino.forecasting.combined import DESCRIPTION, CombinedLinear, Member
 from evolino.forecasting.intervals import DEFAULT_LEVEL, coverage, horizon_quantiles
 from evolino.forecasting.model import ForecastModel
 from evolino.forecasting.season import season_length
@@ -254,11 +254,13 @@ class Forecaster(ParamsMixin):
         targets, mask = series.windows(outcome.origins, outcome.horizon)
         linear = outcome.linear_per_origin
         combined, leader = outcome.linear.backtest_forecasts(), outcome.linear.leader
-        candidates, qualified = {}, {}
+        weight = outcome.linear.leader_weight
+        candidates, qualified, changes = {}, {}, {}
         for label, by_genome in forecasts.items():
             for k in sizes:  # the networks in the place of the leading member's AR(p)
                 with np.errstate(all="ignore"):
-                    mean = combined + outcome.linear.leader_weight * (_average(by_genome[:k]) - leader.forecasts)
+                    changes[(k, label)] = _average(by_genome[:k]) - leader.forecasts
+                    mean = combined + weight * changes[(k, label)]
                 error = float(pooled_errors(series.metric, targets, mask, mean[None])[0])
                 per_origin = _per_origin(series.metric, targets, mask, mean)
                 candidates[(k, label)] = error
@@ -269,8 +271,7 @@ class Forecaster(ParamsMixin):
         (k, label), error = min(pool.items(), key=lambda item: (item[1], item[0][0]))
         share = network_share(error, outcome.linear_error)
         with np.errstate(all="ignore"):
-            hedged = combined + share * outcome.linear.leader_weight * (_average(forecasts[label][:k])
-                                                                        - leader.forecasts)
+            hedged = combined + share * weight * changes[(k, label)]
         hedged_error = float(pooled_errors(series.metric, targets, mask, hedged[None])[0])
         best_member = min(m.error for m in outcome.linear.members)
         outcome.network = {"error": hedged_error, "unhedged_error": error, "share": share, "ensemble": k,
@@ -365,12 +366,12 @@ def network_share(network_error: float, linear_error: float) -> float:
 
     The forecast's error is then at most this mixture of the two errors (the triangle inequality), so networks that
     beat the linear model by 10% on the backtest and lose 10% on the test cost at most 5%."""
-    if not np.isfinite(linear_error):
+    if network_error == 0 or not np.isfinite(linear_error):
         return 1.0
-    if network_error == 0:
-        return 1.0
-    inverse_net, inverse_lin = network_error**-2.0, (linear_error**-2.0 if linear_error > 0 else np.inf)
-    return float(inverse_net / (inverse_net + inverse_lin)) if np.isfinite(inverse_lin) else 0.0
+    if linear_error == 0:
+        return 0.0
+    inverse_net, inverse_lin = network_error**-2.0, linear_error**-2.0
+    return float(inverse_net / (inverse_net + inverse_lin))
 
 
 def _fit_floor(season: int | None) -> int:
@@ -565,8 +566,7 @@ def _warnings(result: ForecastResult) -> list[str]:
                            if m["backtest_error"] is not None), default=float("nan"))
         notes.append(f"no network beat the linear model from every backtest origin and each of its members (best "
                      f"networks {result.backtest['network']:.3g} against {result.backtest['linear']:.3g} pooled, best "
-                     f"member {best_member:.3g}): the forecast is the linear model's (AR(p) under each transform and "
-                     "exponential smoothing, combined)")
+                     f"member {best_member:.3g}): the forecast is the linear model's ({DESCRIPTION})")
     best = min(((name, b["test_error"]) for name, b in result.baselines.items() if name != "ar"
                 and b.get("test_error") is not None), key=lambda item: item[1], default=None)
     if best is not None and not result.test_error <= best[1]:

@@ -179,10 +179,10 @@ class SmoothingMember:
     order = 0  # no lags: a network is never evolved in this member's place
 
     def __init__(self, series: Series, transform: SeriesTransform, form: SmoothingForm, error: float,
-                 forecasts: np.ndarray) -> None:
+                 forecasts: np.ndarray, transformed: np.ndarray) -> None:
         self.series, self.transform, self.form = series, transform, form
         self.error, self.forecasts = error, forecasts
-        self._x = _transformed(series, transform)
+        self._x = transformed  # (T,): _transformed(series, transform)
 
     @property
     def label(self) -> str:
@@ -202,9 +202,6 @@ class SmoothingMember:
     def part(self, end: int, weight: float) -> SmoothingPart:
         """The member as a saved model keeps it: parameters estimated on the steps before ``end``."""
         return SmoothingPart(self.transform, SmoothingFit.estimate(_window(self._x, end), self.form), weight)
-
-    def describe(self) -> dict:
-        return {"model": self.form.name, "transform": self.transform.name}
 
 
 @dataclass(frozen=True, eq=False)
@@ -276,5 +273,5 @@ def smoothing_members(series: Series, transforms: list[SeriesTransform], season:
             if np.isfinite(error) and (best is None or error < best[0]):
                 best = (error, form, forecasts)
         if best is not None:
-            members.append(SmoothingMember(series, transform, best[1], best[0], best[2]))
+            members.append(SmoothingMember(series, transform, best[1], best[0], best[2], x))
     return members
