@@ -3,18 +3,16 @@
 :class:`ForecastModel` forecasts the steps after a known history of levels. The final model is the linear model
 (:class:`LinearMember`: AR(p) under each transform, and :class:`~.smoothing.SmoothingPart`: exponential smoothing,
 their forecasts averaged with the combination's weights, :mod:`~.combined`), or the same with k networks
-(:class:`NetworkPart`: their forecasts averaged) in the place and
-with the weight of the member whose transform they were evolved in. Each part
-transforms the history (:class:`~.transforms.SeriesTransform`), maps it to its model units (the
-:class:`~evolino.scaling.Standardizer` of the transformed training part), runs closed-loop, maps back and integrates
-into levels. ``interval(forecast, level)`` adds the bounds made from the backtest residuals per horizon step
-(:mod:`~.intervals`).
+(:class:`NetworkPart`: their forecasts averaged) sharing the place and weight of the AR member whose transform they
+were evolved in (the share chosen on the backtest). Each part transforms the history
+(:class:`~.transforms.SeriesTransform`), maps it to its model units (the :class:`~evolino.scaling.Standardizer` of
+the transformed training part), runs closed-loop, maps back and integrates into levels. ``interval(forecast,
+level)`` adds the bounds made from the backtest residuals per horizon step (:mod:`~.intervals`).
 
 Saved as one NPZ file (no pickle): the arrays (each AR member's weights, or the networks' genomes and readouts, the
 residuals and their mask) and a JSON ``forecast_meta`` record (kind, transforms, orders, smoothing forms and
-parameters, weights, scalers, network
-spec, names, dates). The file is told apart from a single network's ``model.npz`` by that record
-(:func:`is_forecast_model`).
+parameters, weights, scalers, network spec, names, dates). The file is told apart from a single network's
+``model.npz`` by that record (:func:`is_forecast_model`).
 
 Shapes: history (t0, m) levels, inputs (t0, k) and (steps, k); forecasts (steps, m).
 """
@@ -122,11 +120,11 @@ class ForecastModel:
 
     Parameters
     ----------
-    members : sequence of LinearMember
+    members : sequence of LinearMember and SmoothingPart
         The linear model: AR(p) under each transform and exponential smoothing members, combined by their weights.
     network : NetworkPart, optional
-        The networks, when the final model has them: in the place (and with the weight) of the linear member whose
-        transform they were evolved in; the other members stay.
+        The networks, when the final model has them, with their share of the weight of the AR member whose transform
+        they were evolved in (that member keeps the rest); the other members stay.
     residuals : (O, H, m), residual_mask : (O, H)
         Backtest residuals per horizon step.
     level : float
