@@ -19,13 +19,14 @@ import typing
 import numpy as np
 
 from evolino.optimizers.base import Optimizer
-from evolino.optimizers.cmaes import CMAES, SepCMAES
+from evolino.optimizers.cmaes import CMAES, PycmaSepCMAES
 from evolino.optimizers.deap_es import EvolutionStrategy, GeneticAlgorithm
 from evolino.optimizers.esp import ESP
 from evolino.optimizers.evosax_strategies import EvosaxFamily
 from evolino.optimizers.family import OptimizerFamily, accepts
 from evolino.optimizers.guessing import RandomGuessing
 from evolino.optimizers.nevergrad_optimizers import NevergradFamily
+from evolino.optimizers.sep_cmaes import SepCMAES
 
 __all__ = ["Optimizer", "OptimizerFamily", "check_name", "check_options", "families", "make_optimizer",
            "optimizer_names", "optimizer_options", "register_family", "register_optimizer"]
@@ -47,7 +48,7 @@ def register_family(family: OptimizerFamily) -> OptimizerFamily:
     return family
 
 
-for _cls in (CMAES, SepCMAES):
+for _cls in (CMAES, PycmaSepCMAES, SepCMAES):
     register_optimizer(_cls)
 for _cls in (ESP, EvolutionStrategy, GeneticAlgorithm, RandomGuessing):
     register_optimizer(_cls)

@@ -1,5 +1,8 @@
 """CMA-ES through pycma, full covariance or separable (diagonal, ``CMA_diagonal``), with compact pickles.
 
+The default ``sep-cma`` is pycma's separable CMA-ES reimplemented in whole-population numpy
+(:mod:`evolino.optimizers.sep_cmaes`); ``sep-cma-pycma`` here runs pycma's own, with any of its options.
+
 Randomness: pycma seeds the global ``numpy.random`` unless it is given its own ``randn``; we pass one drawing from the
 run's Generator, so no global RNG state is touched and a pickled optimizer resumes identically. pycma options that
 would replace that source (``seed``, ``randn``, ``CMA_sampler``, ``CMA_sampler_options``) are refused.
@@ -43,7 +46,7 @@ from cma.utilities.utils import SolutionDict
 from evolino.blas import single_threaded_blas
 from evolino.optimizers.base import Optimizer
 
-__all__ = ["CMAES", "SepCMAES"]
+__all__ = ["CMAES", "PycmaSepCMAES"]
 
 # pycma options that would replace the run's random source (pycma matches option names case-insensitively).
 _RANDOM_OPTIONS = ("seed", "randn", "CMA_sampler", "CMA_sampler_options")
@@ -301,10 +304,14 @@ class CMAES(Optimizer):
         return np.array_equal(sampler.D, pickled_d)
 
 
-class SepCMAES(CMAES):
-    """Separable CMA-ES: :class:`CMAES` with a diagonal covariance matrix."""
+class PycmaSepCMAES(CMAES):
+    """Separable CMA-ES run by pycma itself: :class:`CMAES` with a diagonal covariance matrix.
 
-    name = "sep-cma"
+    The default optimizer ``sep-cma`` (:mod:`evolino.optimizers.sep_cmaes`) runs the same algorithm bit for bit in
+    whole-population numpy; this one takes any pycma option and is its reference.
+    """
+
+    name = "sep-cma-pycma"
 
     def __init__(self, x0, rng, popsize, blocks=None, sigma0: float = 0.3, options: dict | None = None) -> None:
         super().__init__(x0, rng, popsize, blocks, sigma0=sigma0, separable=True, options=options)
