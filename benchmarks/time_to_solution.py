@@ -5,6 +5,8 @@ optimizer and full CMA-ES and for the compiled kernel and the one before it, sid
     python benchmarks/time_to_solution.py                     # seeds 0-2, sep-cma and cma, compiled and compiled-scalar
     python benchmarks/time_to_solution.py --tasks mso2 --optimizers sep-cma     # the default MSO2 run only
     python benchmarks/time_to_solution.py --smoke    # MSO2, sep-cma, compiled, 3 generations: a check that it runs
+    python benchmarks/time_to_solution.py --tasks mso2 --optimizers sep-cma --kernels compiled --against 8857742
+                                                     # the default run beside the same command at another commit
 
 Each run is ``python -m evolino run --task TASK [--cells N] --optimizer OPT --seed S`` in a fresh process with
 ``EVOLINO_KERNEL`` set to the kernel (one untimed run per kernel first fills the kernel cache); runs take turns, so
@@ -13,7 +15,10 @@ evaluations (every generation's population), ``optimizer`` the time in the optim
 ``finish`` the final validation, refit, test and baselines after the last generation, and ``other`` the rest of
 ``wall`` (the history, the progress report, checkpoints). ``wall`` is the run's own ``wall_seconds`` (result.json:
 training and the final test, without Python's start-up). The targets are the test NRMSEs the project aims for: 3e-8
-on MSO2 within 2.5 s, 1e-5 on MSO3 within 6 s. The CPU and the load average before and after are printed: on a shared
+on MSO2 within 2.5 s, 1e-5 on MSO3 within 6 s. ``--against REV`` also runs the default command (default optimizer
+and kernel) at git revision REV, checked out into a temporary worktree, taking turns with the others: the ratio of
+the two medians is the speed-up since REV on this machine (its rows have the wall and the test error only, since the
+timers hook this checkout's classes). The CPU and the load average before and after are printed: on a shared
 machine the seconds vary from run to run, the shares and the side-by-side ratios less.
 
 Writes runs/time_to_solution/time_to_solution.json (``--out`` elsewhere; ``--write-results``:
@@ -99,6 +104,41 @@ def measure(task: str, seed: int, optimizer: str, kernel: str, folder: Path, gen
     return result
 
 
+_AT_REVISION = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from evolino.cli import main
+task, cells, seed, out, generations = sys.argv[2:7]
+status = main(["run", "--task", task, "--cells", cells, "--seed", seed, "--out", out, "--overwrite", "--quiet",
+               "--no-plots", *(["--generations", generations] if generations != "0" else [])])
+result = json.loads(open(out + "/result.json").read())
+print(json.dumps({"status": status, "wall": result["wall_seconds"], "test_error": result["test_error"]}))
+"""
+
+
+def measure_at(checkout: Path, task: str, seed: int, folder: Path, generations: int | None = None) -> dict:
+    """The default command at another checkout (its own optimizer and kernel defaults): wall and test error."""
+    out = folder / f"{task}_at_{checkout.name}_{seed}"
+    env = {key: value for key, value in os.environ.items() if key != "EVOLINO_KERNEL"}
+    done = subprocess.run([sys.executable, "-c", _AT_REVISION, str(checkout), task, str(TASKS[task][0]), str(seed),
+                           str(out), str(generations or 0)], check=True, capture_output=True, text=True, env=env)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def checkout_at(revision: str) -> Path:
+    """A temporary detached worktree of this repository at ``revision`` (removed by :func:`remove_checkout`)."""
+    root = Path(__file__).resolve().parents[1]
+    folder = Path(tempfile.mkdtemp(prefix="time-to-solution-at-")) / revision[:12]
+    subprocess.run(["git", "-C", str(root), "worktree", "add", "--detach", str(folder), revision], check=True,
+                   capture_output=True, text=True)
+    return folder
+
+
+def remove_checkout(folder: Path) -> None:
+    subprocess.run(["git", "-C", str(Path(__file__).resolve().parents[1]), "worktree", "remove", "--force",
+                    str(folder)], capture_output=True, text=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
@@ -107,6 +147,8 @@ def main() -> None:
     parser.add_argument("--kernels", nargs="+", choices=KERNELS, default=list(KERNELS),
                         help="EVOLINO_KERNEL of the runs (compiled-scalar: the compiled kernel before blocks)")
     parser.add_argument("--generations", type=int, default=None, help="default: each run's own")
+    parser.add_argument("--against", metavar="REV", default=None,
+                        help="also run the default command at git revision REV, side by side")
     parser.add_argument("--one", nargs=5, help=argparse.SUPPRESS)
     add_output_arguments(parser, RESULTS, "MSO2, seed 0, sep-cma, the compiled kernel, 3 generations")
     args = parser.parse_args()
@@ -125,8 +167,24 @@ def main() -> None:
     if unknown:
         parser.error(f"unknown optimizer(s) {', '.join(unknown)}")
     print(f"CPU {cpu_name()}, {os.cpu_count()} cores; load average {load_average()} (1, 5, 15 min) at the start")
+    against = checkout_at(args.against) if args.against else None
+    try:
+        rows = _measure_all(args, folder, against)
+    finally:
+        if against is not None:
+            remove_checkout(against)
+    write_results(results_file, {"cpu": cpu_name(), "rows": rows, "against": args.against,
+                                 "targets": {task: {"test_error": TASKS[task][1], "seconds": TASKS[task][2]}
+                                             for task in args.tasks}},
+                  command_line(args, skip=("one",)), load_average=load_average())
+
+
+def _measure_all(args: argparse.Namespace, folder: Path, against: Path | None) -> list[dict]:
+    """Every run, taking turns, and the summary tables; returns the rows."""
     for kernel in args.kernels:  # compiles and caches each kernel: timed by no one
         measure("mso2", 0, args.optimizers[0], kernel, folder / "warm-up", args.generations)
+    if against is not None:
+        measure_at(against, "mso2", 0, folder / "warm-up", args.generations)
     print("| task | optimizer | kernel | seed | test NRMSE | wall | fitness | optimizer | finish | other |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     rows = []
@@ -139,6 +197,12 @@ def main() -> None:
                     shares = " | ".join(f"{r[f'{part}_seconds'] / r['wall']:.0%}" for part in PARTS)
                     print(f"| {task} | {optimizer} | {kernel} | {seed} | {r['test_error']:.2e} | {r['wall']:.2f} s | "
                           f"{shares} |", flush=True)
+            if against is not None:
+                r = measure_at(against, task, seed, folder, args.generations)
+                rows.append({"task": task, "optimizer": "default", "kernel": "default", "seed": seed,
+                             "revision": args.against, **r})
+                print(f"| {task} | default at {args.against} | default | {seed} | {r['test_error']:.2e} | "
+                      f"{r['wall']:.2f} s | | | | |", flush=True)
     print(f"\nload average {load_average()} at the end")
     print("\n| task | optimizer | kernel | median test NRMSE (target) | median wall (target) | meets both | "
           "outside the fitness | of which optimizer |")
@@ -159,11 +223,16 @@ def main() -> None:
             if len(walls) == 2:
                 print(f"| {task} | {optimizer} | compiled / compiled-scalar | | "
                       f"{walls['compiled'] / walls['compiled-scalar']:.2f}x the wall | | | |")
-
-    write_results(results_file, {"cpu": cpu_name(), "rows": rows,
-                                 "targets": {task: {"test_error": TASKS[task][1], "seconds": TASKS[task][2]}
-                                             for task in args.tasks}},
-                  command_line(args, skip=("one",)), load_average=load_average())
+        if against is not None:
+            theirs = [r for r in rows if r["task"] == task and r.get("revision")]
+            mine = [r for r in rows if r["task"] == task and r["optimizer"] == args.optimizers[0]
+                    and r["kernel"] == args.kernels[0]]
+            error = statistics.median(r["test_error"] for r in theirs)
+            wall = statistics.median(r["wall"] for r in theirs)
+            print(f"| {task} | default at {args.against} | default | {error:.2e} | {wall:.2f} s | | | |")
+            print(f"| {task} | {args.optimizers[0]}, {args.kernels[0]} / default at {args.against} | | | "
+                  f"{statistics.median(r['wall'] for r in mine) / wall:.2f}x the wall | | | |")
+    return rows
 
 
 if __name__ == "__main__":

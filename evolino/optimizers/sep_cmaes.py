@@ -3,36 +3,39 @@
 Idea
 ----
 pycma's ``CMAEvolutionStrategy`` with ``CMA_diagonal=True`` is the default optimizer of every Evolino run. Its
-algorithm is cheap (O(d) per sample) but pycma spends about 1.4 ms a generation at d = 510 and population 40 in
+algorithm is cheap (O(d) per sample) but pycma spends about 1.2 ms a generation at d = 510 and population 40 in
 per-solution Python (archives of asked solutions keyed by their bytes, geno/pheno copies, checks), about 30% of a
 default MSO2 run. This module runs the same algorithm, operation for operation, on the population as one array, so a
-run is bit for bit pycma's (``tests/test_sep_cmaes.py`` compares both for hundreds of generations) at a tenth of the
-cost. The strategy parameters are pycma's own, read from a pycma instance of the same dimension and population size.
+run is bit for bit pycma's (``tests/test_sep_cmaes.py`` compares the two for hundreds of generations) at a third of
+the cost, most of what is left being the normal draws themselves. The strategy parameters are pycma's own, read from
+a pycma instance of the same dimension and population size.
 
-The algorithm (pycma 4's defaults for a diagonal covariance; d genes, population λ, μ = λ/2 parents)::
+The algorithm (pycma 4's defaults for a diagonal covariance; d genes, population λ, μ = λ/2 parents, g generations)::
 
-    ask      z_k ~ N(0, I) (k = 3..λ);   x_k = m + σ s ⊙ z_k
-             the first two are TPA's pair along the last mean shift Δm = m - m_old, scaled to the length of a
-             random sample (||N(0, I)|| / ||Δm / (σ s)||) and mirrored: x_1 = m + σ a Δm/σ, x_2 = m - σ a Δm/σ
+    ask      x_k = m + σ s ⊙ z_k,  z_k ~ N(0, I)
+             with two-point adaptation (d >= 300) the first two are a pair along the last mean shift Δm = m - m_old,
+             scaled to the length of a random sample (||N(0, I)|| / ||Δm / (σ s)||) and mirrored
     tell     sort by error; m_old = m;  m = Σ_{i<=μ} w_i x_(i)
-             p_σ = (1 - c_σ) p_σ + sqrt(c_σ (2 - c_σ) μ_eff) (m - m_old) / (σ s)        (only for h_σ below)
+             p_σ = (1 - c_σ) p_σ + sqrt(c_σ (2 - c_σ) μ_eff) (m - m_old) / (σ s)
              h_σ = |p_σ|² / (1 - (1 - c_σ)^(2g)) / d - 1 < 1 + 4 / (d + 1)
              p_c = (1 - c_c) p_c + h_σ sqrt(c_c (2 - c_c) μ_eff) (m - m_old) / (σ s)
              s ← s ⊙ exp(ln 2 · (Σ_j v_j y_j² - Σ_j v_j) / 2)                         (diagonal decoding)
                   with y_0 = p_c, y_j = (x_(j) - m_old) / (σ s), v_0 = c_1 (1 - (1 - h_σ) c_c (2 - c_c)),
-                  v_j = c_μ w_j (active: the worst half has negative w_j)
-             σ ← σ exp(S / damp),  S = (1 - c) S + c sign(z) |z|^½,  z = (rank of x_2 - rank of x_1) / (λ - 1)
-                  (two-point step-size adaptation, Hansen 2008; c = 0.3, damp = 0.7 + 2 ln d)
+                  v_j = c_μ w_j (active: the worse half has negative w_j)
+             σ ← σ exp(S / damp),  S = (1 - c) S + c sign(z) |z|^½,                      (two-point, d >= 300)
+                  z = (rank of x_2 - rank of x_1) / (λ - 1)  (Hansen 2008; c = 0.3, damp = 0.7 + 2 ln d)
+             σ ← σ exp(clip((|p_σ| / E||N(0, I)|| - 1) c_σ / damp, ±1))                 (path length, d < 300)
 
 ``s`` is pycma's ``sigma_vec`` (the diagonal of C^½), σ its ``sigma``; c_σ, c_c, c_1, c_μ, w are pycma's
-``sp.weights``, ``cc_sep``, ``c1_sep``, ``cmu_sep`` and the TPA parameters. pycma's safeguards that cannot act
-without bounds, integer variables, injected solutions or its stopping options are left out; the one that can (a step
-size grown a billionfold is moved into the sampler's standard deviations) is kept. Where pycma would only warn (a
-z² above 55, TPA's consistency check) nothing is done; pycma's check draws from the global ``numpy.random``, which
+``sp.weights``, ``cc_sep``, ``c1_sep``, ``cmu_sep`` and its step-size rule's parameters. pycma's safeguards that
+cannot act without bounds, integer variables, injected solutions or its stopping options are left out; the one that
+can (a step size grown a billionfold is moved into the sampler's standard deviations) is kept. Where pycma only warns
+(a z² above 55, TPA's consistency check) nothing is done; that check draws from the global ``numpy.random``, which
 this module never touches.
 
-Shapes: genomes (λ, d); mean, s, p_c, p_σ (d,). pycma options beyond these defaults are not reimplemented: the
-optimizer ``sep-cma-pycma`` runs pycma itself and takes any of them.
+Shapes: genomes (λ, d); m, s, p_c, p_σ (d,). Populations below 6 (where pycma samples mirrored pairs) and pycma
+options are handed to pycma itself (:class:`evolino.optimizers.cmaes.PycmaSepCMAES`, the optimizer
+``sep-cma-pycma``).
 """
 
 from __future__ import annotations
@@ -61,9 +64,10 @@ def strategy_parameters(dimension: int, popsize: int) -> dict[str, object] | Non
     Returns
     -------
     None where pycma's defaults are not the algorithm reimplemented here (below 6 genomes pycma mirrors samples);
-    else a dict with ``weights`` (popsize,) recombination weights (negative for the worse half), ``positive`` (mu,), ``mu``,
-    ``mueff``, ``cc``, ``c1``, ``cmu`` (the diagonal learning rates), ``cs`` (the isotropic path's rate), ``damp``,
-    ``damp_factor``, ``tpa_c``, ``z_exponent`` (two-point adaptation).
+    else a dict with ``weights`` (popsize,) recombination weights (negative for the worse half), ``positive`` (mu,),
+    ``mu``, ``mueff``, ``cc``, ``c1``, ``cmu`` (the diagonal learning rates), ``cs`` (the isotropic path's rate),
+    ``step_size_rule`` ("tpa" or "csa") with ``damp`` and ``damp_factor``, then ``tpa_c`` and ``z_exponent`` (two-point
+    adaptation) or ``chi_n`` and ``max_log_change`` (path length control).
     """
     options = {"popsize": popsize, "CMA_diagonal": True, "seed": np.nan, "verbose": -9, "verb_log": 0,
                "randn": _no_draws}
@@ -160,10 +164,14 @@ class SepCMAES(Optimizer):
         z = self.rng.standard_normal((self.popsize - len(injected), self.dimension))
         if self.sampler_std is not None:
             z *= self.sampler_std
-        steps = self.scaling * z
+        # x = m + σ (s ⊙ z), written into one array: the same products and sums as pycma's, without its copies
+        asked = np.empty((self.popsize, self.dimension))
         if injected:
-            steps = np.vstack((injected, steps))
-        self._asked = self.mean + self.sigma * steps
+            asked[: len(injected)] = injected
+        np.multiply(self.scaling, z, out=asked[len(injected):])
+        np.multiply(self.sigma, asked, out=asked)
+        np.add(self.mean, asked, out=asked)
+        self._asked = asked
         return self._asked.copy()
 
     # ---------------------------------------------------------------------------------------------------- update
