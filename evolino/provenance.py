@@ -10,6 +10,8 @@ A number without its provenance cannot be checked or repeated. :func:`provenance
 * ``machine``: OS platform, processor (the CPU model from ``/proc/cpuinfo`` when the platform module has none), its
   widest SIMD extension (``simd``: "AVX-512", "AVX2"; one model name has come with either, and the same seed rounds
   differently on them), the architecture and the number of CPUs;
+* ``environment``: the variables of :data:`RECORDED_ENVIRONMENT` that are set (the kernel, numba's target CPU and
+  threads, XLA's flags, ...): they change the code a run compiles, or its speed, without showing in the command;
 * ``command``: the given string, else ``sys.argv`` joined;
 * ``date``: UTC, ISO 8601 to the second.
 
@@ -27,10 +29,14 @@ from importlib import metadata
 from pathlib import Path
 
 __all__ = ["provenance", "git_state", "library_versions", "machine", "cpu_name", "PROVENANCE_FIELDS",
-           "VERSIONED_PACKAGES"]
+           "RECORDED_ENVIRONMENT", "VERSIONED_PACKAGES"]
 
 VERSIONED_PACKAGES = ("numpy", "numba", "cma", "deap", "ray", "evolino")
 PROVENANCE_FIELDS = ("commit", "dirty", "versions", "machine", "command", "date")
+# Variables that change the code a run compiles or how fast it runs (recorded when set; older files have none).
+RECORDED_ENVIRONMENT = ("EVOLINO_KERNEL", "NUMBA_CPU_NAME", "NUMBA_CPU_FEATURES", "NUMBA_NUM_THREADS",
+                        "NUMBA_THREADING_LAYER", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "XLA_FLAGS",
+                        "JAX_PLATFORMS", "RAY_ADDRESS")
 MAX_CHANGED_FILES = 50
 GIT_TIMEOUT_SECONDS = 10.0
 
@@ -130,6 +136,7 @@ def provenance(command: str | None = None, directory: str | os.PathLike | None =
         "changed_files": git["changed_files"],
         "versions": library_versions(),
         "machine": machine(),
+        "environment": {name: os.environ[name] for name in RECORDED_ENVIRONMENT if name in os.environ},
         "command": command if command is not None else " ".join(sys.argv),
         "date": datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
     }

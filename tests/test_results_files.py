@@ -75,6 +75,17 @@ def test_provenance_of_this_checkout():
         assert meta["commit"] == head and isinstance(meta["dirty"], bool)
 
 
+def test_provenance_records_the_environment_that_changes_the_code(monkeypatch):
+    """A kernel compiled for another CPU, or XLA told to stop at AVX2, runs other code under the same command."""
+    monkeypatch.setenv("NUMBA_CPU_NAME", "znver3")
+    monkeypatch.setenv("XLA_FLAGS", "--xla_cpu_max_isa=AVX2")
+    monkeypatch.delenv("EVOLINO_KERNEL", raising=False)
+    monkeypatch.setenv("UNRELATED_SETTING", "1")
+    environment = provenance("python x.py")["environment"]
+    assert environment["NUMBA_CPU_NAME"] == "znver3" and environment["XLA_FLAGS"] == "--xla_cpu_max_isa=AVX2"
+    assert "UNRELATED_SETTING" not in environment and "EVOLINO_KERNEL" not in environment
+
+
 def test_provenance_outside_a_git_checkout_and_of_a_dirty_tree(tmp_path):
     assert git_state(tmp_path) == {"commit": None, "dirty": None, "changed_files": []}
     repo = tmp_path / "repo"
