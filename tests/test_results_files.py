@@ -65,6 +65,17 @@ def test_number_formatting_and_ratios():
     assert tables.ratio_text(1e-6, 1e-8) == "the ESN 100x lower"
 
 
+def test_the_readme_says_whether_the_ablation_still_chooses_the_readout_defaults():
+    tables = _tables()
+    settings = [{"rcond": 1e-14, "feedback_scale": 1e-4, "median_validation_error": 1.2e-8},
+                {"rcond": 1e-14, "feedback_scale": 1e-5, "median_validation_error": 4.3e-9}]
+    defaults = {"rcond": 1e-14, "feedback_scale": 1e-4}
+    same = tables._defaults_choice({"settings": settings, "defaults": defaults, "chosen": {**settings[0]}})
+    other = tables._defaults_choice({"settings": settings, "defaults": defaults, "chosen": {**settings[1]}})
+    assert same.startswith("both chosen on the validation error") and "feedback scale 0.0001" in same
+    assert "now prefers cutoff 1e-14 and feedback scale 1e-05: median 4.3e-9 against 1.2e-8" in other
+
+
 def test_provenance_of_this_checkout():
     meta = provenance("python experiments/x.py")
     assert set(PROVENANCE_FIELDS) <= set(meta) and meta["command"] == "python experiments/x.py"
