@@ -92,7 +92,8 @@ BPTT_LEARNING_RATES = (1e-2, 1e-3)
 BPTT_FORGET_BIASES = (0.0, 3.0)
 BPTT_ITERATIONS = 500  # full-batch Adam steps per setting; the four settings take about Evolino's time
 ESN_GRID = {"leak": (1.0, 0.3), "spectral_radius": (0.5, 0.9, 1.0), "input_scale": (0.1, 1.0), "density": (1.0,),
-            "readout": (evolino.ReadoutConfig(rcond=1e-14), evolino.ReadoutConfig(ridge="auto"))}
+            # ridge="auto" keeps the cutoff 1e-10 it was chosen with (ReadoutConfig's default before it became 1e-14)
+            "readout": (evolino.ReadoutConfig(rcond=1e-14), evolino.ReadoutConfig(rcond=1e-10, ridge="auto"))}
 LAGS = (100, 200, 500, 1000)
 LAG_TASKS = {"adding": 0.99, "temporal-order": 0.95}  # the share of test sequences that counts as success
 LAG_TRAINING = dict(train=100, validation=50, test=2000)
