@@ -366,7 +366,7 @@ LONG_LAG_FILES = (("long_lag", None), ("long_lag_bptt", "LSTM by BPTT, forget-ga
                   ("long_lag_adding_population100", "Evolino, population 100, 250 generations"),
                   ("long_lag_adding_4cells", "Evolino, 4 cells, 1000 generations"),
                   ("long_lag_adding_4cells_2000", "Evolino, 4 cells, 2000 generations"),
-                  ("long_lag_bptt_minibatch", "LSTM by BPTT, minibatches of 32, forget-gate bias 0"),
+                  ("long_lag_bptt_minibatch", "LSTM by BPTT, minibatches of 32, forget-gate bias chosen"),
                   ("long_lag_sep-cma", "Evolino, sep-CMA-ES"),
                   ("long_lag_reber_20cells", "{method}, 20 cells"))
 
