@@ -37,13 +37,14 @@ import tempfile
 import time
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parents[1]
 # This checkout's evolino (not another install's) and jax_peer's CPU name, in this process and in every run's.
-sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).resolve().parent)]
+sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 from jax_peer import load_average  # noqa: E402
 
 from evolino.provenance import cpu_name  # noqa: E402
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "experiments"))  # the experiments' provenance
+sys.path.insert(0, str(ROOT / "experiments"))  # the experiments' provenance
 from provenance import add_output_arguments, command_line, output_path, write_results  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "time_to_solution.json"
@@ -127,16 +128,15 @@ def measure_at(checkout: Path, task: str, seed: int, folder: Path, generations: 
 
 def checkout_at(revision: str) -> Path:
     """A temporary detached worktree of this repository at ``revision`` (removed by :func:`remove_checkout`)."""
-    root = Path(__file__).resolve().parents[1]
     folder = Path(tempfile.mkdtemp(prefix="time-to-solution-at-")) / revision[:12]
-    subprocess.run(["git", "-C", str(root), "worktree", "add", "--detach", str(folder), revision], check=True,
+    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(folder), revision], check=True,
                    capture_output=True, text=True)
     return folder
 
 
 def remove_checkout(folder: Path) -> None:
-    subprocess.run(["git", "-C", str(Path(__file__).resolve().parents[1]), "worktree", "remove", "--force",
-                    str(folder)], capture_output=True, text=True)
+    subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(folder)], capture_output=True,
+                   text=True)
 
 
 def main() -> None:

@@ -307,10 +307,15 @@ def reproducing_anbncn() -> str:
     return language_table("anbncn")
 
 
+def _defaults_chosen(summary: dict) -> bool:
+    """Whether the ablation's choice on validation is the readout defaults."""
+    return summary["chosen"] == {**summary["chosen"], **summary["defaults"]}
+
+
 def _defaults_choice(summary: dict) -> str:
     """How the readout defaults relate to the ablation's choice on validation (README)."""
     chosen, defaults = summary["chosen"], summary["defaults"]
-    if chosen == {**chosen, **defaults}:
+    if _defaults_chosen(summary):
         return ("both chosen on the validation error (`python experiments/mso.py ablation`: cutoff "
                 f"{chosen['rcond']:g}, feedback scale {chosen['feedback_scale']:g})")
     default_error = next(s["median_validation_error"] for s in summary["settings"]
@@ -332,7 +337,7 @@ def architecture_cutoff() -> str:
     listing = ", ".join(f"{s['rcond']:g} gave {fmt(s['median_validation_error'])}" for s in at_feedback)
     smallest = chosen["rcond"] == min(s["rcond"] for s in settings)
     verdict = ("are the setting with the lowest median validation error of the "
-               f"{len(settings)} tried" if chosen == {**chosen, **defaults} else
+               f"{len(settings)} tried" if _defaults_chosen(summary) else
                f"are not the best on validation: the ablation chose cutoff {chosen['rcond']:g} and feedback scale "
                f"{chosen['feedback_scale']:g}")
     return prose(f"**The pseudo-inverse cutoff is a first-class parameter.** On MSO2 with 10 cells "

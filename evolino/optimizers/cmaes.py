@@ -46,13 +46,27 @@ from cma.utilities.utils import SolutionDict
 from evolino.blas import single_threaded_blas
 from evolino.optimizers.base import Optimizer
 
-__all__ = ["CMAES", "PycmaSepCMAES"]
+__all__ = ["CMAES", "PycmaSepCMAES", "check_settings", "rankable"]
 
 # pycma options that would replace the run's random source (pycma matches option names case-insensitively).
 _RANDOM_OPTIONS = ("seed", "randn", "CMA_sampler", "CMA_sampler_options")
 # pycma attributes set by every ask/tell and reassigned before anything reads them: not part of an anchor.
 _SCRATCH = ("ary", "pop_sorted", "_tell2_args")
 _COMPACT = "evolino-cmaes-anchor-1"
+
+
+def check_settings(popsize: int, sigma0: float) -> None:
+    """Raise ValueError for a population or initial step size that CMA-ES cannot start from."""
+    if popsize < 2:  # recombination weights need two parents
+        raise ValueError(f"CMA-ES needs a population of at least 2, got {popsize}")
+    if not sigma0 > 0:
+        raise ValueError(f"sigma0 must be > 0, got {sigma0}")
+
+
+def rankable(errors: np.ndarray) -> np.ndarray:
+    """The errors (n,) with infinities replaced by a huge finite stand-in: pycma cannot rank infinities reliably
+    against each other, and the stand-in keeps their order below every finite error."""
+    return np.where(np.isfinite(errors), errors, np.finfo(np.float64).max / 1e3)
 
 
 class _GeneratorRandn:
@@ -163,10 +177,7 @@ class CMAES(Optimizer):
     def __init__(self, x0, rng, popsize, blocks=None, sigma0: float = 0.3, separable: bool = False,
                  options: dict | None = None) -> None:
         super().__init__(x0, rng, popsize, blocks)
-        if self.popsize < 2:  # recombination weights need two parents
-            raise ValueError(f"CMA-ES needs a population of at least 2, got {self.popsize}")
-        if not sigma0 > 0:
-            raise ValueError(f"sigma0 must be > 0, got {sigma0}")
+        check_settings(self.popsize, sigma0)
         refused = sorted(key for key in (options or {}) if key.strip().lower() in
                          {name.lower() for name in _RANDOM_OPTIONS})
         if refused:
@@ -209,8 +220,7 @@ class CMAES(Optimizer):
         return genomes
 
     def _tell(self, genomes: np.ndarray, errors: np.ndarray) -> None:
-        # pycma cannot rank infinities reliably against each other; a huge finite stand-in keeps the order.
-        finite = np.where(np.isfinite(errors), errors, np.finfo(np.float64).max / 1e3)
+        finite = rankable(errors)
         sampler = self.es.sm
         decompositions = getattr(sampler, "count_eigen", None)
         with single_threaded_blas(), warnings.catch_warnings():

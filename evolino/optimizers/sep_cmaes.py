@@ -51,7 +51,7 @@ from cma.utilities.math import Mh
 
 from evolino.blas import single_threaded_blas
 from evolino.optimizers.base import Optimizer
-from evolino.optimizers.cmaes import PycmaSepCMAES
+from evolino.optimizers.cmaes import PycmaSepCMAES, check_settings, rankable
 
 __all__ = ["SepCMAES", "strategy_parameters"]
 
@@ -113,15 +113,13 @@ class SepCMAES(Optimizer):
 
     def __init__(self, x0, rng, popsize, blocks=None, sigma0: float = 0.3, options: dict | None = None) -> None:
         super().__init__(x0, rng, popsize, blocks)
-        if self.popsize < 2:  # recombination weights need two parents
-            raise ValueError(f"CMA-ES needs a population of at least 2, got {self.popsize}")
-        if not sigma0 > 0:
-            raise ValueError(f"sigma0 must be > 0, got {sigma0}")
+        check_settings(self.popsize, sigma0)
         self.parameters = None if options else strategy_parameters(self.dimension, self.popsize)
         self.pycma = None if self.parameters else PycmaSepCMAES(x0, rng, popsize, blocks, sigma0, options)
+        if self.pycma is not None:
+            return
         d = self.dimension
         self.mean = np.array(x0, dtype=np.float64)
-        self.mean_old = self.mean
         self.sigma = float(sigma0)
         self.sigma0 = float(sigma0)
         self.scaling = np.ones(d)  # s: pycma's sigma_vec (the identity until its first update; 1.0 * z is z)
@@ -189,11 +187,10 @@ class SepCMAES(Optimizer):
                              "first two genomes are the step-size test's pair)")
         self._asked = None
         p = self.parameters
-        # pycma cannot rank infinities reliably against each other; a huge finite stand-in keeps the order.
-        values = np.where(np.isfinite(errors), errors, np.finfo(np.float64).max / 1e3)
+        values = rankable(errors)
         self.iterations += 1
         sorted_genomes = genomes[np.argsort(values)]
-        self.mean_old = mean_old = self.mean
+        mean_old = self.mean
         self.mean = mean = np.dot(p["positive"], sorted_genomes[:p["mu"]])
         shift = mean - mean_old
 
@@ -215,7 +212,7 @@ class SepCMAES(Optimizer):
 
         if p["step_size_rule"] == "tpa":
             self.sigma *= self._two_point_factor(values)
-            self._directions = [mean - mean_old, -(mean - mean_old)]
+            self._directions = [shift, -shift]  # the next ask scales these in place
         else:
             self.sigma *= self._path_length_factor()
         if self.sigma > _REDISTRIBUTE_ABOVE * self.sigma0:
