@@ -183,7 +183,8 @@ class ForwardPasses:
     def __init__(self, spec: LSTMSpec, genomes: np.ndarray, kernel: str | None) -> None:
         self.spec = spec
         self.ops = forward_ops(kernel)
-        self.weights = self.ops.prepare(unpack(spec, genomes))
+        self.weights = self.ops.from_genomes(spec, genomes) if self.ops.from_genomes else \
+            self.ops.prepare(unpack(spec, genomes))
         self.n = genomes.shape[0]
 
     def advance(self, line: Line, start: int, stop: int, state: LSTMState | None, record: bool = False,
@@ -246,8 +247,8 @@ class ForwardPasses:
             _, state = self.advance(line, 0, stop, None, fold=(stats, rows, config.bias), washout=washout)
             finals.append(state)
         if config.ridge == "validation":
-            return stats.solve_candidates(config, shrunk=self.spec.cell_features)[0], finals, None
-        weights, choice = stats.choose(config, shrunk=self.spec.cell_features)
+            return stats.solve_candidates(config, shrunk=self.spec.cell_features, svd=self.ops.svd)[0], finals, None
+        weights, choice = stats.choose(config, shrunk=self.spec.cell_features, svd=self.ops.svd)
         return [weights], finals, choice
 
     def teacher_outputs(self, line: Line, start: int, stop: int, state, solutions, washout: int = 0):

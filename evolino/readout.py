@@ -26,6 +26,7 @@ so the cutoff means exactly what it means for ``pinv(X)``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -227,22 +228,25 @@ class ReadoutStats:
             raise ValueError('ridge="validation" is chosen on validation data: use solve_candidates')
         return self.choose(config, shrunk)[0]
 
-    def choose(self, config: ReadoutConfig, shrunk: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def choose(self, config: ReadoutConfig, shrunk: int | None = None, svd: Callable | None = None,
+               ) -> tuple[np.ndarray, np.ndarray]:
         """(weights (n, p, m), index of each genome's strength in ``config.candidates``): GCV's choice for
-        "auto", the one strength otherwise."""
-        solutions, dof = self.solve_candidates(config, shrunk)
+        "auto", the one strength otherwise. ``svd``: as for :meth:`solve_candidates`."""
+        solutions, dof = self.solve_candidates(config, shrunk, svd)
         if len(solutions) == 1:
             return solutions[0], np.zeros(self.r.shape[0], dtype=int)
         choice = np.argmin(self.gcv(solutions, dof), axis=0)  # the first (weakest) strength on ties
         return np.stack(solutions)[choice, np.arange(choice.size)], choice
 
-    def solve_candidates(self, config: ReadoutConfig, shrunk: int | None = None,
+    def solve_candidates(self, config: ReadoutConfig, shrunk: int | None = None, svd: Callable | None = None,
                          ) -> tuple[list[np.ndarray], np.ndarray]:
         """Output weights for every ridge strength of ``config.candidates``, and their degrees of freedom.
 
         ``shrunk``: the ridge applies to the first ``shrunk`` rows only (the cells; the direct view and the bias are
         then fitted as a plain linear model would fit them, and a huge ridge leaves exactly that model). None: every
         row, solved from one SVD per genome. Strength 0 is always the pseudo-inverse with the ``rcond`` cutoff.
+        ``svd``: the SVD of a stack, as ``np.linalg.svd(stack, full_matrices=False)`` (the compiled kernels' is
+        :func:`evolino.kernels.svd.threaded_svd`); None: :func:`batched_svd`.
 
         Returns
         -------
@@ -257,7 +261,7 @@ class ReadoutStats:
         dof = np.full((len(config.candidates), n), np.nan)
         if not finite.any():
             return solutions, dof
-        u, s, vt = batched_svd(self.r[finite])
+        u, s, vt = (svd or batched_svd)(self.r[finite])
         keep = s > config.rcond * s[:, :1]
         projected = np.matmul(u.transpose(0, 2, 1), self.qtd[finite])
         for g, (weights, ridge) in enumerate(zip(solutions, config.candidates, strict=True)):

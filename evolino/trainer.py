@@ -751,6 +751,8 @@ class TopGenomes:
     def update(self, genomes: np.ndarray, errors: np.ndarray) -> None:
         """Merge a generation's genomes (n, d) and errors (n,)."""
         finite = np.isfinite(errors)
+        if len(self.errors) == self.size:  # full: only a strictly lower error enters (the earlier one wins ties)
+            finite &= errors < self.errors[-1]
         if not finite.any():
             return
         pool = genomes[finite] if not self.genomes.size else np.concatenate([self.genomes, genomes[finite]])

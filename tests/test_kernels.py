@@ -495,3 +495,24 @@ def test_block_layout_round_trips_and_pads_with_zeros():
     np.testing.assert_array_equal(weights.w[..., 2 * 4 : 3 * 4], 0.0)  # no forget gate: its unit is zero
     with pytest.raises(ValueError, match="lanes must be one of"):
         blocks.block_weights(unpack(spec, np.ones((5, spec.dimension))), 5)
+
+
+@pytest.mark.parametrize("lanes", blocks.LANE_CHOICES)
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_genomes_gathered_into_blocks_are_the_unpacked_weights_bit_for_bit(variant, lanes):
+    """``genome_blocks`` (one gather from the genomes) gives the arrays of ``block_weights(unpack(...))`` bit for bit:
+    every network variant, with readout lags, a full and a padded last block, NaN, infinities and -0.0 kept."""
+    for lags in (0, 3) if variant[2] or variant[3] else (0,):
+        spec = _lagged_spec(variant, lags)
+        for n in (1, 11, 2 * lanes):
+            genomes = np.random.default_rng(n).normal(0, 0.5, (n, spec.dimension))
+            genomes[0, [0, -1]] = np.nan, -0.0
+            genomes[-1, spec.dimension // 2] = np.inf
+            expected = blocks.block_weights(unpack(spec, genomes), lanes)
+            got = blocks.genome_blocks(spec, genomes, lanes)
+            assert (got.n, got.lanes, got.blocks, got.forget_gate) == \
+                (expected.n, expected.lanes, expected.blocks, expected.forget_gate)
+            for a, b in ((expected.w, got.w), (expected.bias, got.bias), (expected.peep, got.peep)):
+                assert a.shape == b.shape and a.tobytes() == b.tobytes()  # bit for bit, -0.0 and NaN included
+    with pytest.raises(ValueError, match="genomes must have shape"):
+        blocks.genome_blocks(spec, np.ones((3, spec.dimension + 1)))

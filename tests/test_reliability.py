@@ -275,7 +275,7 @@ import sys
 import numpy as np
 import evolino.readout
 
-def broken(self, config, shrunk=None):
+def broken(self, config, shrunk=None, svd=None):
     {body}
 
 evolino.readout.ReadoutStats.solve_candidates = broken

@@ -149,16 +149,17 @@ def test_the_run_keeps_its_best_genomes_in_order_and_a_resumed_run_the_same(tmp_
     assert estimator.top_errors_[0] == estimator.optimizer_.best_error
     np.testing.assert_array_equal(top[0], estimator.optimizer_.best_genome)
 
-    keeper = TopGenomes(3)  # the merge rule against sorting everything at once
+    keeper = TopGenomes(3)  # the merge rule against sorting everything at once, with many ties (earlier first)
     rng = np.random.default_rng(0)
-    for _ in range(4):
-        genomes, errors = rng.normal(size=(5, 2)), rng.normal(size=5)
+    for _ in range(8):
+        genomes, errors = rng.normal(size=(5, 2)), rng.integers(0, 6, size=5).astype(float)
         errors[0] = np.inf
         seen.append((genomes, errors))
         keeper.update(genomes, errors)
     pool = np.concatenate([g for g, _ in seen]), np.concatenate([e for _, e in seen])
     order = np.argsort(pool[1], kind="stable")[:3]
     np.testing.assert_array_equal(keeper.genomes, pool[0][order])
+    np.testing.assert_array_equal(keeper.errors, pool[1][order])
 
     first = evolino.Evolino(cells=3, population=8, generations=3, seed=2)
     first.fit(evolino.make_task("mso2"), checkpoint_dir=tmp_path, checkpoint_every=1)

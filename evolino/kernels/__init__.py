@@ -51,6 +51,9 @@ class ForwardOps:
     ``closed_loop`` also takes ``source_history`` (the readout's view of the steps before a free run).
     ``fold_readout`` (compiled kernels only, else None) runs teacher-forced and folds the readout statistics of chosen
     steps in as it goes (:func:`evolino.kernels.blocks.fold_readout`), so no state array is made.
+    ``svd`` (compiled kernels only, else None) is the readout's SVD of a stack of matrices on the kernel's threads
+    (:func:`evolino.kernels.svd.threaded_svd`); None: :func:`evolino.readout.batched_svd`. ``from_genomes(spec,
+    genomes)``, where given, is ``prepare(unpack(spec, genomes))`` in one step (the block kernel's gather).
     """
 
     name: str
@@ -58,6 +61,8 @@ class ForwardOps:
     teacher_forced: Callable[..., Any]
     closed_loop: Callable[..., Any]
     fold_readout: Callable[..., Any] | None = None
+    svd: Callable[..., Any] | None = None
+    from_genomes: Callable[..., Any] | None = None
 
 
 def default_kernel() -> str:
@@ -170,15 +175,15 @@ def forward_ops(kernel: str | None = None) -> ForwardOps:
     if resolved in ("compiled", "compiled-scalar"):
         _compile_notice(resolved)
     if resolved == "compiled":
-        from evolino.kernels import blocks
+        from evolino.kernels import blocks, svd
 
         return ForwardOps("compiled", blocks.block_weights, blocks.teacher_forced, blocks.closed_loop,
-                          blocks.fold_readout)
+                          blocks.fold_readout, svd.threaded_svd, blocks.genome_blocks)
     if resolved == "compiled-scalar":
-        from evolino.kernels import compiled
+        from evolino.kernels import compiled, svd
 
         return ForwardOps("compiled-scalar", compiled.kernel_weights, compiled.teacher_forced, compiled.closed_loop,
-                          compiled.fold_readout)
+                          compiled.fold_readout, svd.threaded_svd)
     from evolino import network
 
     return ForwardOps("numpy", _unchanged, network.teacher_forced, network.closed_loop)
