@@ -763,7 +763,11 @@ class TopGenomes:
 
 def _history_row(generation: int, opt, errors: np.ndarray, wall: float) -> dict:
     finite = errors[np.isfinite(errors)]
-    stats = (np.min(finite), np.mean(finite), np.median(finite), np.max(finite)) if finite.size else (np.inf,) * 4
+    stats = (np.inf,) * 4
+    if finite.size:  # min, median and max from one sort; the median as np.median's, the mean of the middle two
+        ordered, half = np.sort(finite), finite.size // 2
+        median = ordered[half] if finite.size % 2 else (ordered[half - 1] + ordered[half]) / 2
+        stats = (ordered[0], np.mean(finite), median, ordered[-1])
     step = opt.step_size
     return {
         "generation": generation,

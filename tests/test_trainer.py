@@ -167,3 +167,25 @@ def test_the_run_keeps_its_best_genomes_in_order_and_a_resumed_run_the_same(tmp_
     resumed.fit(evolino.make_task("mso2"), checkpoint_dir=tmp_path, checkpoint_every=1, resume=True)
     np.testing.assert_array_equal(resumed.top_genomes_, top)
     np.testing.assert_array_equal(resumed.top_errors_, estimator.top_errors_)
+
+
+def test_history_rows_summarise_the_finite_errors_as_numpy_does():
+    """best, mean, median and worst of a generation's finite errors, bit for bit numpy's (odd and even counts, ties,
+    infinite errors left out); all +inf when no error is finite."""
+    from types import SimpleNamespace
+
+    from evolino.trainer import _history_row
+
+    opt = SimpleNamespace(step_size=0.5, evaluations=10, best_error=1.0)
+    rng = np.random.default_rng(0)
+    for n in (1, 2, 3, 8, 40, 41):
+        errors = np.round(rng.lognormal(size=n), 1)  # rounded: ties among the middle values
+        errors[rng.random(n) < 0.2] = np.inf
+        finite = errors[np.isfinite(errors)]
+        row = _history_row(3, opt, errors, 1.0)
+        if finite.size:
+            assert (row["best"], row["mean"], row["median"], row["worst"]) == \
+                (np.min(finite), np.mean(finite), np.median(finite), np.max(finite))
+        else:
+            assert row["best"] == row["median"] == row["worst"] == np.inf
+    assert _history_row(3, opt, np.full(4, np.inf), 1.0)["median"] == np.inf
