@@ -262,8 +262,8 @@ REGISTRY: tuple[Entry, ...] = (
           _split("experiments/esn_baseline.py --tasks mso2 --seeds 0 --reservoirs 4"), ERRORS, ERRORS,
           "quick: MSO2's two searches, seed 0"),
     Entry("baselines", "baselines", (r"^overview \| `baselines.py` \|",), baselines,
-          _split("experiments/baselines.py --tasks mso2 mso3 --seeds 0 1 2 --bptt-iterations 500 --reservoirs 4 "
-                 "--generations 300"), None, ERRORS),
+          _split("experiments/baselines.py --tasks mso2 mso3 --seeds 0 1 2 --reservoirs 4 --generations 300"), None,
+          ERRORS),
     Entry("anbncn", "anbncn", (r"^overview \| `anbncn.py` \|",), language,
           _split("experiments/anbncn.py --cells 4 8 --seeds 0 1 2 3 4 5 6 7 8 9 --bptt-seeds 0 1 2 "
                  "--generations 500 --max-n 1000"),

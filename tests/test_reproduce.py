@@ -122,3 +122,29 @@ def test_a_cheap_row_end_to_end(tmp_path):
     assert [r["row"] for r in data["rows"]] == ["Levin search, programs tried"]
     assert data["rows"][0]["verdict"] == "smoke run"
     assert "Levin search, programs tried" in done.stdout
+
+
+class _Parsed(Exception):
+    """Raised once a script's command line has parsed: the test stops it before any work."""
+
+
+def test_every_reproduce_command_is_accepted_by_its_script(monkeypatch):
+    """Each entry's full and quick command lines parse with its script's own argument parser (a retired option in
+    a committed command would make the reproduction fail after hours of others)."""
+    import argparse
+    import runpy
+
+    original = argparse.ArgumentParser.parse_args
+
+    def parse_then_stop(self, args=None, namespace=None):
+        original(self, args, namespace)  # exits 2 on an unknown or invalid option
+        raise _Parsed
+
+    monkeypatch.setattr(argparse.ArgumentParser, "parse_args", parse_then_stop)
+    for entry in reproduce.REGISTRY:
+        for command in (entry.full, entry.quick):
+            if command is None:
+                continue
+            monkeypatch.setattr(sys, "argv", [str(ROOT / command[0]), *command[1:]])
+            with pytest.raises(_Parsed):
+                runpy.run_path(str(ROOT / command[0]), run_name="__main__")
