@@ -5,7 +5,9 @@ An experiment script describes its runs as a base configuration (nested run-conf
 go together (``{"task.name": "mso3", "network.cells": 15}``), a grid and seeds; :func:`evolino_runs` runs them and
 returns one dict per run with the settings, the seed, the run's result.json and its folder. A sweep folder that
 already holds this sweep is resumed (only unfinished runs run), so an interrupted experiment continues where it
-stopped; ``--fresh`` starts it again.
+stopped; ``--fresh`` starts it again. A sweep is resumed only by the code that started it: the folder records the
+git commit (``code.json``), and a folder of another commit, of a checkout with uncommitted changes, or of unknown
+code is started again (saying so), so that a results file never carries runs of older code under a newer commit.
 """
 
 from __future__ import annotations
@@ -15,12 +17,14 @@ import json
 import shutil
 from pathlib import Path
 
+from evolino.provenance import git_state
 from evolino.sweep import run_sweep, sweep_from_dict
 from evolino.sweep.runner import SWEEP_FILE, TRIALS_FOLDER, trial_records
 
 DEFAULT_SWEEP_DIR = Path("runs") / "experiments"
 # Options that say where and how the runs go, not what they compute: left out of the recorded command.
 SWEEP_ONLY = ("sweep_dir", "address", "max_concurrent", "fresh")
+CODE_FILE = "code.json"  # the git commit of the code that started the sweep's runs
 # Experiments keep only results: no checkpoints (a run is minutes) and no plots per run.
 QUIET_OUTPUT = {"checkpoint_every": 0, "plots": False}
 
@@ -54,8 +58,14 @@ def evolino_runs(name: str, base: dict, args: argparse.Namespace, *, seeds: list
     base = {**base, "output": {**QUIET_OUTPUT, **base.get("output", {})}}
     spec = sweep_from_dict({**base, "sweep": sweep})
     out = Path(args.sweep_dir) / name
-    if args.fresh and out.exists():
+    code = git_state()
+    stale = _stale(out, code)
+    if stale:
+        print(f"sweep {name}: {stale}; starting it again in {out}", flush=True)
+    if (args.fresh or stale) and out.exists():
         shutil.rmtree(out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / CODE_FILE).write_text(json.dumps({"commit": code["commit"], "dirty": code["dirty"]}) + "\n")
     resume = (out / SWEEP_FILE).is_file()
     run_sweep(spec, out, resume=resume, address=args.address, max_concurrent=args.max_concurrent)
     runs = []
@@ -67,3 +77,20 @@ def evolino_runs(name: str, base: dict, args: argparse.Namespace, *, seeds: list
         runs.append({"settings": record["settings"], "seed": record["seed"], "folder": folder,
                      "result": json.loads((folder / "result.json").read_text())})
     return runs
+
+
+def _stale(out: Path, code: dict) -> str:
+    """Why the sweep in ``out`` may not be resumed by this code (``git_state()``), or "" when it may (or there is
+    nothing to resume)."""
+    if not (out / SWEEP_FILE).is_file():
+        return ""
+    if code["commit"] is None or code["dirty"] is not False:
+        return "this checkout has uncommitted changes (or is not a git checkout), so its runs cannot be matched"
+    try:
+        made = json.loads((out / CODE_FILE).read_text())
+    except (OSError, ValueError):
+        return "its runs were made by code of an unknown commit"
+    if made.get("commit") != code["commit"] or made.get("dirty") is not False:
+        changes = " with uncommitted changes" if made.get("dirty") else ""
+        return f"its runs were made at commit {str(made.get('commit'))[:10]}{changes}"
+    return ""
