@@ -10,6 +10,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "experiments"))
 
 import sweeps  # noqa: E402
+
 from evolino.sweep.runner import SWEEP_FILE  # noqa: E402
 
 CLEAN = {"commit": "a" * 40, "dirty": False, "changed_files": []}
