@@ -32,6 +32,7 @@ someone you trust) wrote: ``python -m evolino resume`` refuses a folder that bel
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.metadata
 import json
@@ -41,6 +42,7 @@ import re
 import struct
 import sys
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -49,7 +51,7 @@ from evolino.atomic import atomic_file, is_temporary, remove_temporaries
 from evolino.errors import EvolinoError
 
 __all__ = ["CheckpointError", "CheckpointMismatchError", "CHECKPOINT_FOLDER", "checkpoint_environment",
-           "write_checkpoint", "read_checkpoint", "load_latest",
+           "write_checkpoint", "CheckpointWriter", "read_checkpoint", "load_latest",
            "checkpoint_files", "checkpoint_generation", "clear_checkpoints", "holds_checkpoint_files", "task_digest",
            "foreign_owner", "note"]
 
@@ -147,13 +149,21 @@ def write_checkpoint(folder: str | os.PathLike, state: dict, generation: int, ke
     Returns the checkpoint's path. On any failure (a full disk, ...) nothing but the temporary file changed, and
     that is removed: the checkpoints already on disk stay as they were.
     """
+    return _write_payload(folder, _payload(state, environment), generation, keep)
+
+
+def _payload(state: dict, environment: dict | None) -> bytes:
+    """The pickled payload of a checkpoint file: a snapshot of ``state`` as it is now."""
+    inner = pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
+    return pickle.dumps({"format_version": FORMAT_VERSION, "environment": environment, "state": inner},
+                        protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _write_payload(folder: str | os.PathLike, payload: bytes, generation: int, keep: int) -> Path:
     if keep < 1:
         raise ValueError(f"keep must be >= 1, got {keep}")
     root = Path(folder) / CHECKPOINT_FOLDER
     root.mkdir(parents=True, exist_ok=True)
-    inner = pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
-    payload = pickle.dumps({"format_version": FORMAT_VERSION, "environment": environment, "state": inner},
-                           protocol=pickle.HIGHEST_PROTOCOL)
     path = root / f"gen-{generation:06d}.ckpt"
     with atomic_file(path, "wb") as handle:
         handle.write(_MAGIC + _HEADER.pack(len(payload), hashlib.sha256(payload).digest()))
@@ -161,6 +171,52 @@ def write_checkpoint(folder: str | os.PathLike, state: dict, generation: int, ke
     for old in checkpoint_files(folder)[keep:]:
         old.unlink(missing_ok=True)
     return path
+
+
+class CheckpointWriter:
+    """Writes a run's checkpoints on one thread beside it, one at a time and in order (a context manager).
+
+    :meth:`write` pickles the state in the caller's thread, so the checkpoint is the state as it was then, and
+    leaves the file (SHA-256, two fsyncs, removing old ones) to the thread: 1-2 ms each, 2.5% of a default MSO2 run
+    with its 12 checkpoints when written in the run's own thread. A failure (a full disk, ...) is raised by the next
+    :meth:`write` or by :meth:`wait`; leaving the ``with`` block waits for the last file, so a checkpoint written
+    before ``fit`` returns is on disk when it returns.
+    """
+
+    def __init__(self) -> None:
+        self._pool: ThreadPoolExecutor | None = None
+        self._pending: Future | None = None
+
+    def write(self, folder: str | os.PathLike, state: dict, generation: int, keep: int = 2,
+              environment: dict | None = None) -> None:
+        """:func:`write_checkpoint`, carried out on the writer's thread."""
+        if keep < 1:
+            raise ValueError(f"keep must be >= 1, got {keep}")
+        self.wait()
+        payload = _payload(state, environment)
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="evolino-checkpoint")
+        self._pending = self._pool.submit(_write_payload, folder, payload, generation, keep)
+
+    def wait(self) -> Path | None:
+        """Wait for the checkpoint being written; its path (None if there is none), or its error raised."""
+        pending, self._pending = self._pending, None
+        return None if pending is None else pending.result()
+
+    def __enter__(self) -> CheckpointWriter:
+        return self
+
+    def __exit__(self, kind, value, traceback) -> None:
+        try:
+            if kind is None:
+                self.wait()
+            else:  # the run's own error goes on; the last checkpoint still lands if it can
+                with contextlib.suppress(Exception):
+                    self.wait()
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True)
+                self._pool = None
 
 
 def read_checkpoint(path: str | os.PathLike, environment: dict | None = None) -> dict:

@@ -116,6 +116,11 @@ class Line(ScoredLine):
     direct: np.ndarray
     bounds: tuple[int, ...]
 
+    @cached_property
+    def finite_targets(self) -> np.ndarray:
+        """(T, m) the targets with 0 for NaN (steps without a target, which a fold skips): made once per line."""
+        return np.nan_to_num(self.targets)
+
 
 def line_of(spec: LSTMSpec, parts: Sequence[SequencePair]) -> Line:
     """Join sequences that continue each other into one :class:`Line` for ``spec``."""
@@ -202,7 +207,7 @@ class ForwardPasses:
             r, qtd = stats.square_factor()
             history = line.sources[max(0, start - spec.readout_lags + 1) : start] if spec.readout_lags > 1 else None
             state = self.ops.fold_readout(spec, self.weights, line.sources[start:stop],
-                                          np.nan_to_num(line.targets[start:stop]), r, qtd, rows[start:stop], bias,
+                                          line.finite_targets[start:stop], r, qtd, rows[start:stop], bias,
                                           history, state, stats.rss)
             stats.set_factor(r, qtd, int(rows[start:stop].sum()))
             return None, state

@@ -66,23 +66,30 @@ class HistoryWriter:
 
     The first row of a fresh run (generation 1) starts the file anew; a resumed run first rewrites it with the rows
     of its checkpoint (:meth:`resumed`, called by :meth:`evolino.trainer.Evolino.fit`), dropping rows that the
-    interrupted run wrote after that checkpoint. Lines are flushed to the operating system one by one, so a reader
-    sees whole lines; the file is rewritten whole and atomically by :func:`write_run` at the end.
+    interrupted run wrote after that checkpoint. The file stays open for the run (an open and a close a generation
+    were 3% of a default MSO2 run) and each line is flushed to the operating system as it is written, so a reader
+    sees whole lines; :meth:`close` ends it, and :func:`write_run` rewrites it whole, atomically, at the end.
     """
 
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = Path(path)
-        self._started = False
+        self._handle = None
 
     def resumed(self, history: list[dict]) -> None:
+        self.close()
         write_history(self.path, history)
-        self._started = True
+        self._handle = open(self.path, "a", newline="")  # noqa: SIM115  (open for the run; closed by close())
 
     def __call__(self, row: dict) -> None:
-        if not self._started:
+        if self._handle is None:
             self.resumed([])
-        with open(self.path, "a", newline="") as handle:
-            handle.write(_history_lines([row], header=False))
+        self._handle.write(_history_lines([row], header=False))
+        self._handle.flush()
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
 
 
 def write_run(folder: str | os.PathLike, result: FitResult, extra: dict | None = None,

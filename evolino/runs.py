@@ -54,11 +54,18 @@ class FinishedRun:
 
 @dataclass(frozen=True)
 class _Training:
-    """The estimator of a run and how to carry it out: progress display and :class:`evolino.trainer.RunControls`."""
+    """The estimator of a run and how to carry it out: progress display, history.csv's writer and
+    :class:`evolino.trainer.RunControls`."""
 
     estimator: object
     progress: object
+    history: object
     controls: object
+
+    def close(self) -> None:
+        """End the progress display and close history.csv (both idempotent)."""
+        self.progress.close()
+        self.history.close()
 
 
 def start_run(config, *, overwrite: bool = False, quiet: bool = False, callbacks: tuple = (),
@@ -100,7 +107,7 @@ def start_run(config, *, overwrite: bool = False, quiet: bool = False, callbacks
             _write_config(out / "config.toml", config)
         return _train(config, out, False, training, task)
     except BaseException:
-        training.progress.close()
+        training.close()
         if not _trained_anything(out):
             remove_new_run(out, created)
         raise
@@ -154,7 +161,7 @@ def resume_run(folder: str | Path, *, generations: int | None = None, plots: boo
                 remove_temporaries(part)
             _write_config(out / "config.toml", config)
     except BaseException:
-        training.progress.close()
+        training.close()
         raise
     return _train(config, out, True, training, task)
 
@@ -168,7 +175,8 @@ def _training(config, out: Path, quiet: bool, task, callbacks: tuple = (), handl
     from evolino.trainer import Evolino, RunControls
 
     progress = make_progress(config.stop.generations, quiet=quiet, every=config.output.progress_every)
-    controls = RunControls(callbacks=(HistoryWriter(Path(out) / "history.csv"), progress, *callbacks),
+    history = HistoryWriter(Path(out) / "history.csv")
+    controls = RunControls(callbacks=(history, progress, *callbacks),
                            checkpoint_dir=out, checkpoint_every=config.output.checkpoint_every,
                            keep_checkpoints=config.output.keep_checkpoints, handle_sigint=handle_sigint)
     estimator = Evolino(**estimator_params(config))
@@ -181,7 +189,7 @@ def _training(config, out: Path, quiet: bool, task, callbacks: tuple = (), handl
     except BaseException:
         progress.close()
         raise
-    return _Training(estimator, progress, controls)
+    return _Training(estimator, progress, history, controls)
 
 
 def _train(config, out: Path, resume: bool, training: _Training, task) -> FinishedRun:
@@ -192,7 +200,7 @@ def _train(config, out: Path, resume: bool, training: _Training, task) -> Finish
         try:
             result = training.estimator.fit(task, resume=resume, **vars(training.controls)).result_
         finally:
-            training.progress.close()
+            training.close()
         write_run(out, result, extra=_result_extra(config), task=task)
         if config.output.plots:
             write_report(out, task)

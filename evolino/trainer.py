@@ -19,16 +19,16 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from evolino.backends import make_evaluator
-from evolino.baselines.trivial import choose_ar_order, trivial_baselines
+from evolino.baselines.trivial import choose_ar_orders, trivial_baselines
 from evolino.blas import single_threaded_blas
 from evolino.checkpoint import (
     CheckpointError,
+    CheckpointWriter,
     checkpoint_environment,
     checkpoint_files,
     load_latest,
     note,
     task_digest,
-    write_checkpoint,
 )
 from evolino.evaluation import FinalRidge, final_ridge, readout_outcome, test_error
 from evolino.fitness import EvolinoProblem, validation_scores
@@ -216,8 +216,8 @@ def resolve_protocol(task: Task, ridge: float | str | None, readout_lags: int | 
     ridge = ("auto" if choose else 0.0) if ridge is None else ridge
     lags = ("auto" if choose else 0) if readout_lags is None else readout_lags
     if lags == "auto":  # generative tasks: enough lags for the best one-step and the best free-running model
-        lags = 0 if not task.validation else max(choose_ar_order(task), choose_ar_order(task, free_run=True)) \
-            if task.generative else choose_ar_order(task)
+        lags = 0 if task.generative and not task.validation else \
+            max(choose_ar_orders(task, (False, True) if task.generative else (False,)))
     if isinstance(lags, bool) or not isinstance(lags, (int, np.integer)) or lags < 0:
         raise ValueError(f'readout_lags must be an integer >= 0, "auto" or None, got {lags!r}')
     notes = []
@@ -505,8 +505,8 @@ class Evolino(FittedNetworkMixin, ParamsMixin):
             top.update(opt.best_genome[None], np.array([opt.best_error]))
         return opt, list(state["history"]), float(state["elapsed_seconds"]), top
 
-    def _save_checkpoint(self, run: RunControls, opt, history: list[dict], elapsed: float, digest: str,
-                         top: TopGenomes, environment: dict) -> None:
+    def _save_checkpoint(self, writer: CheckpointWriter, run: RunControls, opt, history: list[dict], elapsed: float,
+                         digest: str, top: TopGenomes, environment: dict) -> None:
         state = {
             "optimizer": opt,  # pickled with its library internals and Generator (CMA-ES: compact, see cmaes.py)
             "history": history,
@@ -521,8 +521,8 @@ class Evolino(FittedNetworkMixin, ParamsMixin):
             "top_genomes": top.genomes,
             "top_errors": top.errors,
         }
-        write_checkpoint(run.checkpoint_dir, state, opt.generation, keep=int(run.keep_checkpoints),
-                         environment=environment)
+        writer.write(run.checkpoint_dir, state, opt.generation, keep=int(run.keep_checkpoints),
+                     environment=environment)
 
     def fit(self, task: Task, *, resume: bool = False, callbacks: Sequence[Callable[[dict], None]] = (),
             checkpoint_dir: str | os.PathLike | None = None, checkpoint_every: int = 0, keep_checkpoints: int = 2,
@@ -560,31 +560,34 @@ class Evolino(FittedNetworkMixin, ParamsMixin):
         start = time.perf_counter() - elapsed
         saved_generation = opt.generation if loaded else -1
         every = int(run.checkpoint_every)
-        with make_evaluator(self.backend, problem, **(self.backend_options or {})) as evaluator, \
-                _graceful_interrupt(run.handle_sigint) as interrupted, single_threaded_blas():
-            while True:
-                stop_reason = self._should_stop(opt, time.perf_counter() - start)
-                if not stop_reason and interrupted():
-                    stop_reason = "interrupted"
-                if stop_reason:
-                    break
-                genomes = opt.ask()
-                errors = evaluator.evaluate(genomes)
-                opt.tell(genomes, errors)
-                top.update(genomes, errors)
-                row = _history_row(opt.generation, opt, errors, time.perf_counter() - start)
-                history.append(row)
-                for callback in run.callbacks:
-                    callback(row)
-                if run.checkpoint_dir is not None and every and opt.generation % every == 0:
-                    self._save_checkpoint(run, opt, history, time.perf_counter() - start, digest, top, environment)
-                    saved_generation = opt.generation
-        if run.checkpoint_dir is not None and opt.generation != saved_generation:
-            self._save_checkpoint(run, opt, history, time.perf_counter() - start, digest, top, environment)
-        self.optimizer_ = opt
-        self.top_genomes_, self.top_errors_ = top.genomes.copy(), top.errors.copy()
-        with single_threaded_blas():
-            self._finish(task, problem, opt, history, start, stop_reason)
+        with CheckpointWriter() as writer:  # the last file lands while the run finishes
+            with make_evaluator(self.backend, problem, **(self.backend_options or {})) as evaluator, \
+                    _graceful_interrupt(run.handle_sigint) as interrupted, single_threaded_blas():
+                while True:
+                    stop_reason = self._should_stop(opt, time.perf_counter() - start)
+                    if not stop_reason and interrupted():
+                        stop_reason = "interrupted"
+                    if stop_reason:
+                        break
+                    genomes = opt.ask()
+                    errors = evaluator.evaluate(genomes)
+                    opt.tell(genomes, errors)
+                    top.update(genomes, errors)
+                    row = _history_row(opt.generation, opt, errors, time.perf_counter() - start)
+                    history.append(row)
+                    for callback in run.callbacks:
+                        callback(row)
+                    if run.checkpoint_dir is not None and every and opt.generation % every == 0:
+                        self._save_checkpoint(writer, run, opt, history, time.perf_counter() - start, digest, top,
+                                              environment)
+                        saved_generation = opt.generation
+            if run.checkpoint_dir is not None and opt.generation != saved_generation:
+                self._save_checkpoint(writer, run, opt, history, time.perf_counter() - start, digest, top,
+                                      environment)
+            self.optimizer_ = opt
+            self.top_genomes_, self.top_errors_ = top.genomes.copy(), top.errors.copy()
+            with single_threaded_blas():
+                self._finish(task, problem, opt, history, start, stop_reason)
         return self
 
     def _should_stop(self, opt, elapsed: float) -> str:

@@ -12,7 +12,14 @@ import time
 import numpy as np
 import pytest
 
-from evolino.checkpoint import CheckpointError, checkpoint_files, load_latest, read_checkpoint, write_checkpoint
+from evolino.checkpoint import (
+    CheckpointError,
+    CheckpointWriter,
+    checkpoint_files,
+    load_latest,
+    read_checkpoint,
+    write_checkpoint,
+)
 from evolino.cli import main
 
 TINY = """seed = 3
@@ -162,6 +169,35 @@ def test_writer_keeps_only_the_newest_and_leaves_no_temporary_files(tmp_path):
     names = sorted(os.listdir(tmp_path / "checkpoints"))
     assert names == ["gen-000004.ckpt", "gen-000005.ckpt"]
     assert read_checkpoint(tmp_path / "checkpoints" / "gen-000005.ckpt")["generation"] == 5
+
+
+def test_background_writer_writes_the_state_as_it_was_and_raises_its_failures(tmp_path, monkeypatch):
+    state = {"generation": 1, "history": [1.0]}
+    with CheckpointWriter() as writer:
+        writer.write(tmp_path / "a", state, 1, keep=2)
+        state["history"].append(2.0)  # changed after the write: the file keeps the state of the call
+        write_checkpoint(tmp_path / "b", {"generation": 1, "history": [1.0]}, 1, keep=2)
+        for generation in (2, 3):
+            writer.write(tmp_path / "a", {"generation": generation}, generation, keep=2)
+    # leaving the block waited for the last file; the same bytes as the writer in the caller's thread
+    assert (tmp_path / "a/checkpoints/gen-000001.ckpt").exists() is False  # keep=2: the oldest went, in order
+    assert sorted(os.listdir(tmp_path / "a/checkpoints")) == ["gen-000002.ckpt", "gen-000003.ckpt"]
+    writer = CheckpointWriter()
+    writer.write(tmp_path / "c", {"generation": 1, "history": [1.0]}, 1, keep=2)
+    assert writer.wait() == tmp_path / "c/checkpoints/gen-000001.ckpt"
+    assert (tmp_path / "c/checkpoints/gen-000001.ckpt").read_bytes() == \
+        (tmp_path / "b/checkpoints/gen-000001.ckpt").read_bytes()
+
+    def full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("evolino.checkpoint.atomic_file", full)
+    writer.write(tmp_path / "c", {"generation": 2}, 2, keep=2)  # fails on the writer's thread ...
+    with pytest.raises(OSError, match="No space left"):
+        writer.write(tmp_path / "c", {"generation": 3}, 3, keep=2)  # ... and is raised by the next call
+    with pytest.raises(OSError, match="No space left"), writer:
+        writer.write(tmp_path / "c", {"generation": 4}, 4, keep=2)  # or by leaving the block
+    assert sorted(os.listdir(tmp_path / "c/checkpoints")) == ["gen-000001.ckpt"]
 
 
 def test_resume_refuses_a_checkpoint_of_a_different_search(tiny_config, tmp_path, capsys):

@@ -489,6 +489,13 @@ def test_block_layout_round_trips_and_pads_with_zeros():
     np.testing.assert_array_equal(packed[1, :, :, 3], 0.0)
     np.testing.assert_array_equal(packed[1, :, :, 2], values[6])
     np.testing.assert_array_equal(blocks.from_blocks(packed, 7), values)
+    for n in (4, 8, 5):  # whole blocks (one copy) and a padded last block, against a loop over genomes
+        expected = np.zeros((-(-n // 4), 3, 2, 4))
+        for genome in range(n):
+            expected[genome // 4, :, :, genome % 4] = values[genome % 7] + genome
+        packed = blocks.to_blocks(np.stack([values[g % 7] + g for g in range(n)]), 4)
+        assert packed.flags.c_contiguous
+        np.testing.assert_array_equal(packed, expected)
     spec = LSTMSpec(n_inputs=2, cells=3, forget_gate=False)
     weights = blocks.block_weights(unpack(spec, np.ones((5, spec.dimension))), 4)
     assert weights.n == 5 and weights.blocks == 2 and weights.lanes == 4 and not weights.forget_gate

@@ -89,9 +89,13 @@ def test_history_csv_grows_line_by_line_during_the_run(tmp_path, monkeypatch):
         def close(self):
             pass
 
+    from evolino.reporting import HistoryWriter
+
+    closed, close = [], HistoryWriter.close  # the file stays open for the run: it must be closed at its end
+    monkeypatch.setattr(HistoryWriter, "close", lambda self: (close(self), closed.append(self._handle is None)))
     monkeypatch.setattr("evolino.progress.make_progress", lambda *args, **kwargs: Watcher())
     assert main(["run", *TINY, "--generations", "5", "--out", str(out), "--no-plots"]) == 0
-    assert seen == [(g, g, True) for g in range(1, 6)]
+    assert seen == [(g, g, True) for g in range(1, 6)] and closed and all(closed)
     with open(out / "history.csv", newline="") as handle:
         assert [int(row["generation"]) for row in csv.DictReader(handle)] == [1, 2, 3, 4, 5]
 

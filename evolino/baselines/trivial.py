@@ -28,7 +28,7 @@ from evolino.metrics import score
 from evolino.network import LSTMSpec
 from evolino.tasks.base import Task
 
-__all__ = ["BaselineReport", "trivial_baselines", "choose_ar_order", "MAX_ORDER"]
+__all__ = ["BaselineReport", "trivial_baselines", "choose_ar_order", "choose_ar_orders", "MAX_ORDER"]
 
 MAX_ORDER = 30
 
@@ -117,36 +117,38 @@ def _after(mask: np.ndarray, washout: int) -> np.ndarray:
     return mask
 
 
-def _validation_error(task: Task, order: int, free_run: bool) -> float:
-    """linear(order) fitted on train, scored on validation (one step, or the free-run windows of the fitness)."""
+def _validation_errors(task: Task, order: int, modes: tuple[bool, ...]) -> list[float]:
+    """linear(order) fitted on train (once), scored on validation for each mode: one step (False) or the free-run
+    windows of the fitness (True)."""
     model = _Linear(task, order)
-    if task.continued:
-        lines = model.lines([[tr, va] for tr, va in zip(task.train, task.validation, strict=True)])
-        stops = [tr.steps for tr in task.train]
-        weights = model.fit(lines, stops, task.washout)
-        pieces = []
-        bound = task.divergence_bound
-        for line, stop in zip(lines, stops, strict=True):
-            available = line.steps - stop
-            if not free_run:
-                pieces.append((line.targets[stop:], model.predict(line, weights, stop, line.steps),
-                               line.scored[stop:]))
-                continue
-            horizon = task.free_run_length(available)
-            for offset in task.validation_starts(available):
-                start = stop + offset
-                inside = min(horizon, line.steps - start)
-                outputs = model.free_run(line, weights, start, inside if task.n_inputs else horizon)
-                if not (np.abs(outputs[inside:]) <= bound).all():
-                    return float("inf")
-                pieces.append((line.targets[start : start + inside], outputs[:inside],
-                               line.scored[start : start + inside]))
-        return _pooled(task, pieces)
-    lines = model.lines([[p] for p in task.train])
-    weights = model.fit(lines, [line.steps for line in lines], task.washout)
+    if not task.continued:
+        lines = model.lines([[p] for p in task.train])
+        weights = model.fit(lines, [line.steps for line in lines], task.washout)
+        pieces = [(line.targets, model.predict(line, weights, 0, line.steps), _after(line.scored, task.washout))
+                  for line in model.lines([[p] for p in task.validation])]
+        return [_pooled(task, pieces)] * len(modes)
+    lines = model.lines([[tr, va] for tr, va in zip(task.train, task.validation, strict=True)])
+    stops = [tr.steps for tr in task.train]
+    weights = model.fit(lines, stops, task.washout)
+    return [_continued_error(task, model, lines, stops, weights, free_run) for free_run in modes]
+
+
+def _continued_error(task: Task, model: _Linear, lines, stops, weights: np.ndarray, free_run: bool) -> float:
     pieces = []
-    for line in model.lines([[p] for p in task.validation]):
-        pieces.append((line.targets, model.predict(line, weights, 0, line.steps), _after(line.scored, task.washout)))
+    bound = task.divergence_bound
+    for line, stop in zip(lines, stops, strict=True):
+        available = line.steps - stop
+        if not free_run:
+            pieces.append((line.targets[stop:], model.predict(line, weights, stop, line.steps), line.scored[stop:]))
+            continue
+        horizon = task.free_run_length(available)
+        for offset in task.validation_starts(available):
+            start = stop + offset
+            inside = min(horizon, line.steps - start)
+            outputs = model.free_run(line, weights, start, inside if task.n_inputs else horizon)
+            if not (np.abs(outputs[inside:]) <= bound).all():
+                return float("inf")
+            pieces.append((line.targets[start : start + inside], outputs[:inside], line.scored[start : start + inside]))
     return _pooled(task, pieces)
 
 
@@ -155,13 +157,19 @@ def _max_order(task: Task, max_order: int) -> int:
     return int(max(1, min(max_order, shortest // 5)))
 
 
+def choose_ar_orders(task: Task, modes: tuple[bool, ...] = (False,), max_order: int = MAX_ORDER) -> list[int]:
+    """For each mode (False: one step, True: free run), the order p of linear(p) with the best validation error (1
+    without validation data; smallest on ties); each order is fitted once for all modes."""
+    if not task.validation:
+        return [1] * len(modes)
+    errors = np.array([_validation_errors(task, p, modes) for p in range(1, _max_order(task, max_order) + 1)])
+    errors = np.where(np.isfinite(errors), errors, np.inf)
+    return [int(order) + 1 for order in np.argmin(errors, axis=0)]
+
+
 def choose_ar_order(task: Task, free_run: bool = False, max_order: int = MAX_ORDER) -> int:
     """The order p of linear(p) with the best validation error (1 without validation data; smallest on ties)."""
-    if not task.validation:
-        return 1
-    errors = [_validation_error(task, p, free_run) for p in range(1, _max_order(task, max_order) + 1)]
-    errors = [e if np.isfinite(e) else np.inf for e in errors]
-    return int(np.argmin(errors)) + 1
+    return choose_ar_orders(task, (free_run,), max_order)[0]
 
 
 def _test_pieces(task: Task, model: _Linear):
@@ -185,8 +193,8 @@ def trivial_baselines(task: Task, max_order: int = MAX_ORDER) -> BaselineReport:
     modes = ("free_run", "one_step") if task.generative else ("one_step",)
     name = "ar" if forecasting else "linear"
     report.errors[name] = {}
-    for mode in modes:
-        order = choose_ar_order(task, mode == "free_run", max_order)
+    orders = choose_ar_orders(task, tuple(mode == "free_run" for mode in modes), max_order)
+    for mode, order in zip(modes, orders, strict=True):
         model = _Linear(task, order)
         fit_lines, stops, tests = _test_pieces(task, model)
         weights = model.fit(fit_lines, stops, task.washout)

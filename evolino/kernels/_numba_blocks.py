@@ -44,7 +44,7 @@ from evolino.kernels._tanh import fast_tanh_lanes
 # numba's cache of a kernel is invalidated when this file changes, not when the files it inlines do: these
 # fingerprints of _tanh.py and _simd.py (tests/test_kernels.py checks them) make every change there a change here.
 TANH_FINGERPRINT = "9282c69f998a2d8a"
-SIMD_FINGERPRINT = "be669d26b10ba916"
+SIMD_FINGERPRINT = "147e329131316a1a"
 TINY_SQUARES = 1e-280  # below this, a sum of two squares may have lost digits to underflow (as _numba_lstm)
 FOLD_BLOCK = 16  # readout rows folded together (as _numba_lstm)
 

@@ -34,6 +34,7 @@ literal)::
 from __future__ import annotations
 
 import operator
+from functools import cache
 
 from llvmlite import ir
 from numba import types
@@ -76,7 +77,12 @@ class LanesType(types.Type):
 
 @typeof_impl.register(Lanes)
 def _typeof_lanes(value, context):
-    return LanesType(value.count)
+    return _lanes_type(value.count)
+
+
+@cache
+def _lanes_type(count: int) -> LanesType:
+    return LanesType(count)  # numba's interning of a new type instance costs microseconds on every call
 
 
 register_model(LanesType)(models.OpaqueModel)

@@ -79,9 +79,12 @@ def to_blocks(values: np.ndarray, lanes: int) -> np.ndarray:
     """(n, ...) per genome -> (ceil(n / lanes), ..., lanes), C-contiguous, zeros in the lanes after the n-th."""
     n, rest = values.shape[0], values.shape[1:]
     blocks = -(-n // lanes)
-    out = np.zeros((blocks, int(np.prod(rest)), lanes))
-    full = n // lanes
     flat = values.reshape(n, -1)
+    if n == blocks * lanes:  # no padding lanes: one copy
+        return np.ascontiguousarray(flat.reshape(blocks, lanes, flat.shape[1]).transpose(0, 2, 1)).reshape(
+            blocks, *rest, lanes)
+    out = np.zeros((blocks, flat.shape[1], lanes))
+    full = n // lanes
     out[:full] = flat[: full * lanes].reshape(full, lanes, flat.shape[1]).transpose(0, 2, 1)
     if full < blocks:
         out[full, :, : n - full * lanes] = flat[full * lanes :].T

@@ -159,14 +159,15 @@ class SepCMAES(Optimizer):
         if injected:  # TPA: the pair along the mean shift, at a random sample's length, mirrored
             injected[0] *= self._rescaling_factor(injected[0]) / self.sigma
             injected[1] *= (np.sum(injected[0] ** 2) / np.sum(injected[1] ** 2)) ** 0.5
-        z = self.rng.standard_normal((self.popsize - len(injected), self.dimension))
+        # x = m + σ (s ⊙ z), written into one array: the same draws, products and sums as pycma's, without its copies
+        asked = np.empty((self.popsize, self.dimension))
+        z = asked[len(injected):]
+        self.rng.standard_normal(out=z)  # the stream of standard_normal((popsize - len(injected), d))
         if self.sampler_std is not None:
             z *= self.sampler_std
-        # x = m + σ (s ⊙ z), written into one array: the same products and sums as pycma's, without its copies
-        asked = np.empty((self.popsize, self.dimension))
         if injected:
             asked[: len(injected)] = injected
-        np.multiply(self.scaling, z, out=asked[len(injected):])
+        np.multiply(self.scaling, z, out=z)
         np.multiply(self.sigma, asked, out=asked)
         np.add(self.mean, asked, out=asked)
         self._asked = asked
