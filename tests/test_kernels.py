@@ -372,6 +372,19 @@ def test_blocks_are_bit_identical_to_the_genome_per_iteration_kernel(variant, la
             np.testing.assert_array_equal(a, b)
 
 
+def test_a_thread_limit_set_before_numba_is_loaded_holds():
+    """benchmarks/jax_peer.py and Ray's actors set the limit first thing in a fresh process, before any kernel ran."""
+    import os
+    import subprocess
+    import sys
+
+    probe = ("from evolino.kernels import limit_compiled_threads; limit_compiled_threads(1); "
+             "import evolino, numba; evolino.evaluate_genomes; print(numba.get_num_threads())")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+                          env={**os.environ, "NUMBA_NUM_THREADS": "2"})
+    assert done.stdout.strip() == "1"
+
+
 def test_blocks_do_not_depend_on_threads_lanes_or_batch(monkeypatch):
     """A genome's fitness is the same bit for bit on 1 and 2 threads, in blocks of any width, in any batch (alone, in
     a subset, permuted) and in Ray-like sub-batches; and equal to the genome-per-iteration kernel's."""

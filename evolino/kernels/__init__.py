@@ -72,8 +72,9 @@ def default_kernel() -> str:
 
 def limit_compiled_threads(threads: int) -> None:
     """Run the compiled kernel on at most ``threads`` threads (numba's setting is per calling thread, so set it on the
-    thread that evaluates); nothing to do while numba is not loaded."""
-    if "numba" in sys.modules:
+    thread that evaluates). numba is loaded here when it is installed: a limit that waited for numba to be loaded
+    would be lost when the kernel loads it later (benchmarks/jax_peer.py once timed two threads as "one core" so)."""
+    if "numba" in sys.modules or compiled_available():
         import numba
 
         numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
