@@ -10,6 +10,7 @@ import argparse
 import contextlib
 import io
 import json
+import shlex
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,13 +24,14 @@ RUNS = ROOT / "runs"
 
 def command_line(args: argparse.Namespace, positional: tuple[str, ...] = (), skip: tuple[str, ...] = ()) -> str:
     """The command that repeats this run: the script, the ``positional`` arguments, then every other option as
-    parsed (lists space-separated, a true flag alone, paths relative to the repository; options left unset (None)
-    or false flags are left out, so the command parses again and writes the same file)."""
+    parsed (lists space-separated, quoted for a shell where needed, a true flag alone, paths relative to the
+    repository; options left unset (None) or false flags are left out, so the command parses again and writes the
+    same file)."""
 
     def one(value) -> str:
         if isinstance(value, Path) and value.resolve().is_relative_to(ROOT):
-            return str(value.resolve().relative_to(ROOT))
-        return str(value)
+            value = value.resolve().relative_to(ROOT)
+        return shlex.quote(str(value))  # a value with spaces (real_series.py's --variants) stays one argument
 
     def text(value) -> str:
         return " ".join(map(one, value)) if isinstance(value, list) else one(value)

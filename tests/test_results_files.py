@@ -3,6 +3,7 @@ README and docs/reproducing.md are the ones in those files."""
 
 import importlib.util
 import json
+import shlex
 import subprocess
 from datetime import datetime
 from pathlib import Path
@@ -149,9 +150,16 @@ def test_the_recorded_command_parses_again():
     parser.add_argument("--fast", action="store_true")
     parser.add_argument("--slow", action="store_true")
     parser.add_argument("--out", type=Path, default=ROOT / "experiments" / "results" / "x.json")
+    parser.add_argument("--variants", nargs="*", default=None)
     args = parser.parse_args(["lags", "--fast"])
     command = module.command_line(args, positional=("mode",))
     assert command.endswith("lags --seeds 0 1 --fast --out experiments/results/x.json")
     again = parser.parse_args(command.split()[2:])
+    assert (ROOT / again.out).resolve() == args.out.resolve()
+    assert {**vars(again), "out": None} == {**vars(args), "out": None}
+    args = parser.parse_args(["lags", "--variants", "no lags=--lags 0", "ridge"])  # a value with spaces
+    command = module.command_line(args, positional=("mode",))
+    assert "--variants 'no lags=--lags 0' ridge" in command
+    again = parser.parse_args(shlex.split(command)[2:])
     assert (ROOT / again.out).resolve() == args.out.resolve()
     assert {**vars(again), "out": None} == {**vars(args), "out": None}
