@@ -2,6 +2,7 @@
 committed results files.
 
     python experiments/reproduce.py --list              # the rows, their committed command and --quick version
+    python experiments/reproduce.py --freshness         # which committed results HEAD's code would make
     python experiments/reproduce.py --quick             # a short version of the cheap rows (about 5 minutes)
     python experiments/reproduce.py --rows mso-table    # one group of rows at its committed settings
     python experiments/reproduce.py                     # every row at its committed settings (many hours)
@@ -420,6 +421,61 @@ def print_table(rows: list[dict]) -> None:
         print("  ".join(str(r[k]).ljust(widths[k]) for k in keys))
 
 
+# ------------------------------------------------------------------------------------------------ freshness
+
+# What a results file's numbers depend on besides the script that made it: the package, its pinned dependencies and
+# the helpers every experiment imports. Docs, tests and the other scripts do not change a file's numbers.
+CODE = ("evolino", "pyproject.toml", "experiments/provenance.py", "experiments/sweeps.py")
+
+
+def _git(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, text=True)
+
+
+def code_changed_since(commit: str, script: str | None) -> list[str] | None:
+    """The files among :data:`CODE` and ``script`` that differ between ``commit`` and HEAD (None when this clone does
+    not have the commit)."""
+    paths = [*CODE, *([script] if script else [])]
+    done = _git("diff", "--name-only", commit, "HEAD", "--", *paths)
+    return done.stdout.split() if done.returncode == 0 else None
+
+
+def freshness_row(meta: dict) -> dict:
+    """A results file's provenance (its "meta") -> the commit and CPU that made it, and whether HEAD's code would
+    make it ("fresh": no file it depends on changed since its commit, and it was not made with uncommitted changes to
+    one), with why not."""
+    machine = meta.get("machine", {})
+    commit, command = meta.get("commit"), meta.get("command") or ""
+    script = next((word for word in command.split() if word.endswith(".py")), None)
+    changed = code_changed_since(commit, script) if commit else None
+    dirty = [f for f in meta.get("changed_files", []) if f == script or f.startswith(CODE)] if meta.get("dirty") else []
+    since = _git("rev-list", "--count", f"{commit}..HEAD").stdout.strip() if commit else ""
+    fresh = changed == [] and not dirty
+    return {"commit": (commit or "?")[:8], "commits_since": int(since) if since.isdigit() else None,
+            "cpu": f"{machine.get('processor', '?')} ({machine.get('simd', '?')})",
+            "date": (meta.get("date") or "?")[:10], "fresh": fresh,
+            "why": "" if fresh else "commit unknown here" if changed is None else
+            f"made with uncommitted changes to {', '.join(dirty)}" if dirty else
+            f"{len(changed)} code file(s) changed since, e.g. {', '.join(changed[:3])}"}
+
+
+def freshness(folders: tuple[Path, ...] = (RESULTS, ROOT / "benchmarks" / "results")) -> list[dict]:
+    """:func:`freshness_row` of every committed results file, with its path."""
+    return [{"file": str(path.relative_to(ROOT)), **freshness_row(json.loads(path.read_text()).get("meta", {}))}
+            for path in sorted(p for folder in folders for p in folder.glob("*.json"))]
+
+
+def print_freshness(rows: list[dict]) -> None:
+    print("| results file | made at | commits since | CPU | date | made by HEAD's code |")
+    print("|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['file']} | {r['commit']} | {r['commits_since']} | {r['cpu']} | {r['date']} | "
+              f"{'yes' if r['fresh'] else 'no: ' + r['why']} |")
+    stale = [r for r in rows if not r["fresh"]]
+    print(f"\n{len(rows) - len(stale)} of {len(rows)} results files were made by the code at HEAD"
+          + ("; to remake the others, their commands: python experiments/reproduce.py --list" if stale else ""))
+
+
 def list_registry(quick: bool) -> None:
     for entry in REGISTRY:
         print(f"{entry.name}  (experiments/results/{entry.results}.json; {entry.agreement})")
@@ -438,6 +494,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="the short versions (about 5 minutes on 2 cores)")
     parser.add_argument("--rows", nargs="+", metavar="NAME", default=None, help="only these entries (see --list)")
     parser.add_argument("--list", action="store_true", help="list the entries and their commands, and stop")
+    parser.add_argument("--freshness", action="store_true", help="say which committed results files HEAD's code "
+                        "would make (none of the code they depend on changed since their commit), and stop; exit 1 "
+                        "when one would not")
     parser.add_argument("--scratch", type=Path, default=None, help="where the reruns write (default: a temporary "
                         "folder)")
     add_output_arguments(parser, DEFAULT_OUT, "only levin-search, its script in its own smoke mode (the numbers are "
@@ -452,6 +511,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.list:
         list_registry(args.quick)
         return 0
+    if args.freshness:
+        rows = freshness()
+        print_freshness(rows)
+        return 0 if all(r["fresh"] for r in rows) else 1
     names = {e.name for e in REGISTRY}
     unknown = set(args.rows or ()) - names
     if unknown:

@@ -148,3 +148,30 @@ def test_every_reproduce_command_is_accepted_by_its_script(monkeypatch):
             monkeypatch.setattr(sys, "argv", [str(ROOT / command[0]), *command[1:]])
             with pytest.raises(_Parsed):
                 runpy.run_path(str(ROOT / command[0]), run_name="__main__")
+
+
+def _has_commit(commit: str) -> bool:
+    return subprocess.run(["git", "-C", str(ROOT), "cat-file", "-e", f"{commit}^{{commit}}"],
+                          capture_output=True).returncode == 0
+
+
+def test_freshness_tells_results_of_heads_code_from_older_ones():
+    """A file made at HEAD is fresh; one made before a change to the package, or with uncommitted changes to the
+    package, is not, and says why."""
+    old = "8857742"  # the kernel issue's base: the package has changed since
+    if not _has_commit(old):
+        pytest.skip("a shallow clone: the older commit is not here")
+    head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True,
+                          check=True).stdout.strip()
+    command = "python experiments/mso.py table --seeds 0"
+    rows = {name: reproduce.freshness_row(meta) for name, meta in (
+        ("head", {"commit": head, "command": command}),
+        ("old", {"commit": old, "command": command}),
+        ("dirty", {"commit": head, "command": command, "dirty": True,
+                   "changed_files": ["docs/x.md", "evolino/readout.py"]}),
+        ("dirty_docs", {"commit": head, "command": command, "dirty": True, "changed_files": ["docs/x.md"]}))}
+    assert rows["head"]["fresh"] and rows["dirty_docs"]["fresh"] and rows["head"]["commits_since"] == 0
+    assert not rows["old"]["fresh"] and "code file(s) changed since" in rows["old"]["why"]
+    assert not rows["dirty"]["fresh"] and "evolino/readout.py" in rows["dirty"]["why"]
+    listed = reproduce.freshness()
+    assert {r["file"] for r in listed} >= {"experiments/results/mso_table.json", "benchmarks/results/jax_peer.json"}
