@@ -30,6 +30,7 @@ provenance; the exit status is 1 when a row differs beyond its stated agreement.
 from __future__ import annotations
 
 import argparse
+import ast
 import importlib.util
 import json
 import os
@@ -432,18 +433,46 @@ def _git(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, text=True)
 
 
+def without_docstrings(source: str) -> str:
+    """A Python source's syntax tree without its docstrings (comments are not in the tree), as text: equal for two
+    versions of a file that differ only in what they say about the code."""
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and body and \
+                isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) and \
+                isinstance(body[0].value.value, str):
+            node.body = body[1:] or [ast.Pass()]
+    return ast.dump(tree)
+
+
+def _only_words_changed(commit: str, path: str) -> bool:
+    """Whether Python file ``path`` differs between ``commit`` and HEAD in comments and docstrings only."""
+    if not path.endswith(".py"):
+        return False
+    old, new = _git("show", f"{commit}:{path}"), _git("show", f"HEAD:{path}")
+    if old.returncode or new.returncode:  # added or removed
+        return False
+    try:
+        return without_docstrings(old.stdout) == without_docstrings(new.stdout)
+    except SyntaxError:
+        return False
+
+
 def code_changed_since(commit: str, script: str | None) -> list[str] | None:
-    """The files among :data:`CODE` and ``script`` that differ between ``commit`` and HEAD (None when this clone does
-    not have the commit)."""
+    """The files among :data:`CODE` and ``script`` whose code differs between ``commit`` and HEAD, changes to comments
+    and docstrings aside (None when this clone does not have the commit)."""
     paths = [*CODE, *([script] if script else [])]
     done = _git("diff", "--name-only", commit, "HEAD", "--", *paths)
-    return done.stdout.split() if done.returncode == 0 else None
+    if done.returncode:
+        return None
+    return [path for path in done.stdout.split() if not _only_words_changed(commit, path)]
 
 
 def freshness_row(meta: dict) -> dict:
     """A results file's provenance (its "meta") -> the commit and CPU that made it, and whether HEAD's code would
-    make it ("fresh": no file it depends on changed since its commit, and it was not made with uncommitted changes to
-    one), with why not."""
+    make it ("fresh": the code of no file it depends on changed since its commit, and it was not made with
+    uncommitted changes to one), with why not."""
     machine = meta.get("machine", {})
     commit, command = meta.get("commit"), meta.get("command") or ""
     script = next((word for word in command.split() if word.endswith(".py")), None)

@@ -175,3 +175,16 @@ def test_freshness_tells_results_of_heads_code_from_older_ones():
     assert not rows["dirty"]["fresh"] and "evolino/readout.py" in rows["dirty"]["why"]
     listed = reproduce.freshness()
     assert {r["file"] for r in listed} >= {"experiments/results/mso_table.json", "benchmarks/results/jax_peer.json"}
+
+
+def test_comments_and_docstrings_are_not_code():
+    code = 'def f(x):\n    """Twice x."""\n    return 2 * x  # doubled\n'
+    reworded = 'def f(x):\n    """Two times x, said otherwise."""\n    # a new comment\n    return 2 * x\n'
+    bare = "def f(x):\n    return 2 * x\n"
+    changed = 'def f(x):\n    """Twice x."""\n    return 2.0 * x\n'
+    assert reproduce.without_docstrings(code) == reproduce.without_docstrings(reworded) == \
+        reproduce.without_docstrings(bare)
+    assert reproduce.without_docstrings(code) != reproduce.without_docstrings(changed)
+    only_doc = 'def f():\n    """Nothing."""\n'
+    assert reproduce.without_docstrings(only_doc) == reproduce.without_docstrings("def f():\n    pass\n")
+    assert reproduce.without_docstrings('x = "a string"\n') != reproduce.without_docstrings('x = "another"\n')
