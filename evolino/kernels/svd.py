@@ -13,8 +13,8 @@ Each matrix is decomposed alone by the same LAPACK routine with the same argumen
 copy), so the result does not depend on the thread count nor on the other matrices, and it is numpy's bit for bit
 when numpy and SciPy load the same LAPACK build (both wheels ship OpenBLAS; tested to rounding, and equal bit for bit
 on the machines measured: docs/kernels.md). It runs inside :func:`evolino.blas.single_threaded_blas` (free within a
-run, which holds it for the whole search), so that LAPACK starts no threads of its own beside the kernel's: called
-without it, OpenBLAS's threads made the fitness of 100 genomes of 40 cells 1.8x slower on one core.
+run, which holds it for the whole search), so that LAPACK starts no threads of its own beside the kernel's, for
+callers outside a run too.
 
 Shapes: stack (n, k, p), finite -> u (n, k, r), s (n, r), vt (n, r, p), r = min(k, p): ``np.linalg.svd(stack,
 full_matrices=False)``.
