@@ -46,6 +46,8 @@ from pathlib import Path
 
 import numpy as np
 
+from evolino.provenance import _git  # git with a timeout: None when git is missing or fails
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "experiments" / "results"
 DEFAULT_OUT = ROOT / "runs" / "reproduce" / "reproduce.json"
@@ -429,10 +431,6 @@ def print_table(rows: list[dict]) -> None:
 CODE = ("evolino", "pyproject.toml", "experiments/provenance.py", "experiments/sweeps.py")
 
 
-def _git(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, text=True)
-
-
 def without_docstrings(source: str) -> str:
     """A Python source's syntax tree without its docstrings (comments are not in the tree), as text: equal for two
     versions of a file that differ only in what they say about the code."""
@@ -450,23 +448,23 @@ def _only_words_changed(commit: str, path: str) -> bool:
     """Whether Python file ``path`` differs between ``commit`` and HEAD in comments and docstrings only."""
     if not path.endswith(".py"):
         return False
-    old, new = _git("show", f"{commit}:{path}"), _git("show", f"HEAD:{path}")
-    if old.returncode or new.returncode:  # added or removed
+    old, new = _git(["show", f"{commit}:{path}"], ROOT), _git(["show", f"HEAD:{path}"], ROOT)
+    if old is None or new is None:  # added or removed
         return False
     try:
-        return without_docstrings(old.stdout) == without_docstrings(new.stdout)
+        return without_docstrings(old) == without_docstrings(new)
     except SyntaxError:
         return False
 
 
 def code_changed_since(commit: str, script: str | None) -> list[str] | None:
     """The files among :data:`CODE` and ``script`` whose code differs between ``commit`` and HEAD, changes to comments
-    and docstrings aside (None when this clone does not have the commit)."""
+    and docstrings aside (None when git, or the commit in this clone, is not there)."""
     paths = [*CODE, *([script] if script else [])]
-    done = _git("diff", "--name-only", commit, "HEAD", "--", *paths)
-    if done.returncode:
+    changed = _git(["diff", "--name-only", commit, "HEAD", "--", *paths], ROOT)
+    if changed is None:
         return None
-    return [path for path in done.stdout.split() if not _only_words_changed(commit, path)]
+    return [path for path in changed.split() if not _only_words_changed(commit, path)]
 
 
 def freshness_row(meta: dict) -> dict:
@@ -478,7 +476,7 @@ def freshness_row(meta: dict) -> dict:
     script = next((word for word in command.split() if word.endswith(".py")), None)
     changed = code_changed_since(commit, script) if commit else None
     dirty = [f for f in meta.get("changed_files", []) if f == script or f.startswith(CODE)] if meta.get("dirty") else []
-    since = _git("rev-list", "--count", f"{commit}..HEAD").stdout.strip() if commit else ""
+    since = (_git(["rev-list", "--count", f"{commit}..HEAD"], ROOT) or "").strip() if commit else ""
     fresh = changed == [] and not dirty
     return {"commit": (commit or "?")[:8], "commits_since": int(since) if since.isdigit() else None,
             "cpu": f"{machine.get('processor', '?')} ({machine.get('simd', '?')})",

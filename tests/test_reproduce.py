@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from evolino.provenance import git_state
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "experiments"))
 
@@ -161,8 +163,7 @@ def test_freshness_tells_results_of_heads_code_from_older_ones():
     old = "8857742"  # the kernel issue's base: the package has changed since
     if not _has_commit(old):
         pytest.skip("a shallow clone: the older commit is not here")
-    head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True,
-                          check=True).stdout.strip()
+    head = git_state(ROOT)["commit"]
     command = "python experiments/mso.py table --seeds 0"
     rows = {name: reproduce.freshness_row(meta) for name, meta in (
         ("head", {"commit": head, "command": command}),
