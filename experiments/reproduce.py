@@ -269,13 +269,13 @@ REGISTRY: tuple[Entry, ...] = (
           _split("experiments/baselines.py --tasks mso2 mso3 --seeds 0 1 2 --reservoirs 4 --generations 300"), None,
           ERRORS),
     Entry("anbncn", "anbncn", (r"^overview \| `anbncn.py` \|",), language,
-          _split("experiments/anbncn.py --cells 4 8 --seeds 0 1 2 3 4 5 6 7 8 9 --bptt-seeds 0 1 2 "
-                 "--generations 500 --max-n 1000"),
+          _split("experiments/anbncn.py --language anbncn --cells 4 8 --seeds 0 1 2 3 4 5 6 7 8 9 --bptt-seeds 0 "
+                 "1 2 --generations 500 --optimizer cma --max-n 1000"),
           _split("experiments/anbncn.py --cells 8 --seeds 0 --bptt-seeds --generations 500 --max-n 1000"),
           RANGE, RANGE, "quick: 8 cells, seed 0, no BPTT"),
     Entry("anbn", "anbn", (r"^overview \| `anbncn.py --language anbn` \|",), language,
           _split("experiments/anbncn.py --language anbn --cells 4 8 --seeds 0 1 2 3 4 --bptt-seeds 0 1 2 "
-                 "--generations 500 --max-n 1000"), None, RANGE),
+                 "--generations 500 --optimizer cma --max-n 1000"), None, RANGE),
     Entry("mackey-glass", "mackey_glass", (r"^overview \| `mackey_glass.py` \|",), mackey_glass,
           _split("experiments/mackey_glass.py --seeds 0 1 2 3 4 --generations 300 --lags 20 --train 1000 "
                  "--esn-units 100 400 --esn-seeds 0 1 2 3 4"), None, within(3),
@@ -297,7 +297,7 @@ REGISTRY: tuple[Entry, ...] = (
     Entry("long-lag-reber-20cells", "long_lag_reber_20cells",
           (r"^overview \| `long_lag.py --cells 20 --generations 300` \|",), long_lag,
           _split("experiments/long_lag.py tasks --tasks embedded-reber --methods evolino bptt esn --seeds 0 1 2 3 4 "
-                 "--baseline-seeds 0 1 --optimizer cma --cells 20 --bptt-iterations 500 --lags 100 200 500 1000 "
+                 "--baseline-seeds 0 1 2 3 4 --optimizer cma --cells 20 --bptt-iterations 500 --lags 100 200 500 1000 "
                  "--generations 300"), None, RANGE),
     Entry("long-lag-bptt", "long_lag_bptt", (r"^overview \| `long_lag.py --methods bptt` \|",), long_lag,
           _split("experiments/long_lag.py tasks --tasks embedded-reber two-sequence temporal-order latch --methods "

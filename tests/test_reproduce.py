@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -50,6 +51,25 @@ def test_every_entry_covers_a_headline_row_and_reads_its_committed_file():
         data = json.loads((reproduce.RESULTS / f"{entry.results}.json").read_text())
         assert entry.values(data), entry.name
         assert (ROOT / entry.full[0]).exists() and (entry.quick is None or entry.quick[0] == entry.full[0])
+
+
+def _script_and_arguments(command: str) -> tuple[str, ...]:
+    """A recorded command's script and arguments without where it wrote them (``--write-results``, ``--out PATH``)."""
+    words, kept = iter(shlex.split(command)[1:]), []
+    for word in words:
+        if word == "--out":
+            next(words)
+        elif word != "--write-results":
+            kept.append(word)
+    return tuple(kept)
+
+
+def test_every_full_command_is_the_one_that_made_its_committed_file():
+    # A full rerun that is not the committed run compares two different experiments.
+    for entry in reproduce.REGISTRY:
+        for name in (entry.results, *entry.files):
+            meta = json.loads((reproduce.RESULTS / f"{name}.json").read_text())["meta"]
+            assert _script_and_arguments(meta["command"]) == entry.full, (entry.name, name)
 
 
 def test_entry_names_are_unique():
