@@ -310,7 +310,7 @@ REGISTRY: tuple[Entry, ...] = (
           note=f"{UNTESTED}; the baselines' half: long_lag.py lags --methods bptt esn (long_lag_lags_baselines.json)"),
     Entry("long-lag-lags-baselines", "long_lag_lags_baselines", (r"^overview \| `long_lag.py lags` \|",), lags,
           _split("experiments/long_lag.py lags --tasks adding temporal-order two-sequence latch parity "
-                 "embedded-reber --methods bptt esn --seeds 0 1 2 --baseline-seeds 0 1 --bptt-iterations 500 "
+                 "embedded-reber --methods bptt esn --seeds 0 1 2 --baseline-seeds 0 1 2 --bptt-iterations 500 "
                  "--lags 100 200 500 1000"), None, EQUAL, note=UNTESTED),
     Entry("real-series", "real_series", (r"^overview \| `real_series.py` \|",), real_series,
           ("experiments/real_series.py", "--series", "sunspots", "co2", "elnino", "nile", "elec_equip", "infl",
