@@ -282,27 +282,25 @@ REGISTRY: tuple[Entry, ...] = (
           note="a 100-cell run takes about 4 minutes"),
     Entry("long-lag", "long_lag", (r"^overview \| `long_lag.py` \|",), long_lag,
           _split("experiments/long_lag.py tasks --tasks adding temporal-order two-sequence latch parity "
-                 "embedded-reber --methods evolino bptt esn --seeds 0 1 2 3 4 --baseline-seeds 0 1 "
-                 "--lags 100 200 500 1000 --generations 100"), None, RANGE),
+                 "embedded-reber --methods evolino bptt esn --seeds 0 1 2 3 4 --baseline-seeds 0 1 2 3 4 "
+                 "--bptt-iterations 500 --lags 100 200 500 1000"), None, RANGE),
     Entry("long-lag-adding-4cells", "long_lag_adding_4cells",
           (r"^overview \| `long_lag.py --cells 4 --generations 1000` \|",), long_lag,
           _split("experiments/long_lag.py tasks --tasks adding --methods evolino --seeds 0 1 2 3 4 --baseline-seeds "
-                 "0 1 --optimizer cma --cells 4 --bptt-iterations 500 --lags 100 200 500 1000 --generations 1000"),
+                 "0 1 2 3 4 --optimizer cma --cells 4 --bptt-iterations 500 --lags 100 200 500 1000 --generations "
+                 "1000"),
           None, RANGE),
     Entry("long-lag-adding-4cells-2000", "long_lag_adding_4cells_2000",
           (r"^overview \| `long_lag.py --cells 4 --generations 2000` \|",), long_lag,
           _split("experiments/long_lag.py tasks --tasks adding --methods evolino --seeds 0 1 2 3 4 --baseline-seeds "
-                 "0 1 --optimizer cma --cells 4 --bptt-iterations 500 --lags 100 200 500 1000 --generations 2000"),
+                 "0 1 2 3 4 --optimizer cma --cells 4 --bptt-iterations 500 --lags 100 200 500 1000 --generations "
+                 "2000"),
           None, RANGE),
     Entry("long-lag-reber-20cells", "long_lag_reber_20cells",
           (r"^overview \| `long_lag.py --cells 20 --generations 300` \|",), long_lag,
           _split("experiments/long_lag.py tasks --tasks embedded-reber --methods evolino bptt esn --seeds 0 1 2 3 4 "
                  "--baseline-seeds 0 1 2 3 4 --optimizer cma --cells 20 --bptt-iterations 500 --lags 100 200 500 1000 "
                  "--generations 300"), None, RANGE),
-    Entry("long-lag-bptt", "long_lag_bptt", (r"^overview \| `long_lag.py --methods bptt` \|",), long_lag,
-          _split("experiments/long_lag.py tasks --tasks embedded-reber two-sequence temporal-order latch --methods "
-                 "bptt --seeds 0 1 2 3 4 --baseline-seeds 0 1 --bptt-iterations 500 --lags 100 200 500 1000"),
-          None, RANGE),
     Entry("long-lag-lags", "long_lag_lags", (r"^overview \| `long_lag.py lags` \|",), lags,
           _split("experiments/long_lag.py lags --tasks adding temporal-order two-sequence latch parity "
                  "embedded-reber --methods evolino --seeds 0 1 2 --baseline-seeds 0 1 --bptt-iterations 500 "

@@ -366,26 +366,20 @@ def _solved_span(rows: list[dict]) -> str:
 
 
 # The long-lag table's sources: the main run, and runs of one method with another budget (label of its rows).
-LONG_LAG_FILES = (("long_lag", None), ("long_lag_bptt", "LSTM by BPTT, forget-gate bias chosen"),
-                  ("long_lag_adding500", "Evolino, 500 generations"),
+LONG_LAG_FILES = (("long_lag", None), ("long_lag_adding500", "Evolino, 500 generations"),
                   ("long_lag_adding_population100", "Evolino, population 100, 250 generations"),
                   ("long_lag_adding_4cells", "Evolino, 4 cells, 1000 generations"),
                   ("long_lag_adding_4cells_2000", "Evolino, 4 cells, 2000 generations"),
-                  ("long_lag_bptt_minibatch", "LSTM by BPTT, minibatches of 32, forget-gate bias chosen"),
+                  ("long_lag_bptt_minibatch", "LSTM by BPTT, minibatches of 32"),
                   ("long_lag_sep-cma", "Evolino, sep-CMA-ES"),
                   ("long_lag_reber_20cells", "{method}, 20 cells"))
-
-
-# The main run's BPTT rows predate the forget-gate bias among BPTT's settings: they all started it at 0.
-MAIN_RUN_LABELS = {**METHOD_LABELS, "bptt": "LSTM by BPTT, forget-gate bias 0"}
 
 
 def long_lag_results() -> str:
     labelled = []
     for name, label in LONG_LAG_FILES:
         data = load(name)
-        labels = MAIN_RUN_LABELS if name == "long_lag" else METHOD_LABELS
-        labelled += [(row, (label or "{method}").format(method=labels[row["method"]]), data["published"])
+        labelled += [(row, (label or "{method}").format(method=METHOD_LABELS[row["method"]]), data["published"])
                      for row in data["rows"]]
     lines = ["| task | method | runs | fresh test sequences solved: median (range) | sequences seen | time per run "
              "| published |", "|---|---|---|---|---|---|---|"]
@@ -532,14 +526,10 @@ def _overview_rows() -> list[str]:
                      f"{fmt(summary['median_nrmse84'])} | {published} |")
     long_lag = load("long_lag")
     for task in dict.fromkeys(r["task"] for r in long_lag["rows"]):
-        lines.append(_long_lag_line("long_lag.py", task, long_lag, task, MAIN_RUN_LABELS))
+        lines.append(_long_lag_line("long_lag.py", task, long_lag, task))
     for name, task in (("long_lag_adding_4cells", "adding"), ("long_lag_adding_4cells_2000", "adding"),
                        ("long_lag_reber_20cells", "embedded-reber")):
         lines.append(_variant_line(name, task))
-    rerun = load("long_lag_bptt")
-    for task in dict.fromkeys(r["task"] for r in rerun["rows"]):
-        lines.append(_long_lag_line("long_lag.py --methods bptt", f"{task}, forget-gate bias among the settings",
-                                    rerun, task))
     lags = merged_lag_study(RESULTS)
     for task, methods in lags["summary"].items():
         seeds = len({r["seed"] for r in _rows(lags, task=task)})
@@ -756,11 +746,7 @@ def fundamental_summary() -> str:
     lines = ["| method | " + " | ".join(SUMMARY_TASKS) + " |", "|---|" + "---|" * len(SUMMARY_TASKS)]
     for label, row in cells.items():
         lines.append(f"| {label} | " + " | ".join(row.get(task, "-") for task in SUMMARY_TASKS) + " |")
-    adding = load("long_lag_adding_4cells_2000")
-    chosen = _rows(adding, method="evolino")
-    return "\n".join(lines) + "\n\n" + prose(
-        f"Evolino on the adding problem with {chosen[0]['settings']['cells']} cells and "
-        f"{chosen[0]['settings']['generations']:,} generations: {_solved_cell(chosen)} (the long time-lag page).")
+    return "\n".join(lines)
 
 
 
