@@ -468,11 +468,11 @@ def _median_of(rows: list[dict], key: str) -> float:
     return median(r[key] for r in rows)
 
 
-def _long_lag_line(command: str, what: str, data: dict, task: str, labels: dict = METHOD_LABELS) -> str:
+def _long_lag_line(command: str, what: str, data: dict, task: str) -> str:
     """The overview line of one task of a long-lag results file: the median share solved by each method in it."""
     solved = {m: _percent(float(np.median([r["solved"] for r in _rows(data, task=task, method=m)])))
-              for m in labels if _rows(data, task=task, method=m)}
-    quoted, methods = data["published"][task], " / ".join(labels[m] for m in solved)
+              for m in METHOD_LABELS if _rows(data, task=task, method=m)}
+    quoted, methods = data["published"][task], " / ".join(METHOD_LABELS[m] for m in solved)
     return (f"| `{command}` | {what}: fresh test sequences solved, median, {methods} | {' / '.join(solved.values())} "
             f"| {quoted['text']} ({quoted['source']}) |")
 
