@@ -471,12 +471,12 @@ def freshness_row(meta: dict) -> dict:
     uncommitted changes to one), with why not."""
     machine = meta.get("machine", {})
     commit, command = meta.get("commit"), meta.get("command") or ""
-    script = next((word for word in command.split() if word.endswith(".py")), None)
+    script = next((word for word in shlex.split(command) if word.endswith(".py")), None)
     changed = code_changed_since(commit, script) if commit else None
     dirty = [f for f in meta.get("changed_files", []) if f == script or f.startswith(CODE)] if meta.get("dirty") else []
     since = (_git(["rev-list", "--count", f"{commit}..HEAD"], ROOT) or "").strip() if commit else ""
     fresh = changed == [] and not dirty
-    return {"commit": (commit or "?")[:8], "commits_since": int(since) if since.isdigit() else None,
+    return {"commit": (commit or "?")[:8], "commits_since": int(since) if since.isdigit() else None, "command": command,
             "cpu": f"{machine.get('processor', '?')} ({machine.get('simd', '?')})",
             "date": (meta.get("date") or "?")[:10], "fresh": fresh,
             "why": "" if fresh else "commit unknown here" if changed is None else
@@ -497,8 +497,11 @@ def print_freshness(rows: list[dict]) -> None:
         print(f"| {r['file']} | {r['commit']} | {r['commits_since']} | {r['cpu']} | {r['date']} | "
               f"{'yes' if r['fresh'] else 'no: ' + r['why']} |")
     stale = [r for r in rows if not r["fresh"]]
-    print(f"\n{len(rows) - len(stale)} of {len(rows)} results files were made by the code at HEAD"
-          + ("; to remake the others, their commands: python experiments/reproduce.py --list" if stale else ""))
+    print(f"\n{len(rows) - len(stale)} of {len(rows)} results files were made by the code at HEAD")
+    if stale:
+        print("to remake the others, in a clean checkout of HEAD, each one's recorded command (with --write-results, "
+              "to replace the committed file):")
+        print("\n".join(f"    {r['command'] or '(no command recorded): ' + r['file']}" for r in stale))
 
 
 def list_registry(quick: bool) -> None:

@@ -198,6 +198,20 @@ def test_freshness_tells_results_of_heads_code_from_older_ones():
     assert {r["file"] for r in listed} >= {"experiments/results/mso_table.json", "benchmarks/results/jax_peer.json"}
 
 
+def test_freshness_prints_the_command_that_remakes_each_stale_file(capsys):
+    fresh = {"file": "a.json", "commit": "1", "commits_since": 0, "cpu": "x", "date": "d", "fresh": True, "why": "",
+             "command": "python experiments/a.py --write-results"}
+    stale = {**fresh, "file": "b.json", "fresh": False, "why": "1 code file(s) changed since",
+             "command": "python experiments/b.py --seeds 0 --write-results"}
+    reproduce.print_freshness([fresh, stale])
+    printed = capsys.readouterr().out
+    assert "1 of 2 results files" in printed
+    assert "    python experiments/b.py --seeds 0 --write-results" in printed
+    assert "experiments/a.py" not in printed.split("to remake")[-1]
+    reproduce.print_freshness([fresh])
+    assert "to remake" not in capsys.readouterr().out
+
+
 def test_comments_and_docstrings_are_not_code():
     code = 'def f(x):\n    """Twice x."""\n    return 2 * x  # doubled\n'
     reworded = 'def f(x):\n    """Two times x, said otherwise."""\n    # a new comment\n    return 2 * x\n'
