@@ -145,9 +145,11 @@ def run_one(spec: dict, optimizer: str, options: dict, seed: int, evaluations: i
     options = dict(options)
     if optimizer.startswith("nevergrad:"):
         options.setdefault("budget", generations[-1] * population)  # the whole run's, at every mark
+    # readout_pool "last": the adding problem's readout sees the cells at its last step only, as in
+    # experiments/long_lag.py (a mean over the sequence would bridge the lag outside the network)
     estimator = evolino.Evolino(cells=spec["cells"], optimizer=optimizer, population=population, seed=seed,
                                 init_scale=spec["init_scale"], optimizer_options=options,
-                                generations=generations[0])
+                                generations=generations[0], readout_pool="last")
     if folder.exists():
         shutil.rmtree(folder)
     curve = []
