@@ -746,7 +746,10 @@ def fundamental_summary() -> str:
     lines = ["| method | " + " | ".join(SUMMARY_TASKS) + " |", "|---|" + "---|" * len(SUMMARY_TASKS)]
     for label, row in cells.items():
         lines.append(f"| {label} | " + " | ".join(row.get(task, "-") for task in SUMMARY_TASKS) + " |")
-    return "\n".join(lines)
+    adding = _rows(load("long_lag_adding_4cells_2000"), method="evolino")  # the adding problem's longest Evolino run
+    return "\n".join(lines) + "\n\n" + prose(
+        f"Evolino on the adding problem with {adding[0]['settings']['cells']} cells and "
+        f"{adding[0]['settings']['generations']:,} generations: {_solved_cell(adding)} (the long time-lag page).")
 
 
 
@@ -1058,12 +1061,16 @@ def optimizer_benchmark_markdown(data: dict) -> str:
     protocol, entries = data["protocol"], data["entries"]
     meta = data["meta"]
     seeds = ", ".join(map(str, protocol["seeds"]))
+    machine = meta["machine"]
+    cpu = machine["processor"] + (f" ({machine['simd']})" if machine.get("simd") else "")
+    one_thread = meta.get("environment", {}).get("NUMBA_NUM_THREADS") == "1"
+    cores = f"one core of {machine['cpus']}" if one_thread else f"{machine['cpus']} cores"
     lines = [prose(
         f"Population {protocol['population']}, seeds {seeds}; one setting per optimizer chosen from three on the "
         f"validation error of one run of half the budget (seed {protocol['tuning_seed']}). Error: the median over "
         "the seeds, then the lowest .. highest; bold: the lowest median of the task. Time: the median wall time of "
-        f"a run on {meta['machine']['processor']} ({meta['machine']['cpus']} cores shared with other work, load "
-        f"average {meta.get('load_average', [float('nan')])[0]:.1f} at the end). Library versions: "
+        f"a run on {cpu} ({cores}, shared with other work, load average "
+        f"{meta.get('load_average', [float('nan')])[0]:.1f} at the end). Library versions: "
         + ", ".join(f"{k} {v}" for k, v in meta.get("libraries", {}).items() if v) + "."), ""]
     for task, label in BENCHMARK_TASKS.items():
         mine = [e for e in entries if e["task"] == task]
