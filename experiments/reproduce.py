@@ -558,10 +558,11 @@ def main(argv: list[str] | None = None) -> int:
         for entry in chosen:
             committed = json.loads((RESULTS / f"{entry.results}.json").read_text())
             agreement = entry.quick_agreement if args.quick else entry.agreement
+            heads = freshness_row(committed["meta"])["fresh"]  # what vouches for a row that is not rerun here
             if args.quick and entry.quick is None:
                 rows = compare(entry, committed, None, entry.agreement)
                 for r in rows:
-                    r["rerun"] = "python " + shlex.join(entry.full)
+                    r["rerun"], r["file_made_by_head"] = "python " + shlex.join(entry.full), heads
                 comparisons += rows
                 continue
             made = committed["meta"]
@@ -585,6 +586,7 @@ def main(argv: list[str] | None = None) -> int:
                     r["verdict"] = "smoke run"
             for r in rows:
                 r["committed_on"] = f"{made['machine'].get('processor', '?')}, {made.get('date', '?')[:10]}"
+                r["file_made_by_head"] = heads
             comparisons += rows
     total = time.perf_counter() - started
     print()
@@ -594,8 +596,11 @@ def main(argv: list[str] | None = None) -> int:
     if skipped:
         print("\nnot rerun in --quick; to rerun them at the committed settings (add --out FILE):")
         print("\n".join(f"    {command}" for command in skipped))
+    not_rerun = [r for r in comparisons if r["verdict"] == "not rerun"]
     print(f"\n{len(comparisons)} rows: {sum(r['verdict'] == 'agrees' for r in comparisons)} agree, {len(differs)} "
-          f"differ, {sum(r['verdict'] == 'not rerun' for r in comparisons)} not rerun"
+          f"differ, {len(not_rerun)} not rerun"
+          + (f" ({sum(r['file_made_by_head'] for r in not_rerun)} of them from results files that HEAD's "
+             "code made: --freshness)" if not_rerun else "")
           + (f", {sum(r['verdict'] == 'smoke run' for r in comparisons)} smoke runs" if args.smoke else "")
           + f"; {total:.0f} s on {here}")
     write_results(args.out, {"quick": args.quick, "smoke": args.smoke, "cpu": here, "seconds": round(total, 1),

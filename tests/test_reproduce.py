@@ -223,3 +223,16 @@ def test_comments_and_docstrings_are_not_code():
     only_doc = 'def f():\n    """Nothing."""\n'
     assert reproduce.without_docstrings(only_doc) == reproduce.without_docstrings("def f():\n    pass\n")
     assert reproduce.without_docstrings('x = "a string"\n') != reproduce.without_docstrings('x = "another"\n')
+
+
+@pytest.mark.parametrize("fresh", [True, False])
+def test_quick_says_whether_rows_it_does_not_rerun_come_from_heads_code(tmp_path, monkeypatch, capsys, fresh):
+    """A row --quick does not rerun is vouched for only by its file's provenance: the summary counts the rows whose
+    file HEAD's code made (no subprocess: mso-ablation has no quick version)."""
+    monkeypatch.setattr(reproduce, "freshness_row", lambda meta: {"fresh": fresh})
+    out = tmp_path / "reproduce.json"
+    assert reproduce.main(["--quick", "--rows", "mso-ablation", "--out", str(out)]) == 0
+    rows = json.loads(out.read_text())["rows"]
+    assert rows and all(r["verdict"] == "not rerun" and r["file_made_by_head"] is fresh for r in rows)
+    made = len(rows) if fresh else 0
+    assert f"{len(rows)} not rerun ({made} of them from results files that HEAD's code made" in capsys.readouterr().out
